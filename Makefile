@@ -1,0 +1,49 @@
+# The two set-up commands are `make run` and `make test`; both create .venv on first use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export LANDING_DIR ?= data/landing
+export WAREHOUSE_DIR ?= warehouse
+# Dagster keeps its run history next to the warehouse, so `make dev` shows the runs of `make run`.
+export DAGSTER_HOME ?= $(abspath $(WAREHOUSE_DIR))/dagster_home
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export DO_NOT_TRACK := 1
+export GX_ANALYTICS_ENABLED := false
+export UV_COMPILE_BYTECODE := 1
+
+.PHONY: run test dev lock bench clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstalls only when the lock file changes.
+$(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.8
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $@
+
+install: $(VENV)/.installed
+
+run: $(VENV)/.installed
+	@mkdir -p "$(DAGSTER_HOME)"
+	$(BIN)/python -m orchestration.run
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest -q
+
+dev: $(VENV)/.installed
+	@mkdir -p "$(DAGSTER_HOME)"
+	$(BIN)/dagster dev -m orchestration.definitions --host 127.0.0.1 --port 3000
+
+lock: | $(BIN)/activate
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.8
+	$(BIN)/uv pip compile requirements.in -p 3.11 --no-header -o requirements.lock
+
+bench: $(VENV)/.installed
+	$(BIN)/python -m bench.enterprise_ingest
+	$(BIN)/python -m bench.quality_checks
+
+clean:
+	rm -rf $(WAREHOUSE_DIR) dbt_project/target dbt_project/logs

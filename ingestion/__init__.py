@@ -1,0 +1,1 @@
+"""Loading landing files (statistical releases, SOE submissions) into the raw and audit schemas."""

@@ -1,0 +1,51 @@
+"""Where things are: the one place that reads LANDING_DIR and WAREHOUSE_DIR.
+
+Relative paths are taken from the repository root, so the pipeline, dbt (which runs with the dbt
+project as its working directory) and the tests agree on the same files.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
+
+
+def _resolve(variable: str, default: str) -> Path:
+    path = Path(os.environ.get(variable) or default).expanduser()
+    return path if path.is_absolute() else (REPO_ROOT / path).resolve()
+
+
+def landing_dir() -> Path:
+    return _resolve("LANDING_DIR", "data/landing")
+
+
+def warehouse_dir() -> Path:
+    return _resolve("WAREHOUSE_DIR", "warehouse")
+
+
+def warehouse_db_path() -> Path:
+    """The build database; only the pipeline opens it."""
+    return warehouse_dir() / "warehouse.duckdb"
+
+
+def serving_db_path() -> Path:
+    """The published copy BI tools open read-only."""
+    return warehouse_dir() / "serving.duckdb"
+
+
+def reports_dir() -> Path:
+    return warehouse_dir() / "reports"
+
+
+def exports_dir() -> Path:
+    return warehouse_dir() / "exports"
+
+
+def export_absolute_paths() -> None:
+    """Put absolute LANDING_DIR and WAREHOUSE_DIR into the environment for subprocesses (dbt)."""
+    os.environ["LANDING_DIR"] = str(landing_dir())
+    os.environ["WAREHOUSE_DIR"] = str(warehouse_dir())

@@ -1,0 +1,175 @@
+"""The build database: connections, the single-writer lock and the audit tables every loader shares.
+
+Only the pipeline opens ``warehouse.duckdb``, and only one writer at a time: Dagster runs every
+writing step in the ``warehouse_writer`` pool, and each writer also holds an exclusive OS lock on
+``warehouse.duckdb.lock`` (:func:`writer_lock`) so a second process (a second run, a test, dbt started by
+hand) waits instead of failing with DuckDB's "Could not set lock on file".
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from ingestion import settings
+
+#: Settings for every connection the project opens (and for dbt, in profiles.yml).
+CONNECTION_CONFIG: dict[str, Any] = {
+    "enable_progress_bar": False,
+    "memory_limit": "4GB",
+    "threads": 2,
+}
+
+AUDIT_DDL = """
+create schema if not exists audit;
+create table if not exists audit.load_log (
+    load_id          varchar   not null,  -- one per file and attempt
+    source_file      varchar   not null,  -- path relative to LANDING_DIR
+    sha256           varchar,             -- of the file's bytes; null when it could not be read
+    format           varchar,
+    release_date     date,
+    rows_loaded      bigint    not null,
+    rows_quarantined bigint    not null,
+    status           varchar   not null,  -- loaded | failed
+    error            varchar,
+    loaded_at        timestamp not null
+);
+create table if not exists audit.quarantine (
+    load_id        varchar   not null,
+    source_file    varchar   not null,
+    row_number     bigint,              -- 1-based line or row in the file (JSON: 1-based datanode)
+    reason         varchar   not null,
+    record         json      not null,  -- the raw record as received
+    quarantined_at timestamp not null
+);
+"""
+
+
+def connect(path: Path | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB database (the build database by default) with the project's settings."""
+    path = path or settings.warehouse_db_path()
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(path), read_only=read_only, config=CONNECTION_CONFIG)
+
+
+@contextmanager
+def writer_lock(db_path: Path | None = None, timeout_s: float = 600.0) -> Iterator[None]:
+    """Hold the exclusive writer lock of a database file (waits up to ``timeout_s``)."""
+    db_path = db_path or settings.warehouse_db_path()
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = db_path.with_name(db_path.name + ".lock")
+    deadline = time.monotonic() + timeout_s
+    with open(lock_path, "a+") as handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"another writer has held {lock_path} for over {timeout_s:.0f} s") from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def write_connection(db_path: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection under the writer lock, with the audit tables in place; closed on exit."""
+    db_path = db_path or settings.warehouse_db_path()
+    with writer_lock(db_path):
+        con = connect(db_path)
+        try:
+            con.execute(AUDIT_DDL)
+            yield con
+        finally:
+            con.close()
+
+
+def new_load_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True)
+class QuarantinedRow:
+    """A row that could not be used: where it was, why, and what it said."""
+
+    row_number: int | None
+    reason: str
+    record: dict[str, Any]
+
+
+@dataclass
+class LoadAttempt:
+    """One attempt at one file: the row that goes into ``audit.load_log``."""
+
+    source_file: str
+    format: str | None = None
+    sha256: str | None = None
+    release_date: date | None = None
+    load_id: str = field(default_factory=new_load_id)
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    status: str = "loaded"
+    error: str | None = None
+    loaded_at: datetime = field(default_factory=datetime.now)
+
+    def fail(self, error: str) -> LoadAttempt:
+        self.status, self.error, self.rows_loaded, self.rows_quarantined = "failed", error, 0, 0
+        return self
+
+
+def record_attempt(con: duckdb.DuckDBPyConnection, attempt: LoadAttempt) -> None:
+    con.execute(
+        "insert into audit.load_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            attempt.load_id,
+            attempt.source_file,
+            attempt.sha256,
+            attempt.format,
+            attempt.release_date,
+            attempt.rows_loaded,
+            attempt.rows_quarantined,
+            attempt.status,
+            attempt.error,
+            attempt.loaded_at,
+        ],
+    )
+
+
+def record_quarantine(
+    con: duckdb.DuckDBPyConnection, attempt: LoadAttempt, rows: Iterable[QuarantinedRow]
+) -> int:
+    """Insert the quarantined rows of one attempt in one batch; returns how many."""
+    rows = list(rows)
+    if not rows:
+        return 0
+    batch = pa.table(
+        {
+            "load_id": [attempt.load_id] * len(rows),
+            "source_file": [attempt.source_file] * len(rows),
+            "row_number": pa.array([r.row_number for r in rows], pa.int64()),
+            "reason": [r.reason for r in rows],
+            "record": [json.dumps(r.record, ensure_ascii=False, default=str) for r in rows],
+            "quarantined_at": [attempt.loaded_at] * len(rows),
+        }
+    )
+    con.register("_quarantine_batch", batch)
+    try:
+        con.execute("insert into audit.quarantine select load_id, source_file, row_number, reason, record::json, quarantined_at from _quarantine_batch")
+    finally:
+        con.unregister("_quarantine_batch")
+    return len(rows)
