@@ -1,0 +1,65 @@
+"""Reporting periods in every spelling the sources use, normalized to one canonical form.
+
+Canonical forms: ``2022`` (year), ``2022Q3`` (quarter), ``2022-09`` (month). Accepted spellings:
+
+- years: ``2022``, ``2022年``, ``2022A`` when annual codes are used (see ``nbs_quarter_letters``)
+- quarters: ``2022Q3``, ``2022-Q3``, ``2022 Q3``, ``2022年第三季度``, ``2022年3季度``, and the NBS portal's
+  letter codes ``2022A``..``2022D`` (first to fourth quarter)
+- months: ``2022-09``, ``2022-9``, ``202209``, ``2022M09``, ``2022年9月``, ``2022年09月``
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
+_YEAR = r"(?P<year>(?:19|20)\d{2})"
+_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("year", re.compile(rf"^{_YEAR}(?:年(?:度)?)?$")),
+    ("quarter", re.compile(rf"^{_YEAR}\s*-?\s*Q(?P<q>[1-4])$", re.IGNORECASE)),
+    ("quarter", re.compile(rf"^{_YEAR}年第?(?P<q>[一二三四1-4])季度$")),
+    ("quarter_letter", re.compile(rf"^{_YEAR}(?P<letter>[A-D])$")),
+    ("month", re.compile(rf"^{_YEAR}-(?P<m>\d{{1,2}})$")),
+    ("month", re.compile(rf"^{_YEAR}M?(?P<m>\d{{2}})$", re.IGNORECASE)),
+    ("month", re.compile(rf"^{_YEAR}年(?P<m>\d{{1,2}})月$")),
+]
+
+
+class PeriodError(ValueError):
+    """A period that is not a year, quarter or month in a known spelling."""
+
+
+@dataclass(frozen=True)
+class Period:
+    year: int
+    frequency: str  # "A" (annual), "Q" (quarterly) or "M" (monthly)
+    number: int | None = None  # quarter 1-4 or month 1-12
+
+    def __str__(self) -> str:
+        if self.frequency == "A":
+            return str(self.year)
+        if self.frequency == "Q":
+            return f"{self.year}Q{self.number}"
+        return f"{self.year}-{self.number:02d}"
+
+
+def parse_period(text: object) -> Period:
+    """Parse one period label; raises :class:`PeriodError` naming the label when it is not one."""
+    label = str(text).strip() if text is not None else ""
+    label = label.translate(str.maketrans("０１２３４５６７８９－", "0123456789-"))
+    for kind, pattern in _PATTERNS:
+        match = pattern.match(label)
+        if not match:
+            continue
+        year = int(match["year"])
+        if kind == "year":
+            return Period(year, "A")
+        if kind == "quarter":
+            return Period(year, "Q", _CN_DIGITS[match["q"]])
+        if kind == "quarter_letter":
+            return Period(year, "Q", "ABCD".index(match["letter"]) + 1)
+        month = int(match["m"])
+        if 1 <= month <= 12:
+            return Period(year, "M", month)
+    raise PeriodError(f"unparseable period {label!r}: expected a year (2022), quarter (2022Q3) or month (2022-09)")
