@@ -173,3 +173,37 @@ def record_quarantine(
     finally:
         con.unregister("_quarantine_batch")
     return len(rows)
+
+
+@dataclass
+class LoadSummary:
+    """What one loader run did, for asset metadata and logs."""
+
+    attempts: list[LoadAttempt] = field(default_factory=list)
+    files_skipped: int = 0  # already loaded with the same content
+
+    @property
+    def files_loaded(self) -> int:
+        return sum(a.status == "loaded" for a in self.attempts)
+
+    @property
+    def files_failed(self) -> int:
+        return sum(a.status == "failed" for a in self.attempts)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(a.rows_loaded for a in self.attempts)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(a.rows_quarantined for a in self.attempts)
+
+    def as_metadata(self) -> dict[str, Any]:
+        return {
+            "files_loaded": self.files_loaded,
+            "files_skipped": self.files_skipped,
+            "files_failed": self.files_failed,
+            "rows_loaded": self.rows_loaded,
+            "rows_quarantined": self.rows_quarantined,
+            "errors": [f"{a.source_file}: {a.error}" for a in self.attempts if a.status == "failed"],
+        }
