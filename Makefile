@@ -12,7 +12,7 @@ export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := false
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: run test dev lock bench clean
+.PHONY: run test dev lock bench clean install dagster-home
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -26,16 +26,17 @@ $(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/activate
 
 install: $(VENV)/.installed
 
-run: $(VENV)/.installed
-	@mkdir -p "$(DAGSTER_HOME)"
+run: $(VENV)/.installed dagster-home
 	$(BIN)/python -m orchestration.run
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q
 
-dev: $(VENV)/.installed
-	@mkdir -p "$(DAGSTER_HOME)"
+dev: $(VENV)/.installed dagster-home
 	$(BIN)/dagster dev -m orchestration.definitions --host 127.0.0.1 --port 3000
+
+dagster-home:
+	@mkdir -p "$(DAGSTER_HOME)" && cp orchestration/dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
 
 lock: | $(BIN)/activate
 	$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.8

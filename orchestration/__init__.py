@@ -1,0 +1,1 @@
+"""Dagster wiring: assets, dbt assets, checks, jobs, schedules and sensors. No business logic here."""

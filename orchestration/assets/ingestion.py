@@ -1,0 +1,51 @@
+"""Landing files into the raw and audit schemas: one asset per kind of input."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from ingestion.enterprise.loader import load_submissions
+from ingestion.releases.loader import load_releases
+from ingestion.warehouse import LoadSummary
+from orchestration.resources import WRITER_POOL, LandingResource, WarehouseResource
+
+Loader = Callable[[duckdb.DuckDBPyConnection, Path], LoadSummary]
+
+
+def _loader_asset(name: str, loader: Loader, description: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=["raw", name],
+        group_name="ingestion",
+        description=description,
+        kinds={"python", "duckdb"},
+        pool=WRITER_POOL,
+    )
+    def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource):
+        with warehouse.get_connection() as con:
+            summary = loader(con, landing.root)
+        for attempt in summary.attempts:
+            if attempt.status == "failed":
+                context.log.error(f"{attempt.source_file}: {attempt.error}")
+            elif attempt.rows_quarantined:
+                context.log.warning(f"{attempt.source_file}: {attempt.rows_quarantined} rows quarantined")
+        return dg.MaterializeResult(metadata=summary.as_metadata())
+
+    return _asset
+
+
+raw_releases = _loader_asset(
+    "releases",
+    load_releases,
+    "Statistical releases (LANDING_DIR/releases/**, four formats, each with its .meta.yml sidecar) into "
+    "raw.release_files and raw.release_observations; unusable rows into audit.quarantine.",
+)
+raw_enterprise_submissions = _loader_asset(
+    "enterprise_submissions",
+    load_submissions,
+    "SOE reporting submissions (LANDING_DIR/enterprise/*: xlsx template, csv, parquet) into raw tables, "
+    "validated row by row; rejected rows into audit.quarantine, resubmissions kept as history.",
+)

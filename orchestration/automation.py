@@ -1,0 +1,56 @@
+"""Jobs, the daily quality schedule and the landing-folder sensor."""
+
+from __future__ import annotations
+
+import hashlib
+
+import dagster as dg
+
+from ingestion import settings
+
+#: Everything: ingest, dbt, checks, publish, reports. What `make run` and the sensor launch.
+warehouse_job = dg.define_asset_job(
+    "warehouse_job",
+    selection=dg.AssetSelection.all(),
+    description="Ingest every new landing file, build the dbt marts, run the quality checks, publish.",
+)
+
+#: The checks and the quality report alone, for the daily schedule.
+quality_job = dg.define_asset_job(
+    "quality_job",
+    selection=dg.AssetSelection.all_asset_checks() | dg.AssetSelection.keys(["reports", "quality"]),
+    description="Re-run every quality check on the current warehouse and rebuild the quality report.",
+)
+
+daily_quality_schedule = dg.ScheduleDefinition(
+    name="daily_quality_report",
+    job=quality_job,
+    cron_schedule="0 6 * * *",
+    execution_timezone="Asia/Shanghai",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Every morning at 06:00 Beijing time: all quality checks and the quality report.",
+)
+
+
+def landing_fingerprint() -> str:
+    """A digest of every file under LANDING_DIR (path, size, modification time)."""
+    root = settings.landing_dir()
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        stat = path.stat()
+        digest.update(f"{path.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+@dg.sensor(
+    job=warehouse_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Starts warehouse_job when a file under LANDING_DIR is added, changed or removed.",
+)
+def landing_files_sensor(context: dg.SensorEvaluationContext):
+    fingerprint = landing_fingerprint()
+    if fingerprint == context.cursor:
+        return dg.SkipReason(f"no change under {settings.landing_dir()}")
+    context.update_cursor(fingerprint)
+    return dg.RunRequest(run_key=fingerprint)

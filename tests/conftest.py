@@ -1,0 +1,50 @@
+"""Shared fixtures. The whole pipeline runs once per session (`pipeline`), into a temporary
+WAREHOUSE_DIR, on a copy of the shipped landing data, so tests never touch warehouse/ or data/."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from ingestion import settings
+
+
+@dataclass
+class PipelineRun:
+    landing_dir: Path
+    warehouse_dir: Path
+    result: dg.ExecuteInProcessResult
+
+    @property
+    def build_db(self) -> Path:
+        return self.warehouse_dir / "warehouse.duckdb"
+
+    @property
+    def serving_db(self) -> Path:
+        return self.warehouse_dir / "serving.duckdb"
+
+
+def run_warehouse_job() -> dg.ExecuteInProcessResult:
+    """Run warehouse_job in this process with the current LANDING_DIR / WAREHOUSE_DIR."""
+    from orchestration.definitions import build_definitions
+
+    job = build_definitions().resolve_job_def("warehouse_job")
+    return job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+
+
+@pytest.fixture(scope="session")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineRun]:
+    """One full `warehouse_job` run over a copy of the shipped landing data."""
+    root = tmp_path_factory.mktemp("pipeline")
+    landing = root / "landing"
+    shutil.copytree(settings.REPO_ROOT / "data" / "landing", landing)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LANDING_DIR", str(landing))
+        mp.setenv("WAREHOUSE_DIR", str(root / "warehouse"))
+        result = run_warehouse_job()
+        yield PipelineRun(landing, root / "warehouse", result)

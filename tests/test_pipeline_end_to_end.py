@@ -1,0 +1,163 @@
+"""The whole pipeline on the shipped data, then again with new files: what `make run` promises."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import PipelineRun, run_warehouse_job
+
+pytestmark = pytest.mark.slow
+
+CONTRACT_TABLES = {
+    "marts.dim_region",
+    "marts.dim_indicator",
+    "marts.fct_indicator_vintages",
+    "marts.fct_indicator_values",
+    "marts.rd_intensity",
+    "marts.patents_per_10k",
+    "marts.industrial_va_growth",
+    "marts.soe_innovation",
+    "marts.target_tracking",
+    "audit.load_log",
+    "audit.quarantine",
+}
+
+
+def query(db: Path, sql: str, params: list | None = None) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def test_pipeline_run_succeeds(pipeline: PipelineRun):
+    failures = [e.step_key for e in pipeline.result.all_events if e.is_step_failure]
+    assert failures == []
+    assert pipeline.result.success
+
+
+def test_published_rd_intensity_reconciles_for_china_and_chongqing(pipeline: PipelineRun):
+    rows = query(
+        pipeline.build_db,
+        """select region_code, year, published_rd_intensity_pct, asof_rd_intensity_pct, reconciles
+           from marts.rd_intensity where reconciles is not null order by region_code, year""",
+    )
+    assert [(r[0], r[1], Decimal(str(r[2])), r[4]) for r in rows] == [
+        ("CN", 2019, Decimal("2.23"), True),
+        ("CN", 2020, Decimal("2.4"), True),
+        ("CN", 2021, Decimal("2.44"), True),
+        ("CN-CQ", 2020, Decimal("2.11"), True),
+    ]
+    (cq_2020,) = query(
+        pipeline.build_db,
+        "select rd_expenditure, gdp, rd_intensity_pct from marts.rd_intensity where region_code = 'CN-CQ' and year = 2020",
+    )
+    assert cq_2020[:2] == (526.8, 25002.79)
+    assert round(cq_2020[2], 4) == 2.1069
+
+
+def test_every_shipped_release_loads_without_quarantine(pipeline: PipelineRun):
+    rows = query(
+        pipeline.build_db,
+        "select status, count(*), sum(rows_quarantined) from audit.load_log where format not like 'enterprise%' group by status",
+    )
+    assert rows == [("loaded", 12, 0)]
+
+
+def test_every_contract_table_is_served_read_only_to_another_process(pipeline: PipelineRun):
+    script = (
+        "import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True);"
+        "print('\\n'.join(s + '.' + t for s, t in con.execute("
+        "'select table_schema, table_name from information_schema.tables').fetchall()))"
+    )
+    out = subprocess.run([sys.executable, "-c", script, str(pipeline.serving_db)], capture_output=True, text=True, check=True)
+    assert CONTRACT_TABLES <= set(out.stdout.split())
+
+
+def test_reports_are_written(pipeline: PipelineRun):
+    reports = pipeline.warehouse_dir / "reports"
+    assert (reports / "quality" / "index.html").stat().st_size > 0
+    assert (reports / "indicators.html").stat().st_size > 0
+    assert (reports / "dbt-docs" / "index.html").stat().st_size > 0
+
+
+def test_every_policy_target_has_a_tracking_row(pipeline: PipelineRun):
+    (count,) = query(pipeline.build_db, "select count(distinct target_id) from marts.target_tracking")[0]
+    assert count == 28
+
+
+REVISED_CQ_RELEASE = (
+    "数据库：分省年度数据\r\n"
+    "地区：重庆市\r\n"
+    "时间：2020年\r\n"
+    "指标,2020年\r\n"
+    '地区生产总值(亿元),"25,041.04注1"\r\n'
+    "年末常住人口(万人),3208.93\r\n"
+    "注1：根据第四次全国经济普查结果修订（测试数据）。\r\n"
+    "数据来源：重庆市统计局\r\n"
+)
+REVISED_CQ_SIDECAR = """format: nbs_export
+publisher: Chongqing Municipal Bureau of Statistics (test fixture)
+title: 重庆市2020年地区生产总值修订（测试数据）
+release_date: 2021-12-30
+status: revised
+url: http://tjj.cq.gov.cn/
+retrieved: 2026-11-20
+"""
+
+
+@pytest.fixture(scope="module")
+def rerun(pipeline: PipelineRun, tmp_path_factory: pytest.TempPathFactory) -> PipelineRun:
+    """A copy of the first run's warehouse, run again: once unchanged, then with a GB18030 revision."""
+    root = tmp_path_factory.mktemp("rerun")
+    landing, warehouse = root / "landing", root / "warehouse"
+    shutil.copytree(pipeline.landing_dir, landing)
+    warehouse.mkdir()
+    shutil.copy2(pipeline.build_db, warehouse / "warehouse.duckdb")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LANDING_DIR", str(landing))
+        mp.setenv("WAREHOUSE_DIR", str(warehouse))
+        unchanged = run_warehouse_job()
+        assert unchanged.success
+        revision = landing / "releases" / "cq" / "chongqing_gdp_2020_revised.csv"
+        revision.write_bytes(REVISED_CQ_RELEASE.encode("gb18030"))
+        Path(f"{revision}.meta.yml").write_text(REVISED_CQ_SIDECAR, encoding="utf-8")
+        revised = run_warehouse_job()
+        assert revised.success
+    return PipelineRun(landing, warehouse, revised)
+
+
+def test_second_run_without_new_files_loads_nothing(pipeline: PipelineRun, rerun: PipelineRun):
+    before = query(pipeline.build_db, "select count(*) from audit.load_log")[0][0]
+    after_rerun = query(rerun.build_db, "select count(*) from audit.load_log where source_file not like '%revised%'")[0][0]
+    assert after_rerun == before
+    assert query(rerun.build_db, "select count(*) from raw.release_files")[0][0] == 13
+
+
+def test_revision_supersedes_latest_value_and_keeps_every_vintage(rerun: PipelineRun):
+    vintages = query(
+        rerun.build_db,
+        """select value, release_date::varchar, status from marts.fct_indicator_vintages
+           where region_code = 'CN-CQ' and indicator_code = 'gdp' and period = '2020' order by release_date""",
+    )
+    assert vintages == [(25002.79, "2021-03-18", "preliminary"), (25041.04, "2021-12-30", "revised")]
+    latest = query(
+        rerun.build_db,
+        "select value from marts.fct_indicator_values where region_code = 'CN-CQ' and indicator_code = 'gdp' and period = '2020'",
+    )
+    assert latest == [(25041.04,)]
+    (row,) = query(
+        rerun.build_db,
+        """select gdp, round(rd_intensity_pct, 4), round(asof_rd_intensity_pct, 4), reconciles
+           from marts.rd_intensity where region_code = 'CN-CQ' and year = 2020""",
+    )
+    # The latest ratio uses the revised GDP; the published 2.11 still reconciles against what was known then.
+    assert row == (25041.04, 2.1037, 2.1069, True)
