@@ -26,10 +26,12 @@ from ingestion import settings
 
 #: Settings for every connection the project opens (and for dbt, in profiles.yml).
 CONNECTION_CONFIG: dict[str, Any] = {
-    "enable_progress_bar": False,
     "memory_limit": "4GB",
     "threads": 2,
 }
+#: Session settings DuckDB 1.5 refuses in ``config=`` ("Could not set option ... as a global option");
+#: run on every new connection instead.
+SESSION_SETUP = "set enable_progress_bar = false"
 
 AUDIT_DDL = """
 create schema if not exists audit;
@@ -61,7 +63,9 @@ def connect(path: Path | None = None, *, read_only: bool = False) -> duckdb.Duck
     path = path or settings.warehouse_db_path()
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(path), read_only=read_only, config=CONNECTION_CONFIG)
+    con = duckdb.connect(str(path), read_only=read_only, config=CONNECTION_CONFIG)
+    con.execute(SESSION_SETUP)
+    return con
 
 
 @contextmanager
