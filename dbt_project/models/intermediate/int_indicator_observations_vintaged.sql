@@ -1,0 +1,51 @@
+with
+
+observations as (
+
+    select * from {{ ref('stg_releases__observations') }}
+
+),
+
+files as (
+
+    select * from {{ ref('stg_releases__files') }}
+
+),
+
+indicators as (
+
+    select indicator_code, unit from {{ ref('ref_indicators') }}
+
+),
+
+vintaged as (
+
+    select
+        observations.load_id,
+        observations.region_code,
+        observations.indicator_code,
+        observations.period,
+        observations.year,
+        observations.frequency,
+        observations.value,
+        indicators.unit,
+        observations.published_decimals,
+        observations.obs_status,
+        observations.note,
+        files.release_date,
+        files.status,
+        case files.status
+            when 'revised' then 3
+            when 'final' then 2
+            when 'preliminary' then 1
+        end as status_precedence,
+        files.source_file,
+        files.loaded_at
+
+    from observations
+    inner join files on observations.load_id = files.load_id
+    left join indicators on observations.indicator_code = indicators.indicator_code
+
+)
+
+select * from vintaged

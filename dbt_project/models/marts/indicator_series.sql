@@ -1,0 +1,21 @@
+{#- Every annual indicator as one long, chartable series per region (latest vintages). -#}
+with
+
+annual as (
+
+    select *
+    from {{ ref('fct_indicator_values') }}
+    where frequency = 'A'
+
+)
+
+select
+    region_code,
+    indicator_code,
+    year,
+    value,
+    unit,
+    release_date,
+    status,
+    source_file
+from annual

@@ -1,0 +1,48 @@
+with
+
+source as (
+
+    select * from {{ source('releases', 'release_observations') }}
+
+),
+
+renamed as (
+
+    select
+
+        ---------- ids
+        load_id,
+        row_number,
+        region_code,
+        indicator_code,
+        period,
+
+        ---------- period parts
+        cast(left(period, 4) as integer) as year,
+        case
+            when regexp_full_match(period, '\d{4}') then 'A'
+            when regexp_full_match(period, '\d{4}Q[1-4]') then 'Q'
+            when regexp_full_match(period, '\d{4}-\d{2}') then 'M'
+        end as frequency,
+
+        ---------- measures
+        cast(value as double) as value,
+        cast(unit_multiplier as double) as unit_multiplier,
+        cast(published_decimals as integer) as published_decimals,
+
+        ---------- annotations
+        obs_status,
+        note,
+
+        ---------- as received
+        region_raw,
+        indicator_raw,
+        unit_raw,
+        period_raw,
+        value_raw
+
+    from source
+
+)
+
+select * from renamed
