@@ -1,0 +1,226 @@
+"""Raw release records -> region code, indicator code, canonical unit and period, or a quarantine reason.
+
+Every mapping is data: the dbt seeds ``ref_region_aliases``, ``ref_indicator_aliases``,
+``ref_indicators`` and ``ref_units`` (read from :data:`ingestion.settings.SEEDS_DIR`), looked up after
+:func:`normalize_key` (NFKC, so full-width brackets and letters match; trimmed; case-insensitive).
+
+Rules, in the order a record meets them (all failures of a record are reported together):
+
+- value: a missing marker skips the record (no figure is not an error); otherwise it must be a number;
+- region: the raw text must be a region alias (name, GB/T 2260 code or ISO code);
+- indicator: the raw text, or the text without a trailing ``(unit)`` / ``（unit）``, must be an indicator
+  alias; a unit in the name wins over a unit given separately (a bulletin's ``单位：`` row is a default);
+- unit: must be in ``ref_units`` with the indicator's dimension; the value is converted to the
+  indicator's canonical unit: ``multiplier = unit_scale * 10**UNIT_MULT / indicator_scale``;
+- period: any spelling :func:`ingestion.periods.parse_period` accepts;
+- a (region, indicator, period) given twice in one file keeps the first and quarantines the repeat.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+
+from ingestion import settings
+from ingestion.periods import PeriodError, parse_period
+from ingestion.releases.records import RawObservation
+from ingestion.values import NumberError, PublishedNumber, parse_published_number
+from ingestion.warehouse import QuarantinedRow
+
+_TRAILING_PARENS = re.compile(r"^(?P<name>.*?)\s*[(（](?P<unit>[^()（）]*)[)）]\s*$")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_INTEGER = re.compile(r"^[+-]?\d+$")
+
+
+def normalize_key(text: str) -> str:
+    """The lookup form of a name or code: NFKC, whitespace collapsed, trimmed, case-folded."""
+    return " ".join(unicodedata.normalize("NFKC", text).split()).casefold()
+
+
+@dataclass(frozen=True)
+class Indicator:
+    code: str
+    dimension: str  # ref_indicators.unit_dimension, e.g. currency_cny
+    scale: Decimal  # how many base units one canonical unit is (100 million yuan: 100000000)
+
+
+@dataclass(frozen=True)
+class Unit:
+    name: str
+    dimension: str
+    scale: Decimal  # in base units of its dimension (万元: 10000)
+
+
+@dataclass(frozen=True)
+class ReferenceData:
+    """The alias tables of the seeds as lookups keyed by :func:`normalize_key`."""
+
+    regions: dict[str, str]  # alias -> region_code
+    indicators: dict[str, Indicator]  # alias -> indicator
+    units: dict[str, Unit]  # unit -> unit
+
+    @classmethod
+    def from_seeds(cls, seeds_dir: Path) -> ReferenceData:
+        canonical = {
+            row["indicator_code"]: Indicator(row["indicator_code"], row["unit_dimension"], Decimal(row["unit_scale"]))
+            for row in _read_seed(seeds_dir / "ref_indicators.csv")
+        }
+        indicators: dict[str, Indicator] = {}
+        for row in _read_seed(seeds_dir / "ref_indicator_aliases.csv"):
+            if row["indicator_code"] not in canonical:
+                raise ValueError(
+                    f"ref_indicator_aliases.csv: alias {row['alias']!r} names unknown indicator {row['indicator_code']!r}"
+                )
+            _add_alias(indicators, row["alias"], canonical[row["indicator_code"]], "ref_indicator_aliases.csv")
+        regions: dict[str, str] = {}
+        for row in _read_seed(seeds_dir / "ref_region_aliases.csv"):
+            _add_alias(regions, row["alias"], row["region_code"], "ref_region_aliases.csv")
+        units: dict[str, Unit] = {}
+        for row in _read_seed(seeds_dir / "ref_units.csv"):
+            _add_alias(units, row["unit"], Unit(row["unit"], row["unit_dimension"], Decimal(row["unit_scale"])), "ref_units.csv")
+        return cls(regions, indicators, units)
+
+    def region_code(self, raw: str | None) -> str | None:
+        return self.regions.get(normalize_key(raw)) if raw else None
+
+    def indicator(self, raw: str | None) -> Indicator | None:
+        return self.indicators.get(normalize_key(raw)) if raw else None
+
+    def unit(self, raw: str | None) -> Unit | None:
+        return self.units.get(normalize_key(raw)) if raw else None
+
+    def region_names_in(self, text: str) -> dict[str, str]:
+        """Region codes whose Chinese names occur in ``text`` (a table title), each with the longest name found."""
+        key = normalize_key(text)
+        found: dict[str, str] = {}
+        for alias, code in self.regions.items():
+            if _CJK.search(alias) and alias in key and len(alias) > len(found.get(code, "")):
+                found[code] = alias
+        return found
+
+
+def _read_seed(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _add_alias(lookup: dict, alias: str, target: object, seed: str) -> None:
+    key = normalize_key(alias)
+    if key in lookup and lookup[key] != target:
+        raise ValueError(f"{seed}: {alias!r} maps to two different targets")
+    lookup[key] = target
+
+
+@lru_cache(maxsize=4)
+def load_reference(seeds_dir: Path = settings.SEEDS_DIR) -> ReferenceData:
+    """The reference data of the seeds directory, read once per process."""
+    return ReferenceData.from_seeds(seeds_dir)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """A harmonized observation: one row of ``raw.release_observations``."""
+
+    raw: RawObservation
+    region_code: str
+    indicator_code: str
+    period: str
+    value: float  # in the indicator's canonical unit
+    unit_multiplier: float
+    published_decimals: int
+    note: str | None
+
+
+@dataclass
+class Harmonized:
+    observations: list[Observation] = field(default_factory=list)
+    quarantined: list[QuarantinedRow] = field(default_factory=list)
+    missing: int = 0  # cells with no figure, skipped
+
+
+def harmonize(records: Iterable[RawObservation], reference: ReferenceData) -> Harmonized:
+    """Map every record, or quarantine it with the reasons it failed; skip missing values."""
+    result = Harmonized()
+    first_row: dict[tuple[str, str, str], int] = {}
+    for record in records:
+        reasons: list[str] = []
+        try:
+            number = parse_published_number(record.value_raw)
+        except NumberError as error:
+            number, reasons = None, [str(error)]
+        else:
+            if number is None:
+                result.missing += 1
+                continue
+        region_code = reference.region_code(record.region_raw)
+        if region_code is None:
+            reasons.append(f"unmapped region {record.region_raw!r}")
+        indicator, multiplier = _indicator_and_multiplier(record, reference, reasons)
+        try:
+            period = str(parse_period(record.period_raw))
+        except PeriodError as error:
+            period = None
+            reasons.append(str(error))
+        if not reasons:
+            assert number is not None and region_code and indicator and multiplier is not None and period
+            key = (region_code, indicator.code, period)
+            if key in first_row:
+                reasons.append(f"duplicate observation {key}: first given at row {first_row[key]}")
+            else:
+                first_row[key] = record.row_number
+                result.observations.append(_observation(record, number, region_code, indicator, period, multiplier))
+                continue
+        result.quarantined.append(QuarantinedRow(record.row_number, "; ".join(reasons), record.as_record()))
+    return result
+
+
+def _indicator_and_multiplier(
+    record: RawObservation, reference: ReferenceData, reasons: list[str]
+) -> tuple[Indicator | None, Decimal | None]:
+    """Resolve the indicator and the multiplier to its canonical unit; appends a reason on failure."""
+    indicator, unit_text = reference.indicator(record.indicator_raw), record.unit_raw
+    if indicator is None and record.indicator_raw and (match := _TRAILING_PARENS.match(record.indicator_raw)):
+        indicator, unit_text = reference.indicator(match["name"]), match["unit"]
+    if indicator is None:
+        reasons.append(f"unmapped indicator {record.indicator_raw!r}")
+        return None, None
+    unit_text = (unit_text or "").strip()
+    if not unit_text:
+        reasons.append(f"no unit given for indicator {indicator.code} ({indicator.dimension})")
+        return indicator, None
+    unit = reference.unit(unit_text)
+    if unit is None:
+        reasons.append(f"unknown unit {unit_text!r} for indicator {indicator.code} (not in ref_units)")
+        return indicator, None
+    if unit.dimension != indicator.dimension:
+        reasons.append(f"unit {unit_text!r} ({unit.dimension}) does not fit indicator {indicator.code} ({indicator.dimension})")
+        return indicator, None
+    power = 0
+    if record.unit_mult is not None and record.unit_mult.strip():
+        if not _INTEGER.match(record.unit_mult.strip()):
+            reasons.append(f"unparseable UNIT_MULT {record.unit_mult!r}: expected a power of ten")
+            return indicator, None
+        power = int(record.unit_mult)
+    return indicator, unit.scale * Decimal(10) ** power / indicator.scale
+
+
+def _observation(
+    record: RawObservation, number: PublishedNumber, region_code: str, indicator: Indicator, period: str, multiplier: Decimal
+) -> Observation:
+    notes = [n for n in (record.note, number.note) if n]
+    return Observation(
+        raw=record,
+        region_code=region_code,
+        indicator_code=indicator.code,
+        period=period,
+        value=float(number.value * multiplier),
+        unit_multiplier=float(multiplier),
+        published_decimals=number.decimals,
+        note="; ".join(notes) or None,
+    )

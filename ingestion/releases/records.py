@@ -1,0 +1,56 @@
+"""What every release parser produces: raw observation records, or a file-level error."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+class ReleaseFileError(Exception):
+    """A file that cannot be loaded at all (wrong layout, truncated, bad JSON, invalid sidecar ...).
+
+    The message names the file, where in it the problem is (when known) and the problem.
+    """
+
+    def __init__(self, source_file: str, problem: str, *, location: str | None = None):
+        self.source_file = source_file
+        self.problem = problem
+        self.location = location
+        super().__init__(f"{source_file}{f' {location}' if location else ''}: {problem}")
+
+
+@dataclass(frozen=True)
+class RawObservation:
+    """One published cell, as received: nothing is mapped or converted yet.
+
+    ``indicator_raw`` may carry its unit in trailing parentheses (``地区生产总值(亿元)``); ``unit_raw`` is the
+    unit given separately (a unit row or column, the JSON node's unit, SDMX ``UNIT_MEASURE``).
+    """
+
+    row_number: int  # 1-based line (CSV), sheet row (xlsx) or datanode (JSON)
+    region_raw: str | None
+    indicator_raw: str | None
+    unit_raw: str | None
+    period_raw: str | None
+    value_raw: str | None  # None: the source says there is no figure
+    obs_status: str | None = None  # SDMX OBS_STATUS
+    note: str | None = None  # a comment the source attaches to this value
+    unit_mult: str | None = None  # SDMX UNIT_MULT (power of ten), as received
+
+    def as_record(self) -> dict[str, Any]:
+        """The record as JSON-ready dict (for ``audit.quarantine.record``), without empty SDMX-only fields."""
+        record = asdict(self)
+        del record["row_number"]
+        return {k: v for k, v in record.items() if v is not None or k in _ALWAYS_SHOWN}
+
+
+_ALWAYS_SHOWN = {"region_raw", "indicator_raw", "unit_raw", "period_raw", "value_raw"}
+
+
+@dataclass
+class ParsedFile:
+    """The observations of one file plus what was learned about the file itself."""
+
+    observations: list[RawObservation]
+    encoding: str | None = None  # for text formats, as detected
+    notes: list[str] = field(default_factory=list)  # the table's note lines (注：...), in order

@@ -1,0 +1,129 @@
+"""bulletin_xlsx: communiqué tables typed into Excel, with 指标 rows or 地区 rows."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from ingestion.releases import bulletin_xlsx
+from ingestion.releases.records import RawObservation, ReleaseFileError
+
+SAMPLE = Path(__file__).parent.parent / "data" / "landing" / "releases" / "cq" / "chongqing_innovation_indicators_2018_2021.xlsx"
+
+
+def workbook_bytes(rows: list[list], *, merge: str | None = None, formats: dict[str, str] | None = None) -> bytes:
+    """A one-sheet workbook; ``rows`` start at A1, None is an empty cell, [] a blank row."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    for row_number, row in enumerate(rows, start=1):
+        for column, value in enumerate(row, start=1):
+            if value is not None:
+                sheet.cell(row_number, column, value)
+    if merge:
+        sheet.merge_cells(merge)
+    for cell, number_format in (formats or {}).items():
+        sheet[cell].number_format = number_format
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def test_indicator_rows_with_merged_title_unit_row_spacers_and_notes():
+    data = workbook_bytes(
+        [
+            ["2022年重庆市科技创新主要指标", None, None],
+            [],
+            ["单位：亿元", None, None],
+            ["指标", "2021年", "2022年"],
+            [],
+            ["研究与试验发展(R&D)经费支出", 603.8, "686.6注1"],
+            ["研究与试验发展(R&D)经费投入强度(%)", 2.16, 2.4],
+            ["高新技术企业数(家)", 5109, "…"],
+            [],
+            ["注1：2022年为快报数。", None, None],
+            ["资料来源：重庆市统计局", None, None],
+        ],
+        merge="A1:C1",
+        formats={"C7": "0.00"},
+    )
+    parsed = bulletin_xlsx.parse(data, "b.xlsx")
+    assert parsed.encoding is None
+    assert parsed.notes == ["注1：2022年为快报数。", "资料来源：重庆市统计局"]
+    assert parsed.observations == [
+        RawObservation(6, "重庆市", "研究与试验发展(R&D)经费支出", "亿元", "2021年", "603.8"),
+        RawObservation(6, "重庆市", "研究与试验发展(R&D)经费支出", "亿元", "2022年", "686.6注1"),
+        RawObservation(7, "重庆市", "研究与试验发展(R&D)经费投入强度(%)", "亿元", "2021年", "2.16"),
+        # formatted 0.00: published as 2.40, two decimals
+        RawObservation(7, "重庆市", "研究与试验发展(R&D)经费投入强度(%)", "亿元", "2022年", "2.40"),
+        RawObservation(8, "重庆市", "高新技术企业数(家)", "亿元", "2021年", "5109"),
+        RawObservation(8, "重庆市", "高新技术企业数(家)", "亿元", "2022年", "…"),
+    ]
+
+
+def test_region_rows_take_the_year_from_the_title():
+    data = workbook_bytes(
+        [
+            [None, "2020年各地区研究与试验发展(R&D)经费情况"],
+            [None, "地区", "研究与试验发展(R&D)经费支出(亿元)", "研究与试验发展(R&D)经费投入强度(%)"],
+            [None, "全国", 24393.1, 0.024],
+            [None, "重庆", 526.8, 0.0211],
+            [None, "注：投入强度为与地区生产总值之比。"],
+        ],
+        formats={"D3": "0.00%", "D4": "0.00%"},
+    )
+    parsed = bulletin_xlsx.parse(data, "b.xlsx")
+    assert parsed.observations == [
+        RawObservation(3, "全国", "研究与试验发展(R&D)经费支出(亿元)", None, "2020年", "24393.1"),
+        RawObservation(3, "全国", "研究与试验发展(R&D)经费投入强度(%)", None, "2020年", "2.40"),
+        RawObservation(4, "重庆", "研究与试验发展(R&D)经费支出(亿元)", None, "2020年", "526.8"),
+        RawObservation(4, "重庆", "研究与试验发展(R&D)经费投入强度(%)", None, "2020年", "2.11"),
+    ]
+    assert parsed.notes == ["注：投入强度为与地区生产总值之比。"]
+
+
+def test_unit_column_gives_each_row_its_unit():
+    data = workbook_bytes([["重庆市主要指标"], ["指标", "单位", "2022年"], ["地区生产总值", "亿元", 29129.03], ["年末常住人口", "万人", 3213.34]])
+    parsed = bulletin_xlsx.parse(data, "b.xlsx")
+    assert parsed.observations == [
+        RawObservation(3, "重庆市", "地区生产总值", "亿元", "2022年", "29129.03"),
+        RawObservation(4, "重庆市", "年末常住人口", "万人", "2022年", "3213.34"),
+    ]
+
+
+def test_shipped_bulletin_reads_every_cell():
+    parsed = bulletin_xlsx.parse(SAMPLE.read_bytes(), "cq.xlsx")
+    assert len(parsed.observations) == 28
+    assert parsed.observations[2] == RawObservation(3, "重庆市", "研究与试验发展(R&D)经费支出(亿元)", None, "2020年", "526.8")
+    assert parsed.notes == ["注：2018年研发投入强度按第四次全国经济普查前地区生产总值计算。"]
+
+
+@pytest.mark.parametrize(
+    ("rows", "problem"),
+    [
+        ([["重庆市主要指标"], ["项目", "2022年"], ["地区生产总值(亿元)", 1]], "b.xlsx sheet 1: no header row whose first cell is 指标 or 地区"),
+        ([["科技创新主要指标"], ["指标", "2022年"], ["地区生产总值(亿元)", 1]],
+         "b.xlsx: the title '科技创新主要指标' names no known region; a table with 指标 rows needs exactly one"),
+        ([["重庆市、四川省主要指标"], ["指标", "2022年"]],
+         "b.xlsx: the title '重庆市、四川省主要指标' names several regions (四川省, 重庆市); a table with 指标 rows needs exactly one"),
+        ([["各地区主要指标（2021-2022年）"], ["地区", "地区生产总值(亿元)"]],
+         "b.xlsx: the title '各地区主要指标（2021-2022年）' names several years (2021, 2022); a table with 地区 rows needs exactly one"),
+        ([["2022年1-9月各地区主要指标"], ["地区", "地区生产总值(亿元)"]],
+         "b.xlsx: the title '2022年1-9月各地区主要指标' names no whole year (2022年); a table with 地区 rows needs exactly one"),
+        ([["重庆市主要指标"], ["指标", None, "2022年"]], "b.xlsx row 2: an empty header cell (table column B)"),
+        ([["重庆市主要指标"], ["指标", "2022年"], ["地区生产总值(亿元)", 1, 2]], "b.xlsx row 3: a value in a column without header"),
+        ([["重庆市主要指标"], ["指标"]], "b.xlsx row 2: the header row has no value columns"),
+        ([], "b.xlsx sheet 1: the first sheet is empty"),
+    ],
+)
+def test_malformed_bulletins_are_file_errors(rows, problem):
+    with pytest.raises(ReleaseFileError) as error:
+        bulletin_xlsx.parse(workbook_bytes(rows), "b.xlsx")
+    assert str(error.value) == problem
+
+
+def test_a_file_that_is_not_a_workbook_is_a_file_error():
+    with pytest.raises(ReleaseFileError, match=r"^b.xlsx: not a readable xlsx workbook \(BadZipFile: "):
+        bulletin_xlsx.parse(b"PK\x03\x04 truncated", "b.xlsx")

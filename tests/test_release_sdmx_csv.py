@@ -1,0 +1,50 @@
+"""sdmx_csv: SDMX-CSV 1.0 rows with UNIT_MULT, OBS_STATUS and COMMENT kept as received."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingestion.releases import sdmx_csv
+from ingestion.releases.records import RawObservation, ReleaseFileError
+
+FIXTURES = Path(__file__).parent / "fixtures" / "releases"
+HEADER = "DATAFLOW,FREQ,REF_AREA,INDICATOR,UNIT_MEASURE,UNIT_MULT,TIME_PERIOD,OBS_VALUE,OBS_STATUS,COMMENT\n"
+
+
+def test_rows_keep_unit_mult_status_and_comment():
+    parsed = sdmx_csv.parse((FIXTURES / "sdmx_unit_mult_and_unknown_unit.csv").read_bytes(), "s.csv")
+    assert parsed.encoding == "utf-8"
+    assert parsed.observations == [
+        RawObservation(2, "CN-CQ", "rd_expenditure", "CNY", "2022", "6,866,000", "E", "estimated from the 2022 survey", "4"),
+        RawObservation(3, "500000", "gdp", "CNY", "2022-Q3", "21124.5", "P", None, "8"),
+        RawObservation(4, "CN", "gdp", "USD", "2022", "17963", "A", None, "9"),
+        RawObservation(5, "CN", "industrial_va_growth", "PT", "2022-09", "6.3", "A", None, "0"),
+        RawObservation(6, "CN", "rd_intensity", "PT_GDP", "2022", "", "M", "not yet published", "0"),
+    ]
+
+
+def test_columns_in_another_order_without_optional_ones():
+    text = "TIME_PERIOD,OBS_VALUE,REF_AREA,INDICATOR,UNIT_MEASURE,DATAFLOW\n2020,2.40,CN,rd_intensity,PT_GDP,DF\n"
+    parsed = sdmx_csv.parse(text.encode("utf-8"), "s.csv")
+    assert parsed.observations == [RawObservation(2, "CN", "rd_intensity", "PT_GDP", "2020", "2.40")]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("", "s.csv: empty file: no SDMX-CSV header row"),
+        ("DATAFLOW,REF_AREA,INDICATOR,TIME_PERIOD\n",
+         "s.csv line 1: header lacks UNIT_MEASURE, OBS_VALUE; expected SDMX-CSV columns "
+         "DATAFLOW,REF_AREA,INDICATOR,UNIT_MEASURE,TIME_PERIOD,OBS_VALUE,..."),
+        (HEADER + "DF,A,CN,gdp,CNY,8,2020,1015986,A,\nDF,A,CN,gdp,CNY,8,20",
+         "s.csv line 3: 7 fields, the header has 10 (ragged or truncated row)"),
+        (HEADER.replace("COMMENT", "OBS_VALUE"), "s.csv line 1: duplicated column(s) OBS_VALUE"),
+        (HEADER + 'DF,A,CN,gdp,CNY,8,2020,"1015986,A,\n', "s.csv line 2: not a readable CSV: unexpected end of data"),
+    ],
+)
+def test_malformed_sdmx_files_are_file_errors(text, problem):
+    with pytest.raises(ReleaseFileError) as error:
+        sdmx_csv.parse(text.encode("utf-8"), "s.csv")
+    assert str(error.value) == problem
