@@ -22,6 +22,7 @@ create table if not exists raw.release_files (
     url            varchar,
     retrieved      date,
     encoding       varchar,             -- as detected, for text formats
+    notes          varchar,             -- the table's note lines (注：..., 数据来源：...), one per line
     loaded_at      timestamp not null
 );
 create table if not exists raw.release_observations (

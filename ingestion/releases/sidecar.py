@@ -1,0 +1,99 @@
+"""The ``<file>.meta.yml`` sidecar of a release file: its origin and vintage.
+
+A release file without a valid sidecar is an error, never a guess: :func:`parse_sidecar` raises a
+:class:`~ingestion.releases.records.ReleaseFileError` naming the sidecar and the field at fault.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ingestion.releases.records import ReleaseFileError
+
+FORMATS = ("nbs_export", "nbs_easyquery_json", "sdmx_csv", "bulletin_xlsx")
+STATUSES = ("preliminary", "final", "revised")
+_REQUIRED = ("format", "release_date", "status")
+_OPTIONAL = ("publisher", "title", "url", "retrieved")
+
+
+def sidecar_path(data_file: Path) -> Path:
+    """``<data file name>.meta.yml`` next to the data file."""
+    return data_file.with_name(data_file.name + ".meta.yml")
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    format: str
+    release_date: dt.date  # the day the figures were published: the vintage of every value in the file
+    status: str
+    publisher: str | None = None
+    title: str | None = None
+    url: str | None = None
+    retrieved: dt.date | None = None
+
+
+def parse_sidecar(data: bytes, name: str) -> Sidecar:
+    """Validate the YAML of a sidecar; ``name`` is used in error messages."""
+    try:
+        content = yaml.safe_load(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, yaml.YAMLError) as error:
+        raise ReleaseFileError(name, f"sidecar is not valid UTF-8 YAML: {_one_line(error)}") from None
+    if not isinstance(content, dict):
+        raise ReleaseFileError(name, "sidecar must be a YAML mapping of field: value")
+    unknown = sorted(str(key) for key in content if key not in _REQUIRED + _OPTIONAL)
+    if unknown:
+        raise ReleaseFileError(name, f"unknown sidecar field(s) {', '.join(unknown)}; allowed: {', '.join(_REQUIRED + _OPTIONAL)}")
+    for key in _REQUIRED:
+        if content.get(key) in (None, ""):
+            raise ReleaseFileError(name, f"sidecar field '{key}' is missing")
+    sidecar = Sidecar(
+        format=_choice(content, "format", FORMATS, name),
+        release_date=_date(content, "release_date", name),
+        status=_choice(content, "status", STATUSES, name),
+        publisher=_text(content, "publisher", name),
+        title=_text(content, "title", name),
+        url=_text(content, "url", name),
+        retrieved=_date(content, "retrieved", name) if content.get("retrieved") not in (None, "") else None,
+    )
+    if sidecar.retrieved is not None and sidecar.retrieved < sidecar.release_date:
+        raise ReleaseFileError(
+            name, f"sidecar field 'retrieved' ({sidecar.retrieved}) is before 'release_date' ({sidecar.release_date})"
+        )
+    return sidecar
+
+
+def _choice(content: dict[str, Any], key: str, allowed: tuple[str, ...], name: str) -> str:
+    value = content[key]
+    if value not in allowed:
+        raise ReleaseFileError(name, f"sidecar field '{key}' is {value!r}; expected one of {', '.join(allowed)}")
+    return value
+
+
+def _date(content: dict[str, Any], key: str, name: str) -> dt.date:
+    value = content[key]
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ReleaseFileError(name, f"sidecar field '{key}' is {value!r}; expected a date YYYY-MM-DD") from None
+
+
+def _text(content: dict[str, Any], key: str, name: str) -> str | None:
+    value = content.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ReleaseFileError(name, f"sidecar field '{key}' is {value!r}; expected text")
+    return value.strip() or None
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())

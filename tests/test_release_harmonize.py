@@ -1,0 +1,135 @@
+"""Harmonization of raw release records against the seeds: codes, units, periods, quarantine reasons."""
+
+from __future__ import annotations
+
+import pytest
+
+from ingestion import settings
+from ingestion.releases.harmonize import ReferenceData, harmonize, load_reference
+from ingestion.releases.records import RawObservation
+from ingestion.warehouse import QuarantinedRow
+
+
+@pytest.fixture(scope="module")
+def reference() -> ReferenceData:
+    return load_reference(settings.SEEDS_DIR)
+
+
+def one(record: RawObservation, reference: ReferenceData):
+    result = harmonize([record], reference)
+    assert len(result.observations) + len(result.quarantined) == 1
+    return result.observations[0] if result.observations else result.quarantined[0]
+
+
+@pytest.mark.parametrize(
+    ("region_raw", "code"),
+    [("重庆市", "CN-CQ"), (" 重庆 ", "CN-CQ"), ("chongqing", "CN-CQ"), ("500000", "CN-CQ"), ("cn-cq", "CN-CQ"), ("全国", "CN"), ("CN", "CN")],
+)
+def test_region_aliases_names_and_codes_map_to_one_key(reference, region_raw, code):
+    assert one(RawObservation(1, region_raw, "gdp", "亿元", "2020", "1"), reference).region_code == code
+
+
+@pytest.mark.parametrize(
+    ("indicator_raw", "unit_raw", "code", "multiplier"),
+    [
+        ("研究与试验发展(R&D)经费支出(亿元)", None, "rd_expenditure", 1.0),
+        ("研究与试验发展（R&D）经费支出（万元）", None, "rd_expenditure", 0.0001),
+        ("研究与试验发展(R&D)经费支出", "亿元", "rd_expenditure", 1.0),
+        ("研究与试验发展(R&D)经费支出(万元)", "亿元", "rd_expenditure", 0.0001),  # the unit in the name wins
+        ("地区生产总值", "亿元", "gdp", 1.0),
+        ("年末常住人口(万人)", None, "resident_population", 1.0),
+        ("研究与试验发展(R&D)经费投入强度(%)", None, "rd_intensity", 1.0),
+        ("研究与试验发展(R&D)经费投入强度（％）", None, "rd_intensity", 1.0),
+        ("高新技术企业数(家)", None, "hightech_enterprises", 1.0),
+    ],
+)
+def test_indicator_names_with_units_map_to_code_and_multiplier(reference, indicator_raw, unit_raw, code, multiplier):
+    observation = one(RawObservation(1, "重庆市", indicator_raw, unit_raw, "2020", "10"), reference)
+    assert (observation.indicator_code, observation.unit_multiplier, observation.value) == (code, multiplier, 10 * multiplier)
+
+
+def test_sdmx_unit_mult_scales_to_the_canonical_unit(reference):
+    record = RawObservation(2, "CN-CQ", "rd_expenditure", "CNY", "2022", "6,866,000", "E", "estimated", "4")
+    observation = one(record, reference)
+    assert (observation.value, observation.unit_multiplier, observation.published_decimals) == (686.6, 0.0001, 0)
+    assert (observation.period, observation.note, observation.raw.obs_status) == ("2022", "estimated", "E")
+
+
+@pytest.mark.parametrize(
+    ("period_raw", "period"),
+    [("2022年", "2022"), ("2022", "2022"), ("2022A", "2022Q1"), ("2022D", "2022Q4"), ("2022-Q3", "2022Q3"),
+     ("2022年第三季度", "2022Q3"), ("202209", "2022-09"), ("2022-09", "2022-09")],
+)
+def test_periods_in_every_source_spelling(reference, period_raw, period):
+    assert one(RawObservation(1, "CN", "gdp", "亿元", period_raw, "1"), reference).period == period
+
+
+def test_footnote_mark_becomes_the_note_and_decimals_are_kept(reference):
+    observation = one(RawObservation(5, "北京市", "研究与试验发展(R&D)经费支出(亿元)", None, "2020年", "2326.60注1"), reference)
+    assert (observation.value, observation.published_decimals, observation.note) == (2326.6, 2, "注1")
+
+
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [
+        (RawObservation(3, "火星省", "gdp", "亿元", "2020", "1"), "unmapped region '火星省'"),
+        (RawObservation(3, "重庆市", "地区生产总值_累计值(亿元)", None, "2020", "1"), "unmapped indicator '地区生产总值_累计值(亿元)'"),
+        (RawObservation(3, "重庆市", "gdp", "亿元", "2020", "12..3"), "unparseable number '12..3'"),
+        (RawObservation(3, "重庆市", "gdp", "亿元", "2020年度x", "1"),
+         "unparseable period '2020年度x': expected a year (2022), quarter (2022Q3) or month (2022-09)"),
+        (RawObservation(3, "重庆市", "gdp", "万吨", "2020", "1"), "unknown unit '万吨' for indicator gdp (not in ref_units)"),
+        (RawObservation(3, "重庆市", "gdp", "USD", "2020", "1"), "unknown unit 'USD' for indicator gdp (not in ref_units)"),
+        (RawObservation(3, "重庆市", "地区生产总值(万人)", None, "2020", "1"),
+         "unit '万人' (persons) does not fit indicator gdp (currency_cny)"),
+        (RawObservation(3, "重庆市", "地区生产总值", None, "2020", "1"), "no unit given for indicator gdp (currency_cny)"),
+        (RawObservation(3, "CN", "gdp", "CNY", "2020", "1", unit_mult="eight"),
+         "unparseable UNIT_MULT 'eight': expected a power of ten"),
+        (RawObservation(3, "火星省", "gdp", "亿元", "20xx", "1..2"),
+         "unparseable number '1..2'; unmapped region '火星省'; "
+         "unparseable period '20xx': expected a year (2022), quarter (2022Q3) or month (2022-09)"),
+    ],
+)
+def test_unusable_records_are_quarantined_with_the_rule_and_raw_record(reference, record, reason):
+    assert one(record, reference) == QuarantinedRow(3, reason, record.as_record())
+
+
+def test_quarantined_record_keeps_what_was_received(reference):
+    record = RawObservation(7, "火星省", "gdp", "CNY", "2020", "1", "A", "c", "8")
+    assert one(record, reference).record == {
+        "region_raw": "火星省", "indicator_raw": "gdp", "unit_raw": "CNY", "period_raw": "2020", "value_raw": "1",
+        "obs_status": "A", "note": "c", "unit_mult": "8",
+    }
+
+
+def test_missing_values_are_skipped_even_when_other_fields_fail(reference):
+    result = harmonize(
+        [RawObservation(1, "火星省", "gdp", "亿元", "2020", "…"), RawObservation(2, "重庆市", "gdp", "亿元", "2020", None)],
+        reference,
+    )
+    assert (result.observations, result.quarantined, result.missing) == ([], [], 2)
+
+
+def test_repeated_observation_in_one_file_keeps_the_first(reference):
+    result = harmonize(
+        [RawObservation(4, "重庆市", "gdp", "亿元", "2020", "1"), RawObservation(9, "重庆", "gdp", "亿元", "2020年", "2")],
+        reference,
+    )
+    assert [o.value for o in result.observations] == [1.0]
+    assert [q.reason for q in result.quarantined] == ["duplicate observation ('CN-CQ', 'gdp', '2020'): first given at row 4"]
+
+
+def test_region_named_in_a_title(reference):
+    assert reference.region_names_in("2022年重庆市科技创新主要指标") == {"CN-CQ": "重庆市"}
+    assert reference.region_names_in("内蒙古自治区主要指标") == {"CN-NM": "内蒙古自治区"}
+    assert reference.region_names_in("科技创新主要指标") == {}
+
+
+def test_inconsistent_seeds_are_rejected(tmp_path):
+    for seed in ("ref_indicators.csv", "ref_units.csv", "ref_region_aliases.csv"):
+        (tmp_path / seed).write_bytes((settings.SEEDS_DIR / seed).read_bytes())
+    (tmp_path / "ref_indicator_aliases.csv").write_text("alias,indicator_code\nGDP,gdp\ngdp,population\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="alias 'gdp' names unknown indicator 'population'"):
+        ReferenceData.from_seeds(tmp_path)
+    (tmp_path / "ref_indicator_aliases.csv").write_text("alias,indicator_code\nGDP,gdp\ngdp,rd_expenditure\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="'gdp' maps to two different targets"):
+        ReferenceData.from_seeds(tmp_path)
