@@ -2,7 +2,7 @@
 
 Canonical forms: ``2022`` (year), ``2022Q3`` (quarter), ``2022-09`` (month). Accepted spellings:
 
-- years: ``2022``, ``2022年``, ``2022A`` when annual codes are used (see ``nbs_quarter_letters``)
+- years: ``2022``, ``2022年``, ``2022年度``
 - quarters: ``2022Q3``, ``2022-Q3``, ``2022 Q3``, ``2022年第三季度``, ``2022年3季度``, and the NBS portal's
   letter codes ``2022A``..``2022D`` (first to fourth quarter)
 - months: ``2022-09``, ``2022-9``, ``202209``, ``2022M09``, ``2022年9月``, ``2022年09月``
