@@ -64,7 +64,7 @@ def load_releases(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> LoadSumm
             summary.files_skipped += 1
             continue
         attempt = LoadAttempt(source_file=source_file, sha256=sha256)
-        _load_file(con, attempt, data, sidecar_data, reference)
+        _load_file(con, attempt, data, sidecar_data, sidecar_sha256, reference)
         summary.attempts.append(attempt)
     return summary
 
@@ -74,19 +74,20 @@ def _load_file(
     attempt: LoadAttempt,
     data: bytes,
     sidecar_data: bytes | None,
+    sidecar_sha256: str | None,
     reference: ReferenceData,
 ) -> None:
     """Load one file in one transaction, or roll it back and record the failure."""
     source_file = attempt.source_file
     con.begin()
     try:
-        if sidecar_data is None:
+        if sidecar_data is None or sidecar_sha256 is None:
             raise ReleaseFileError(source_file, f"no sidecar {Path(source_file).name}.meta.yml next to the file")
         sidecar = parse_sidecar(sidecar_data, f"{source_file}.meta.yml")
         attempt.format, attempt.release_date = sidecar.format, sidecar.release_date
         parsed = PARSERS[sidecar.format](data, source_file)
         harmonized = harmonize(parsed.observations, reference)
-        _insert_release_file(con, attempt, sidecar, _sha256(sidecar_data), parsed)
+        _insert_release_file(con, attempt, sidecar, sidecar_sha256, parsed)
         _insert_observations(con, attempt.load_id, harmonized.observations)
         attempt.rows_loaded = len(harmonized.observations)
         attempt.rows_quarantined = record_quarantine(con, attempt, harmonized.quarantined)
