@@ -28,6 +28,7 @@ class WarehouseResource(DuckDBResource):
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         with warehouse.writer_lock(self.path), super().get_connection() as con:
+            con.execute(warehouse.SESSION_SETUP)
             con.execute(warehouse.AUDIT_DDL)
             yield con
 
