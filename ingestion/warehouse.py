@@ -24,6 +24,9 @@ import pyarrow as pa
 
 from ingestion import settings
 
+#: The Dagster pool of every step that opens warehouse.duckdb (limited to one at a time in dagster.yaml).
+WRITER_POOL = "warehouse_writer"
+
 #: Settings for every connection the project opens (and for dbt, in profiles.yml).
 CONNECTION_CONFIG: dict[str, Any] = {
     "memory_limit": "4GB",

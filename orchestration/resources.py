@@ -12,10 +12,8 @@ from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
 from ingestion import settings, warehouse
+from ingestion.warehouse import WRITER_POOL  # noqa: F401  (re-exported for the asset modules)
 from orchestration.dbt_project import dbt_project
-
-#: Every step that writes warehouse.duckdb runs in this pool, limited to one at a time in dagster.yaml.
-WRITER_POOL = "warehouse_writer"
 
 
 class WarehouseResource(DuckDBResource):
