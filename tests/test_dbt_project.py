@@ -1,8 +1,9 @@
 """The dbt project on the shipped release figures: `dbt build` (models, contracts, data and unit tests),
 exact mart values, one tracking row per policy target, and the MetricFlow metrics from the command line.
 
-The raw tables are filled from `tests/fixtures/dbt_warehouse/` (the shipped sample releases as the
-release loader stores them), so this runs without the loaders; the enterprise raw tables stay empty.
+The raw tables are filled from `tests/fixtures/dbt_warehouse/`: the shipped sample releases exactly as
+the release loader stores them (exported from its raw tables, with fixed load ids and load times), so
+this runs without the loaders; the enterprise raw tables stay empty.
 The project is copied to a temporary folder so its `target/` never touches the repository's.
 """
 
