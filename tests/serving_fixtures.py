@@ -1,0 +1,172 @@
+"""A small build database with every table of CONTRACT.md, for the serving and report tests.
+
+The figures are realistic in size but are test data, not the official statistics.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import duckdb
+
+from ingestion import settings
+from ingestion.warehouse import AUDIT_DDL
+
+#: Every table CONTRACT.md promises in serving.duckdb.
+CONTRACT_TABLES = (
+    "audit.load_log",
+    "audit.quarantine",
+    "marts.dim_indicator",
+    "marts.dim_region",
+    "marts.fct_indicator_values",
+    "marts.fct_indicator_vintages",
+    "marts.industrial_va_growth",
+    "marts.patents_per_10k",
+    "marts.rd_intensity",
+    "marts.soe_innovation",
+    "marts.target_tracking",
+)
+
+MARTS_DDL = """
+create schema if not exists marts;
+create schema if not exists staging;
+create table marts.dim_region (region_code varchar not null, gb2260_code varchar, name_zh varchar, name_en varchar, level varchar);
+comment on table marts.dim_region is 'Regions keyed by ISO 3166-2:CN';
+comment on column marts.dim_region.region_code is 'ISO 3166-2:CN code (CN-CQ; CN for the nation)';
+create table marts.dim_indicator (indicator_code varchar not null, name_zh varchar, name_en varchar, unit varchar, description varchar);
+create table marts.fct_indicator_vintages (region_code varchar, indicator_code varchar, period varchar, value double,
+    unit varchar, release_date date, status varchar, source_file varchar);
+create table marts.rd_intensity (region_code varchar, year integer, rd_expenditure double, gdp double, rd_intensity_pct double,
+    published_rd_intensity_pct double, published_release_date date, asof_rd_intensity_pct double, reconciles boolean);
+create table marts.patents_per_10k (region_code varchar, year integer, invention_patents_per_10k double,
+    high_value_invention_patents_per_10k double, source varchar);
+create table marts.industrial_va_growth (region_code varchar, year integer, industrial_va_growth_pct double,
+    release_date date, source_file varchar);
+create table marts.soe_innovation (group_name varchar, period varchar, enterprises integer, rd_expenditure_10k_yuan double,
+    revenue_10k_yuan double, rd_intensity_pct double, rd_growth_pct double, invention_patents_granted integer,
+    high_value_invention_patents_valid integer, tech_based_enterprises integer, hightech_enterprises integer,
+    sei_output_share_pct double);
+create table marts.target_tracking (target_id varchar not null, indicator_code varchar, region_code varchar, scope varchar,
+    comparator varchar, target_value double, target_year integer, latest_value double, latest_period varchar, gap double,
+    required_annual_change double, status varchar);
+create table staging.not_published as select 1 as x;
+"""
+
+CQ_FILE = "releases/cq/chongqing_innovation_indicators_2023.xlsx"
+CN_FILE = "releases/sdmx/cn_2023_final.csv"
+
+# (region, indicator, period, value, unit, release_date, status, source_file)
+VINTAGES = [
+    ("CN-CQ", "rd_intensity", "2021", 2.14, "%", "2022-08-31", "preliminary", "releases/cq/cq_2021_preliminary.xlsx"),
+    ("CN-CQ", "rd_intensity", "2021", 2.16, "%", "2022-09-30", "final", CQ_FILE),
+    ("CN-CQ", "rd_intensity", "2022", 2.36, "%", "2023-09-28", "final", CQ_FILE),
+    ("CN-CQ", "rd_intensity", "2023", 2.46, "%", "2024-09-30", "final", CQ_FILE),
+    ("CN-CQ", "rd_expenditure", "2023", 737.6, "100 million yuan", "2024-09-30", "final", CQ_FILE),
+    ("CN-CQ", "gdp", "2023", 30145.8, "100 million yuan", "2024-03-20", "final", "releases/nbs_json/chongqing_gdp_2023.json"),
+    ("CN", "rd_intensity", "2023", 2.65, "%", "2024-10-02", "final", CN_FILE),
+    ("CN-CQ", "tech_based_enterprises", "2022", 42900, "count, year end", "2023-03-15", "final", CQ_FILE),
+]
+RD_INTENSITY = [  # region, year, rd, gdp, ratio, published, published_release, asof, reconciles
+    ("CN-CQ", 2019, 469.6, 23605.8, 1.99, 1.99, "2020-08-27", 1.99, True),
+    ("CN-CQ", 2020, 526.8, 25002.8, 2.11, 2.11, "2021-09-22", 2.11, True),
+    ("CN-CQ", 2021, 603.8, 27894.0, 2.16, 2.16, "2022-09-30", 2.16, True),
+    ("CN-CQ", 2022, 686.6, 29129.0, 2.36, 2.36, "2023-09-28", 2.36, True),
+    ("CN-CQ", 2023, 737.6, 30145.8, 2.45, 2.46, "2024-09-30", 2.45, False),
+    ("CN", 2019, 22143.6, 990865.0, 2.23, 2.23, "2020-08-27", 2.23, True),
+    ("CN", 2020, 24393.1, 1015986.0, 2.40, 2.40, "2021-09-22", 2.40, True),
+    ("CN", 2021, 27956.3, 1143670.0, 2.44, 2.43, "2022-08-31", 2.44, False),
+    ("CN", 2022, 30782.9, 1210207.0, 2.54, 2.54, "2023-09-18", 2.54, True),
+    ("CN", 2023, 33357.1, 1260582.0, 2.65, 2.65, "2024-10-02", 2.65, True),
+]
+PATENTS = [
+    ("CN-CQ", 2021, 12.1, 4.0, "computed"), ("CN-CQ", 2022, 14.3, 5.2, "computed"), ("CN-CQ", 2023, 16.2, 6.3, "published"),
+    ("CN", 2021, 19.1, 7.5, "published"), ("CN", 2022, 24.0, 9.4, "published"), ("CN", 2023, 27.6, 11.8, "published"),
+]
+INDUSTRIAL_VA = [
+    ("CN-CQ", 2019, 6.2, "2020-03-16", CQ_FILE), ("CN-CQ", 2020, 5.8, "2021-03-18", CQ_FILE),
+    ("CN-CQ", 2021, 10.7, "2022-03-17", CQ_FILE), ("CN-CQ", 2022, 3.2, "2023-03-20", CQ_FILE),
+    ("CN", 2019, 5.7, "2020-02-28", CN_FILE), ("CN", 2020, 2.8, "2021-02-28", CN_FILE),
+    ("CN", 2021, 9.6, "2022-02-28", CN_FILE), ("CN", 2022, 3.6, "2023-02-28", CN_FILE),
+]
+SOE = [  # group, period, enterprises, rd, revenue, intensity, growth, granted, hv valid, tech, hightech, sei share
+    ("ALL", "2022", 412, 1_150_000.0, 52_000_000.0, 2.21, 6.5, 820, 1310, 160, 110, 28.0),
+    ("ALL", "2023", 425, 1_240_000.0, 54_100_000.0, 2.29, 7.8, 905, 1422, 178, 121, 30.5),
+    ("ALL", "2024", 431, 1_352_000.0, 55_300_000.0, 2.44, 9.1, 1010, 1560, 195, 133, 32.1),
+    ("ALL", "2024Q2", 430, 610_000.0, 26_900_000.0, 2.27, 8.4, 470, 1490, 188, 127, 31.0),
+    ("Chongqing City Transportation Development & Investment Group", "2024", 18, 41_000.0, 2_300_000.0, 1.78, 5.2, 12, 19, 9, 6, 12.5),
+]
+# target_id -> (indicator_code, latest_value, latest_period, gap, required_annual_change, status); others: no_data
+TRACKED = {
+    "T01": ("soe_rd_expenditure_growth", 9.1, "2024", 1.1, None, "met"),
+    "T03": ("soe_strategic_emerging_output_share", 32.1, "2024", -2.9, 1.45, "at_risk"),
+    "T12": ("soe_tech_based_enterprises", 195.0, "2024", -25.0, 8.33, "on_track"),
+    "T14": ("invention_patents_granted_new", 12.0, "2024", -18.0, 6.0, "on_track"),
+    "T17": ("industrial_va_growth", 3.2, "2022", -2.8, None, "off_track"),
+    "T22": ("rd_intensity", 2.45, "2023", -0.15, 0.075, "at_risk"),
+    "T23": ("high_value_invention_patents_per_10k", 6.3, "2023", -5.7, 2.85, "off_track"),
+}
+
+
+def policy_targets() -> list[dict[str, str]]:
+    with open(settings.SEEDS_DIR / "policy_targets.csv", newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def target_rows() -> list[tuple]:
+    """One marts.target_tracking row per seed target: the TRACKED ones with data, the rest no_data."""
+    rows = []
+    for seed in policy_targets():
+        code, latest, period, gap, required, status = TRACKED.get(
+            seed["target_id"], (seed["indicator"], None, None, None, None, "no_data")
+        )
+        rows.append((
+            seed["target_id"], code, seed["geo"], seed["scope"], seed["comparator"], float(seed["target_value"]),
+            int(seed["target_year"]), latest, period, gap, required, status,
+        ))
+    return rows
+
+
+def build_marts_db(path: Path) -> Path:
+    """Write a build database with every CONTRACT table (and one table that must not be published)."""
+    con = duckdb.connect(str(path))
+    try:
+        con.execute(MARTS_DDL)
+        con.execute(AUDIT_DDL)
+        con.execute(
+            "insert into marts.dim_region values ('CN', '000000', '全国', 'China', 'country'), "
+            "('CN-CQ', '500000', '重庆市', 'Chongqing', 'province')"
+        )
+        con.execute(
+            """insert into marts.dim_indicator values
+               ('rd_intensity', '研究与试验发展(R&D)经费投入强度', 'R&D intensity', '% of GDP (as published)', 'R&D / GDP'),
+               ('rd_expenditure', '研究与试验发展(R&D)经费支出', 'R&D expenditure', '100 million yuan', 'GERD'),
+               ('gdp', '地区生产总值', 'Gross (regional) domestic product', '100 million yuan', 'GDP'),
+               ('tech_based_enterprises', '科技型企业数', 'Technology-based enterprises', 'count, year end', 'count')"""
+        )
+        con.executemany("insert into marts.fct_indicator_vintages values (?, ?, ?, ?, ?, ?, ?, ?)", VINTAGES)
+        con.execute(
+            """create table marts.fct_indicator_values as
+               select * from marts.fct_indicator_vintages
+               qualify row_number() over (partition by region_code, indicator_code, period order by release_date desc) = 1"""
+        )
+        con.executemany("insert into marts.rd_intensity values (?, ?, ?, ?, ?, ?, ?, ?, ?)", RD_INTENSITY)
+        con.executemany("insert into marts.patents_per_10k values (?, ?, ?, ?, ?)", PATENTS)
+        con.executemany("insert into marts.industrial_va_growth values (?, ?, ?, ?, ?)", INDUSTRIAL_VA)
+        con.executemany("insert into marts.soe_innovation values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", SOE)
+        con.executemany("insert into marts.target_tracking values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", target_rows())
+        con.execute(
+            """insert into audit.load_log values
+               ('l1', 'releases/cq/chongqing_innovation_indicators_2023.xlsx', 'ab12', 'bulletin_xlsx', '2024-09-30', 8, 0, 'loaded', null, '2026-11-20 10:00:00'),
+               ('l2', 'enterprise/bulk_2024q2.csv', 'cd34', 'enterprise_csv', null, 1200, 2, 'loaded', null, '2026-11-20 10:00:05')"""
+        )
+        con.execute(
+            """insert into audit.quarantine values
+               ('l2', 'enterprise/bulk_2024q2.csv', 17, 'uscc: check character does not match (GB 32100-2015)',
+                '{"uscc": "91500000MA5U7XXXX1", "企业名称": "重庆某公司"}', '2026-11-20 10:00:05'),
+               ('l2', 'enterprise/bulk_2024q2.csv', 42, 'rd_expenditure_10k_yuan above revenue_10k_yuan',
+                '{"uscc": "91500000202866617L"}', '2026-11-20 10:00:05')"""
+        )
+    finally:
+        con.close()
+    return path

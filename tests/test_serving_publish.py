@@ -1,0 +1,229 @@
+"""Publishing serving.duckdb from the build database, and the Parquet exports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from serving.publish import PublishError, export_parquet, publish_serving_database
+from tests.serving_fixtures import CONTRACT_TABLES, build_marts_db
+
+
+def query(db: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def tables_of(db: Path) -> list[str]:
+    return [f"{s}.{t}" for s, t in query(db, "select schema_name, table_name from duckdb_tables() order by 1, 2")]
+
+
+@pytest.fixture
+def build_db(tmp_path: Path) -> Path:
+    return build_marts_db(tmp_path / "warehouse.duckdb")
+
+
+def test_publish_copies_every_mart_and_audit_table_and_nothing_else(build_db: Path, tmp_path: Path):
+    serving = tmp_path / "serving.duckdb"
+
+    published = publish_serving_database(build_db, serving, "run-1")
+
+    assert tables_of(serving) == [*CONTRACT_TABLES, "meta.publications"]
+    expected = {t: query(build_db, f"select count(*) from {t}")[0][0] for t in CONTRACT_TABLES}
+    assert published["tables"] == expected
+    assert published["tables"]["marts.target_tracking"] == 28
+    assert {t: query(serving, f"select count(*) from {t}")[0][0] for t in CONTRACT_TABLES} == expected
+    assert query(serving, "select * from marts.target_tracking order by target_id") == query(
+        build_db, "select * from marts.target_tracking order by target_id"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "serving.duckdb", "serving.duckdb.lock", "warehouse.duckdb", "warehouse.duckdb.lock",
+    ]
+
+
+def test_table_and_column_descriptions_are_carried_to_the_serving_database(build_db: Path, tmp_path: Path):
+    serving = tmp_path / "serving.duckdb"
+    publish_serving_database(build_db, serving, "run-1")
+
+    assert query(serving, "select comment from duckdb_tables() where table_name = 'dim_region'") == [
+        ("Regions keyed by ISO 3166-2:CN",)
+    ]
+    assert query(
+        serving, "select column_name, comment from duckdb_columns() where table_name = 'dim_region' and comment is not null"
+    ) == [("region_code", "ISO 3166-2:CN code (CN-CQ; CN for the nation)")]
+
+
+def test_every_publication_is_recorded_and_history_is_kept(build_db: Path, tmp_path: Path):
+    serving = tmp_path / "serving.duckdb"
+    first = publish_serving_database(build_db, serving, "run-1")
+    con = duckdb.connect(str(build_db))
+    con.execute("delete from marts.target_tracking where status = 'no_data'")
+    con.close()
+
+    second = publish_serving_database(build_db, serving, "run-2")
+
+    history = query(
+        serving,
+        """select run_id, count(*), sum(row_count), max(row_count) filter (where table_name = 'target_tracking')
+           from meta.publications group by run_id order by min(published_at)""",
+    )
+    total = sum(first["tables"].values())
+    assert history == [("run-1", 11, total, 28), ("run-2", 11, total - 21, 7)]
+    assert second["published_at"] > first["published_at"]
+    (published_at,) = query(serving, "select distinct published_at from meta.publications where run_id = 'run-2'")[0]
+    assert published_at.isoformat() == second["published_at"]
+
+
+def test_serving_database_opens_read_only_in_another_process(build_db: Path, tmp_path: Path):
+    serving = tmp_path / "serving.duckdb"
+    publish_serving_database(build_db, serving, "run-1")
+    script = (
+        "import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True);"
+        "print(con.execute(\"select latest_value from marts.target_tracking where target_id = 'T22'\").fetchone()[0])"
+    )
+    out = subprocess.run([sys.executable, "-c", script, str(serving)], capture_output=True, text=True, check=True)
+    assert out.stdout == "2.45\n"
+
+
+HOLD_BUILD_DB_FOR_WRITING = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1])
+con.execute("create table if not exists marts.busy (i integer)")
+print("holding", flush=True)
+deadline = time.monotonic() + 30
+while time.monotonic() < deadline:
+    con.execute("insert into marts.busy select range from range(1000)")
+    time.sleep(0.01)
+"""
+
+BI_READ = """
+import sys, duckdb
+try:
+    duckdb.connect(sys.argv[1], read_only=True)
+    print("build database: opened")
+except duckdb.IOException:
+    print("build database: locked")
+con = duckdb.connect(sys.argv[2], read_only=True)
+print(con.execute("select count(*) from marts.rd_intensity where region_code = 'CN-CQ'").fetchone()[0])
+"""
+
+
+def test_bi_read_only_connection_works_while_the_build_database_is_being_written(build_db: Path, tmp_path: Path):
+    serving = tmp_path / "serving.duckdb"
+    publish_serving_database(build_db, serving, "run-1")
+    writer = subprocess.Popen([sys.executable, "-c", HOLD_BUILD_DB_FOR_WRITING, str(build_db)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline() == "holding\n"
+        bi = subprocess.run(
+            [sys.executable, "-c", BI_READ, str(build_db), str(serving)], capture_output=True, text=True, timeout=60
+        )
+    finally:
+        writer.kill()
+        writer.wait()
+    assert bi.returncode == 0, bi.stderr
+    # The build database refuses readers while the pipeline writes; the serving database does not.
+    assert bi.stdout == "build database: locked\n5\n"
+
+
+def test_failed_publish_leaves_previous_serving_file_and_no_temporary_file(build_db: Path, tmp_path: Path):
+    serving = tmp_path / "serving.duckdb"
+    publish_serving_database(build_db, serving, "run-1")
+    before = serving.read_bytes()
+    con = duckdb.connect(str(build_db))
+    con.execute("create table staging.scratch as select 1 as x")
+    con.execute("create view marts.broken as select * from staging.scratch")
+    con.execute("drop table staging.scratch")  # the view now fails when read
+    con.close()
+
+    with pytest.raises(duckdb.CatalogException, match="scratch"):
+        publish_serving_database(build_db, serving, "run-2")
+
+    assert serving.read_bytes() == before
+    assert query(serving, "select distinct run_id from meta.publications") == [("run-1",)]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("serving")) == ["serving.duckdb", "serving.duckdb.lock"]
+
+
+def test_publish_names_the_missing_build_database(tmp_path: Path):
+    missing = tmp_path / "warehouse.duckdb"
+    with pytest.raises(PublishError, match=f"build database {missing} does not exist"):
+        publish_serving_database(missing, tmp_path / "serving.duckdb", "run-1")
+    assert not (tmp_path / "serving.duckdb").exists()
+
+
+def test_publish_refuses_a_build_database_without_the_published_schemas(tmp_path: Path):
+    build = tmp_path / "warehouse.duckdb"
+    duckdb.connect(str(build)).execute("create schema marts; create table marts.t as select 1 as x").close()
+    with pytest.raises(PublishError, match=f"build database {build} has no tables in schema\\(s\\) audit"):
+        publish_serving_database(build, tmp_path / "serving.duckdb", "run-1")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("serving")) == ["serving.duckdb.lock"]
+
+
+def test_publish_waits_for_a_writer_holding_the_build_database_lock(build_db: Path, tmp_path: Path):
+    script = textwrap.dedent(
+        """
+        import sys, time
+        from pathlib import Path
+        from ingestion.warehouse import write_connection
+        with write_connection(Path(sys.argv[1])) as con:
+            con.execute("create or replace table marts.late as select 42 as answer")
+            print("writing", flush=True)
+            time.sleep(1.0)
+        """
+    )
+    writer = subprocess.Popen(
+        [sys.executable, "-c", script, str(build_db)], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[1]
+    )
+    assert writer.stdout.readline() == "writing\n"
+    started = time.monotonic()
+    publish_serving_database(build_db, tmp_path / "serving.duckdb", "run-1")
+    waited = time.monotonic() - started
+    writer.wait(timeout=30)
+    assert waited > 0.5  # it waited for the lock instead of failing on DuckDB's file lock
+    assert query(tmp_path / "serving.duckdb", "select answer from marts.late") == [(42,)]
+
+
+def test_parquet_exports_match_the_serving_tables_row_for_row(build_db: Path, tmp_path: Path):
+    serving, exports = tmp_path / "serving.duckdb", tmp_path / "exports"
+    published = publish_serving_database(build_db, serving, "run-1")
+
+    manifest = export_parquet(serving, exports)
+
+    files = sorted(str(p.relative_to(exports)) for p in exports.rglob("*") if p.is_file())
+    assert files == sorted(["manifest.json", *(t.replace(".", "/") + ".parquet" for t in CONTRACT_TABLES)])
+    con = duckdb.connect(str(serving), read_only=True)
+    try:
+        for table in CONTRACT_TABLES:
+            parquet = exports / (table.replace(".", "/") + ".parquet")
+            assert con.execute(f"select count(*) from '{parquet}'").fetchone()[0] == published["tables"][table]
+            for left, right in ((table, f"'{parquet}'"), (f"'{parquet}'", table)):
+                extra = con.execute(f"select count(*) from (select * from {left} except all select * from {right})").fetchone()[0]
+                assert extra == 0, f"{table}: {extra} rows of {left} are not in {right}"
+    finally:
+        con.close()
+    assert json.loads((exports / "manifest.json").read_text(encoding="utf-8")) == manifest
+    assert manifest["run_id"] == "run-1"
+    assert manifest["published_at"] == published["published_at"]
+    assert {t: f["row_count"] for t, f in manifest["tables"].items()} == published["tables"]
+
+
+def test_parquet_export_removes_files_of_tables_that_are_gone(build_db: Path, tmp_path: Path):
+    serving, exports = tmp_path / "serving.duckdb", tmp_path / "exports"
+    publish_serving_database(build_db, serving, "run-1")
+    stale = exports / "marts" / "dropped_mart.parquet"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"PAR1")
+
+    export_parquet(serving, exports)
+
+    assert not stale.exists()
+    assert not list(exports.rglob("*.tmp-*"))
