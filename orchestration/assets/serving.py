@@ -1,0 +1,130 @@
+"""Publishing as assets: the serving database, its Parquet exports and the indicator report.
+
+``serving_database`` depends on every mart, so a blocking check that fails on a mart in the same run
+stops it (Dagster skips the step) and the last good ``serving.duckdb`` stays as it was. It also refuses
+to publish when the latest evaluation of any blocking check upstream failed, which covers a run that
+materializes the serving database alone after a failed run. The logic lives in ``serving/``.
+
+The code location adds them with ``build_serving_assets(mart_keys(warehouse_dbt_models))``; this module
+does not import the dbt assets itself, so it loads (and is tested) without parsing the dbt project.
+"""
+
+# No `from __future__ import annotations`: Dagster checks the `context` annotation at definition time.
+from collections.abc import Sequence
+
+import dagster as dg
+
+from ingestion import settings
+from ingestion.warehouse import WRITER_POOL
+from serving.publish import export_parquet, publish_serving_database
+from serving.report import build_indicator_report
+
+SERVING_DATABASE_KEY = dg.AssetKey(["serving", "serving_database"])
+
+
+def failed_blocking_checks(context: dg.AssetExecutionContext) -> list[str]:
+    """Blocking checks on the asset's ancestors whose latest evaluation failed with ERROR severity."""
+    graph = context.job_def.asset_layer.asset_graph
+    # A job that runs a selection sees only the selected checks; its source graph has all of them.
+    graph = getattr(graph, "source_asset_graph", graph)
+    ancestors = graph.get_ancestor_asset_keys(context.asset_key)
+    failed = []
+    for check_key in sorted(graph.get_check_keys_for_assets(ancestors), key=lambda k: k.to_user_string()):
+        if not graph.get(check_key).blocking:
+            continue
+        record = context.instance.get_latest_asset_check_evaluation_record(check_key)
+        evaluation = record.event.asset_check_evaluation if record and record.event else None
+        if evaluation and not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
+            failed.append(f"{check_key.to_user_string()} (run {record.run_id})")
+    return failed
+
+
+def build_serving_database_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDefinition:
+    """The ``serving_database`` asset, downstream of ``upstream`` (the marts, in the code location)."""
+
+    @dg.asset(
+        key=SERVING_DATABASE_KEY,
+        deps=list(upstream),
+        group_name="serving",
+        kinds={"duckdb"},
+        pool=WRITER_POOL,  # it reads warehouse.duckdb, which blocks writers while it copies
+        description=(
+            "WAREHOUSE_DIR/serving.duckdb: the marts and audit tables copied from the build database into a new "
+            "file that replaces the old one atomically; BI tools open it read-only. Not published when a "
+            "blocking check upstream failed."
+        ),
+    )
+    def serving_database(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        failed = failed_blocking_checks(context)
+        if failed:
+            raise dg.Failure(
+                description="not publishing: blocking checks failed on their latest evaluation: " + "; ".join(failed),
+                metadata={"failed_checks": failed},
+            )
+        published = publish_serving_database(settings.warehouse_db_path(), settings.serving_db_path(), context.run_id)
+        tables = published["tables"]
+        context.log.info(f"published {len(tables)} tables, {sum(tables.values())} rows, to {published['path']}")
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(published["path"]),
+                "published_at": published["published_at"],
+                "size_bytes": published["size_bytes"],
+                "table_count": len(tables),
+                "row_counts": dg.MetadataValue.md(
+                    "| table | rows |\n|---|---:|\n" + "\n".join(f"| {t} | {n} |" for t, n in tables.items())
+                ),
+            }
+        )
+
+    return serving_database
+
+
+@dg.asset(
+    key=["serving", "parquet_exports"],
+    deps=[SERVING_DATABASE_KEY],
+    group_name="serving",
+    kinds={"parquet"},
+    description="WAREHOUSE_DIR/exports/<schema>/<table>.parquet from the published serving database, plus manifest.json.",
+)
+def parquet_exports(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    exports = settings.exports_dir()
+    manifest = export_parquet(settings.serving_db_path(), exports)
+    context.log.info(f"exported {len(manifest['tables'])} tables to {exports}")
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(exports)),
+            "publication_run_id": manifest["run_id"] or "",
+            "files": len(manifest["tables"]),
+            "rows": sum(t["row_count"] for t in manifest["tables"].values()),
+        }
+    )
+
+
+@dg.asset(
+    key=["reports", "indicator_report"],
+    deps=[SERVING_DATABASE_KEY],
+    group_name="reports",
+    kinds={"html"},
+    description="WAREHOUSE_DIR/reports/indicators.html: every policy target with its chart, status and sources (offline).",
+)
+def indicator_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    summary = build_indicator_report(settings.serving_db_path(), settings.reports_dir() / "indicators.html")
+    context.log.info(f"indicator report: {summary['targets']} targets, {summary['charts']} charts")
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(summary["path"]),
+            "targets": summary["targets"],
+            "charts": summary["charts"],
+            **{f"targets_{status}": count for status, count in summary["status_counts"].items()},
+        }
+    )
+
+
+def mart_keys(dbt_assets: dg.AssetsDefinition) -> list[dg.AssetKey]:
+    """The keys of the dbt models in schema ``marts`` (the translator keys models ``[schema, name]``)."""
+    return sorted((key for key in dbt_assets.keys if key.path[0] == "marts"), key=lambda k: k.to_user_string())
+
+
+def build_serving_assets(upstream: Sequence[dg.AssetKey]) -> list[dg.AssetsDefinition]:
+    """``serving_database`` (downstream of ``upstream``), ``parquet_exports`` and ``indicator_report``."""
+    return [build_serving_database_asset(upstream), parquet_exports, indicator_report]

@@ -1,0 +1,135 @@
+"""A blocking check that fails upstream keeps the last good serving.duckdb exactly as it was."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from ingestion import settings
+from ingestion.warehouse import write_connection
+from orchestration.assets.serving import SERVING_DATABASE_KEY, build_serving_database_asset
+
+MART = dg.AssetKey(["marts", "rd_intensity_probe"])
+
+
+@dg.asset(key=MART)
+def rd_intensity_probe() -> None:
+    """A one-row mart whose R&D intensity comes from LANDING_DIR/intensity.txt."""
+    value = float((settings.landing_dir() / "intensity.txt").read_text())
+    with write_connection() as con:  # creates the audit tables too
+        con.execute("create schema if not exists marts")
+        con.execute(
+            "create or replace table marts.rd_intensity_probe as select 'CN-CQ' as region_code, ?::double as rd_intensity_pct",
+            [value],
+        )
+
+
+@dg.asset_check(asset=MART, blocking=True)
+def rd_intensity_within_0_and_10_pct() -> dg.AssetCheckResult:
+    con = duckdb.connect(str(settings.warehouse_db_path()), read_only=True)
+    try:
+        bad = con.execute("select count(*) from marts.rd_intensity_probe where rd_intensity_pct not between 0 and 10").fetchone()[0]
+    finally:
+        con.close()
+    return dg.AssetCheckResult(passed=bad == 0, severity=dg.AssetCheckSeverity.ERROR, metadata={"unexpected_count": bad})
+
+
+serving_database = build_serving_database_asset([MART])
+ASSETS = [rd_intensity_probe, rd_intensity_within_0_and_10_pct, serving_database]
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("LANDING_DIR", str(tmp_path / "landing"))
+    monkeypatch.setenv("WAREHOUSE_DIR", str(tmp_path / "warehouse"))
+    (tmp_path / "landing").mkdir()
+    return tmp_path / "warehouse"
+
+
+def run(instance: dg.DagsterInstance, intensity: str | None = None, selection: list[dg.AssetKey] | None = None):
+    if intensity is not None:
+        (settings.landing_dir() / "intensity.txt").write_text(intensity)
+    return dg.materialize(ASSETS, instance=instance, selection=selection, raise_on_error=False)
+
+
+def served_intensity(serving: Path) -> list[tuple]:
+    con = duckdb.connect(str(serving), read_only=True)
+    try:
+        return con.execute("select rd_intensity_pct from marts.rd_intensity_probe").fetchall()
+    finally:
+        con.close()
+
+
+def fingerprint(path: Path) -> tuple[str, int, int]:
+    stat = path.stat()
+    return hashlib.sha256(path.read_bytes()).hexdigest(), stat.st_ino, stat.st_mtime_ns
+
+
+def test_passing_check_publishes_then_failing_check_leaves_old_serving_file(warehouse: Path):
+    instance = dg.DagsterInstance.ephemeral()
+    serving = warehouse / "serving.duckdb"
+
+    first = run(instance, "2.11")
+    assert first.success
+    assert served_intensity(serving) == [(2.11,)]
+    before = fingerprint(serving)
+
+    second = run(instance, "45")
+    assert not second.success
+    (evaluation,) = second.get_asset_check_evaluations()
+    assert (evaluation.passed, evaluation.severity) == (False, dg.AssetCheckSeverity.ERROR)
+    materialized = {e.asset_key for e in second.get_asset_materialization_events()}
+    assert materialized == {MART}  # the bad mart was built, the serving database was not
+    assert fingerprint(serving) == before
+    assert served_intensity(serving) == [(2.11,)]
+    assert sorted(p.name for p in warehouse.iterdir() if p.name.startswith("serving")) == [
+        "serving.duckdb",
+        "serving.duckdb.lock",
+    ]
+
+
+def test_serving_alone_refuses_to_publish_after_a_failed_blocking_check(warehouse: Path):
+    instance = dg.DagsterInstance.ephemeral()
+    serving = warehouse / "serving.duckdb"
+    assert run(instance, "2.11").success
+    assert not run(instance, "45").success
+    before = fingerprint(serving)
+
+    alone = run(instance, selection=[SERVING_DATABASE_KEY])
+
+    assert not alone.success
+    (failure,) = [e for e in alone.all_events if e.is_step_failure]
+    message = failure.step_failure_data.user_failure_data.description
+    assert message == (
+        "not publishing: blocking checks failed on their latest evaluation: "
+        f"marts/rd_intensity_probe:rd_intensity_within_0_and_10_pct (run {alone_previous_run_id(instance)})"
+    )
+    assert fingerprint(serving) == before
+
+
+def test_serving_publishes_again_once_the_check_passes(warehouse: Path):
+    instance = dg.DagsterInstance.ephemeral()
+    serving = warehouse / "serving.duckdb"
+    assert run(instance, "2.11").success
+    assert not run(instance, "45").success
+
+    fixed = run(instance, "2.16")
+
+    assert fixed.success
+    assert served_intensity(serving) == [(2.16,)]
+    con = duckdb.connect(str(serving), read_only=True)
+    try:
+        runs = con.execute("select distinct run_id from meta.publications order by published_at").fetchall()
+    finally:
+        con.close()
+    assert len(runs) == 2  # the failed run published nothing
+
+
+def alone_previous_run_id(instance: dg.DagsterInstance) -> str:
+    """The id of the run before the newest: the one whose check failed."""
+    records = instance.get_run_records(limit=2)  # newest first
+    return records[1].dagster_run.run_id
