@@ -96,7 +96,7 @@ def test_unit_tests_ran_for_ratio_per_10k_growth_latest_vintage_and_target_statu
         "rd_intensity_reconciles_at_published_precision_in_decimal",
         "patents_per_10k_computed_from_stocks_and_population_in_10k_persons",
         "industrial_va_growth_is_the_latest_published_annual_figure",
-        "fct_indicator_values_keeps_the_latest_vintage",
+        "latest_vintage_is_the_later_release_then_the_better_status_then_the_later_load",
         "int_target_observations_levels_and_accumulated_counts",
         "target_tracking_status_rules",
     }

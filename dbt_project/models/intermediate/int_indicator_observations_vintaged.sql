@@ -46,6 +46,18 @@ vintaged as (
     inner join files on observations.load_id = files.load_id
     left join indicators on observations.indicator_code = indicators.indicator_code
 
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by region_code, indicator_code, period
+            order by {{ latest_vintage_first() }}
+        ) = 1 as is_latest_vintage
+    from vintaged
+
 )
 
-select * from vintaged
+select * from ranked

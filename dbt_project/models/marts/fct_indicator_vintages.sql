@@ -21,5 +21,6 @@ select
     obs_status,
     note,
     loaded_at,
-    load_id
+    load_id,
+    is_latest_vintage
 from vintaged

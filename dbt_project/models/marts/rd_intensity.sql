@@ -14,12 +14,7 @@ vintages as (
 
 latest as (
 
-    select *
-    from vintages
-    qualify row_number() over (
-        partition by region_code, indicator_code, year
-        order by {{ latest_vintage_first() }}
-    ) = 1
+    select * from vintages where is_latest_vintage
 
 ),
 
