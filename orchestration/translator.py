@@ -15,7 +15,10 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
     so lineage runs unbroken from landing files to marts."""
 
     def __init__(self) -> None:
-        super().__init__(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+        # several source tables share the key of the one asset that loads them (raw/releases)
+        super().__init__(
+            settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_duplicate_source_asset_keys=True)
+        )
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
