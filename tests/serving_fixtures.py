@@ -21,10 +21,12 @@ CONTRACT_TABLES = (
     "marts.dim_region",
     "marts.fct_indicator_values",
     "marts.fct_indicator_vintages",
+    "marts.indicator_series",
     "marts.industrial_va_growth",
     "marts.patents_per_10k",
     "marts.rd_intensity",
     "marts.soe_innovation",
+    "marts.target_observations",
     "marts.target_tracking",
 )
 
@@ -50,6 +52,9 @@ create table marts.soe_innovation (group_name varchar, period varchar, enterpris
 create table marts.target_tracking (target_id varchar not null, indicator_code varchar, region_code varchar, scope varchar,
     comparator varchar, target_value double, target_year integer, latest_value double, latest_period varchar, gap double,
     required_annual_change double, status varchar);
+create table marts.indicator_series (region_code varchar, indicator_code varchar, year integer, value double,
+    unit varchar, release_date date, status varchar, source_file varchar);
+create table marts.target_observations (target_id varchar, period varchar, period_end_year double, value double);
 create table staging.not_published as select 1 as x;
 """
 
@@ -89,23 +94,36 @@ INDUSTRIAL_VA = [
     ("CN", 2019, 5.7, "2020-02-28", CN_FILE), ("CN", 2020, 2.8, "2021-02-28", CN_FILE),
     ("CN", 2021, 9.6, "2022-02-28", CN_FILE), ("CN", 2022, 3.6, "2023-02-28", CN_FILE),
 ]
+CTDI_GROUP = "重庆城市交通开发投资（集团）有限公司"
 SOE = [  # group, period, enterprises, rd, revenue, intensity, growth, granted, hv valid, tech, hightech, sei share
     ("ALL", "2022", 412, 1_150_000.0, 52_000_000.0, 2.21, 6.5, 820, 1310, 160, 110, 28.0),
     ("ALL", "2023", 425, 1_240_000.0, 54_100_000.0, 2.29, 7.8, 905, 1422, 178, 121, 30.5),
     ("ALL", "2024", 431, 1_352_000.0, 55_300_000.0, 2.44, 9.1, 1010, 1560, 195, 133, 32.1),
     ("ALL", "2024Q2", 430, 610_000.0, 26_900_000.0, 2.27, 8.4, 470, 1490, 188, 127, 31.0),
-    ("Chongqing City Transportation Development & Investment Group", "2024", 18, 41_000.0, 2_300_000.0, 1.78, 5.2, 12, 19, 9, 6, 12.5),
+    (CTDI_GROUP, "2023", 18, 38_000.0, 2_250_000.0, 1.69, 3.1, 5, 17, 9, 6, 12.1),
+    (CTDI_GROUP, "2024", 18, 41_000.0, 2_300_000.0, 1.78, 5.2, 7, 19, 9, 6, 12.5),
 ]
-# target_id -> (indicator_code, latest_value, latest_period, gap, required_annual_change, status); others: no_data
+# target_id -> (latest_value, latest_period, gap, required_annual_change, status); the others are no_data
 TRACKED = {
-    "T01": ("soe_rd_expenditure_growth", 9.1, "2024", 1.1, None, "met"),
-    "T03": ("soe_strategic_emerging_output_share", 32.1, "2024", -2.9, 1.45, "at_risk"),
-    "T12": ("soe_tech_based_enterprises", 195.0, "2024", -25.0, 8.33, "on_track"),
-    "T14": ("invention_patents_granted_new", 12.0, "2024", -18.0, 6.0, "on_track"),
-    "T17": ("industrial_va_growth", 3.2, "2022", -2.8, None, "off_track"),
-    "T22": ("rd_intensity", 2.45, "2023", -0.15, 0.075, "at_risk"),
-    "T23": ("high_value_invention_patents_per_10k", 6.3, "2023", -5.7, 2.85, "off_track"),
+    "T01": (9.1, "2024", -1.1, None, "met"),
+    "T03": (32.1, "2024", 2.9, 1.45, "at_risk"),
+    "T12": (195.0, "2024", 25.0, 8.33, "on_track"),
+    "T14": (12.0, "2024", 18.0, 6.0, "on_track"),
+    "T17": (3.2, "2022", 2.8, None, "off_track"),
+    "T22": (2.46, "2023", 0.14, 0.07, "at_risk"),
+    "T23": (6.3, "2023", 5.7, 2.85, "off_track"),
 }
+# target_id, period, period_end_year, value: the series each tracked target is measured on
+OBSERVATIONS = [
+    ("T01", "2022", 2022.0, 6.5), ("T01", "2023", 2023.0, 7.8), ("T01", "2024", 2024.0, 9.1), ("T01", "2024Q2", 2023.5, 8.4),
+    ("T03", "2022", 2022.0, 28.0), ("T03", "2023", 2023.0, 30.5), ("T03", "2024", 2024.0, 32.1),
+    ("T12", "2022", 2022.0, 160.0), ("T12", "2023", 2023.0, 178.0), ("T12", "2024", 2024.0, 195.0),
+    ("T14", "2023", 2023.0, 5.0), ("T14", "2024", 2024.0, 12.0),
+    ("T17", "2021", 2021.0, 10.7), ("T17", "2022", 2022.0, 3.2),
+    ("T22", "2019", 2019.0, 1.99), ("T22", "2020", 2020.0, 2.11), ("T22", "2021", 2021.0, 2.16),
+    ("T22", "2022", 2022.0, 2.36), ("T22", "2023", 2023.0, 2.46),
+    ("T23", "2021", 2021.0, 4.0), ("T23", "2022", 2022.0, 5.2), ("T23", "2023", 2023.0, 6.3),
+]
 
 
 def policy_targets() -> list[dict[str, str]]:
@@ -117,11 +135,9 @@ def target_rows() -> list[tuple]:
     """One marts.target_tracking row per seed target: the TRACKED ones with data, the rest no_data."""
     rows = []
     for seed in policy_targets():
-        code, latest, period, gap, required, status = TRACKED.get(
-            seed["target_id"], (seed["indicator"], None, None, None, None, "no_data")
-        )
+        latest, period, gap, required, status = TRACKED.get(seed["target_id"], (None, None, None, None, "no_data"))
         rows.append((
-            seed["target_id"], code, seed["geo"], seed["scope"], seed["comparator"], float(seed["target_value"]),
+            seed["target_id"], seed["indicator"], seed["geo"], seed["scope"], seed["comparator"], float(seed["target_value"]),
             int(seed["target_year"]), latest, period, gap, required, status,
         ))
     return rows
@@ -155,6 +171,12 @@ def build_marts_db(path: Path) -> Path:
         con.executemany("insert into marts.industrial_va_growth values (?, ?, ?, ?, ?)", INDUSTRIAL_VA)
         con.executemany("insert into marts.soe_innovation values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", SOE)
         con.executemany("insert into marts.target_tracking values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", target_rows())
+        con.executemany("insert into marts.target_observations values (?, ?, ?, ?)", OBSERVATIONS)
+        con.execute(
+            """insert into marts.indicator_series
+               select region_code, indicator_code, period::integer, value, unit, release_date, status, source_file
+               from marts.fct_indicator_values"""
+        )
         con.execute(
             """insert into audit.load_log values
                ('l1', 'releases/cq/chongqing_innovation_indicators_2023.xlsx', 'ab12', 'bulletin_xlsx', '2024-09-30', 8, 0, 'loaded', null, '2026-11-20 10:00:00'),

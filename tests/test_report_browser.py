@@ -1,0 +1,80 @@
+"""The indicator report rendered in headless Chromium: charts drawn, nothing blank, no console errors.
+
+See tests/browser.py for what is checked and how (DOM dump, screenshot, Chromium's console log).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from serving.publish import publish_serving_database
+from serving.report import build_indicator_report
+from tests import browser
+from tests.serving_fixtures import TRACKED, build_marts_db
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    binary = browser.chromium()  # installs Debian's chromium once when it is missing
+    if binary is None:
+        pytest.skip(browser.install_failure_reason())
+    return binary
+
+
+@pytest.fixture(scope="module")
+def rendering(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> browser.Rendering:
+    root = tmp_path_factory.mktemp("report-browser")
+    build_marts_db(root / "warehouse.duckdb")
+    publish_serving_database(root / "warehouse.duckdb", root / "serving.duckdb", "run-browser")
+    page = Path(build_indicator_report(root / "serving.duckdb", root / "reports" / "indicators.html")["path"])
+    return browser.render(page, root / "chromium")
+
+
+def path_points(d: str) -> list[tuple[float, float]]:
+    return [(float(x), float(y)) for x, y in re.findall(r"[ML]([-\d.]+),([-\d.]+)", d)]
+
+
+def test_every_target_with_data_has_a_rendered_chart_with_data(rendering: browser.Rendering):
+    charts = [e for e in rendering.elements if e.tag == "svg" and "chart" in e.attrs.get("class", "")]
+    assert len(charts) == len(TRACKED)
+    actual = [e for e in rendering.elements if e.tag == "path" and e.attrs.get("data-series") == "actual"]
+    assert len(actual) == len(TRACKED) - 1  # T14 counts new patents: a progress bar
+    for path in actual:
+        points = path_points(path.attrs["d"])
+        assert len(points) == int(path.attrs["data-points"]) >= 2
+        assert len({y for _, y in points}) > 1, f"flat line drawn: {path.attrs['d']}"
+        assert all(0 <= x <= 560 and 0 <= y <= 250 for x, y in points)  # inside the chart's viewBox
+
+
+def test_page_renders_without_console_errors_or_failed_resources(rendering: browser.Rendering):
+    assert rendering.console == []
+
+
+def test_screenshot_is_not_blank(rendering: browser.Rendering):
+    assert rendering.screenshot.stat().st_size > 50_000
+    assert browser.distinct_scanlines(rendering.screenshot) > 500
+
+
+def test_console_check_catches_script_errors_and_missing_resources(chromium: str, tmp_path: Path):
+    """The console check can fail: a broken page reports its errors."""
+    page = tmp_path / "broken.html"
+    page.write_text(
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><link rel="stylesheet" href="missing.css"></head>'
+        "<body><p>x</p><script>undefinedFunction();</script></body></html>",
+        encoding="utf-8",
+    )
+    console = sorted(browser.render(page, tmp_path / "chromium").console)
+    assert len(console) == 2
+    assert console[0].startswith("Uncaught ReferenceError: undefinedFunction is not defined")
+    assert console[1].startswith(f"resource failed to load: <link> {tmp_path.as_uri()}/missing.css")
+
+
+def test_blank_page_screenshot_is_recognised_as_blank(chromium: str, tmp_path: Path):
+    page = tmp_path / "blank.html"
+    page.write_text('<!DOCTYPE html><html><head><meta charset="utf-8"></head><body></body></html>', encoding="utf-8")
+    assert browser.distinct_scanlines(browser.render(page, tmp_path / "chromium").screenshot) <= 10
