@@ -7,6 +7,8 @@ loads the definitions first, so `make run`, `make dev` and the tests never need 
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 from dagster_dbt import DbtProject
@@ -28,6 +30,11 @@ def manifest_is_stale(project: DbtProject) -> bool:
     manifest = Path(project.manifest_path)
     return not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(Path(project.project_dir))
 
+
+# dbt is installed next to this interpreter (.venv/bin), which need not be on PATH (`.venv/bin/python -m ...`).
+_VENV_BIN = str(Path(sys.executable).parent)
+if _VENV_BIN not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = os.pathsep.join([_VENV_BIN, os.environ.get("PATH", "")])
 
 dbt_project = DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR)
 
