@@ -4,7 +4,8 @@ Everything it shows comes from the marts and the seeds that define the targets; 
 
 - each target's row of ``marts.target_tracking`` (latest value and period, gap, required change, status);
 - the series the target is tracked on, from the target observations (``marts.target_observations``, or
-  ``intermediate.int_target_observations`` when the report is built from the build database);
+  ``intermediate.int_target_observations`` when the report is built from the build database), else from
+  the mart column ``ref_target_indicators.csv`` names for the target's indicator;
 - for a region target, the national figure from the same mart column (``ref_target_indicators.csv``
   names it), so Chongqing and China are compared on one definition;
 - the vintage and source file of the latest figure, from ``marts.fct_indicator_values`` (which published
@@ -46,7 +47,7 @@ STATUSES = ("off_track", "at_risk", "on_track", "met", "no_data")
 #: Target kinds that count things achieved over the plan: drawn as progress towards the count.
 COUNT_KINDS = frozenset({"new_count", "cumulative_count"})
 NATION = "CN"
-#: The long mart: one row per (region, indicator, year); the other region marts are wide, one column per measure.
+#: The long mart of annual series, one row per (region, indicator, year); its measures are indicator codes.
 LONG_SERIES_MART = "indicator_series"
 
 
@@ -162,23 +163,29 @@ class _Database:
         )
         return [(row["period"], row["value"]) for row in rows]
 
-    def region_series(self, source_model: str, measure: str, region_code: str) -> list[tuple[str, float]]:
-        """The annual figures of one mart column for one region ([] when the mart has no such column)."""
+    def mart_series(self, source_model: str, measure: str, subject: str) -> list[tuple[str, float]]:
+        """The figures of one measure of a mart for one subject ([] when the mart has no such measure).
+
+        The mart's shape comes from its columns: keyed by ``group_name`` and ``period`` (SOE groups) or by
+        ``region_code`` and ``year``; long (an ``indicator_code`` and a ``value`` column) or wide (a column
+        per measure).
+        """
         relation = f"marts.{source_model}"
-        if source_model == LONG_SERIES_MART:
-            if not self.has(relation, "region_code", "indicator_code", "year", "value"):
-                return []
-            sql = f"select year, value from {relation} where region_code = ? and indicator_code = ? and value is not null"
-            params = [region_code, measure]
-        else:
-            if not self.has(relation, "region_code", "year", measure):
-                return []
-            sql = (
-                f"select year, {_identifier(measure)} as value from marts.{_identifier(source_model)} "
-                f"where region_code = ? and {_identifier(measure)} is not null"
-            )
-            params = [region_code]
-        return [(str(row["year"]), float(row["value"])) for row in self.rows(sql + " order by year", params)]
+        columns = self.columns.get(relation, set())
+        key, period = ("group_name", "period") if "group_name" in columns else ("region_code", "year")
+        long = {"indicator_code", "value"} <= columns
+        if not {key, period, "value" if long else measure} <= columns:
+            return []
+        value = "value" if long else _identifier(measure)
+        sql = (
+            f"select {_identifier(period)}::varchar as period, {value}::double as value "
+            f"from marts.{_identifier(source_model)} where {_identifier(key)} = ? and {value} is not null"
+        )
+        params = [subject]
+        if long:
+            sql += " and indicator_code = ?"
+            params.append(measure)
+        return [(row["period"], row["value"]) for row in self.rows(sql + " order by 1", params)]
 
     def provenance(self, region_code: str, period: str, indicator_codes: list[str]) -> list[Provenance]:
         if not indicator_codes or not self.has("marts.fct_indicator_values"):
@@ -280,11 +287,14 @@ def _attach_chart(view: TargetView, db: _Database, ref: _Reference, observations
             view.chart = Markup(progress_bar(view.latest_value, view.target_value, view.status, title))
             view.chart_kind = "progress"
         return
-    own, own_labels = _points(db.target_series(observations, view.target_id), latest_period.frequency)
-    series = [Series("actual", view.subject_label, own, own_labels)]
     measure = ref.measures.get(view.indicator)
+    tracked = db.target_series(observations, view.target_id)
+    if not tracked and measure:  # a database without the target observations: the mart column itself
+        tracked = db.mart_series(measure["source_model"], measure["measure"], view.subject)
+    own, own_labels = _points(tracked, latest_period.frequency)
+    series = [Series("actual", view.subject_label, own, own_labels)]
     if view.subject_kind == "region" and measure and view.subject != NATION:
-        national = db.region_series(measure["source_model"], measure["measure"], NATION)
+        national = db.mart_series(measure["source_model"], measure["measure"], NATION)
         national_points, national_labels = _points(national, latest_period.frequency)
         series.append(Series("national", "China 全国", national_points, national_labels))
         view.has_national = bool(national_points)

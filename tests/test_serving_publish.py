@@ -92,7 +92,7 @@ def test_serving_database_opens_read_only_in_another_process(build_db: Path, tmp
         "print(con.execute(\"select latest_value from marts.target_tracking where target_id = 'T22'\").fetchone()[0])"
     )
     out = subprocess.run([sys.executable, "-c", script, str(serving)], capture_output=True, text=True, check=True)
-    assert out.stdout == "2.45\n"
+    assert out.stdout == "2.46\n"
 
 
 HOLD_BUILD_DB_FOR_WRITING = """
