@@ -189,6 +189,8 @@ def test_region_targets_are_tracked_from_the_indicator_marts(built: BuiltProject
         ("T24", "2021", 28.9, 35.0 - 28.9, (35.0 - 28.9) / 4, "at_risk"),  # one figure: no trend yet
         ("T26", "2019", 16918.0, 45000.0 - 16918.0, (45000.0 - 16918.0) / 6, "on_track"),  # +5918 a year
     ]
+    series = built.query("select period, period_end_year, value from marts.target_observations where target_id = 'T22' order by period")
+    assert series == [("2018", 2018.0, 2.01), ("2020", 2020.0, 2.11), ("2021", 2021.0, cq_2021)]  # published, else computed
 
 
 def test_targets_without_figures_are_no_data_not_dropped(built: BuiltProject):
