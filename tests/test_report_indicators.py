@@ -129,3 +129,15 @@ def test_axis_ticks_are_round_numbers_covering_the_data():
 
 def test_numbers_are_formatted_for_people():
     assert [format_number(v) for v in (45000.0, 2.6, 2.456, -2.9, 0.0, None)] == ["45,000", "2.6", "2.46", "−2.9", "0", "–"]
+
+
+def test_without_target_observations_the_series_come_from_the_mart_columns_the_seeds_name(tmp_path: Path):
+    build = build_marts_db(tmp_path / "warehouse.duckdb")
+    con = duckdb.connect(str(build))
+    con.execute("drop table marts.target_observations")
+    con.close()
+    page = Path(build_indicator_report(build, tmp_path / "indicators.html")["path"]).read_text(encoding="utf-8")
+
+    assert chart_paths(card(page, "T22")) == {"actual": 5, "national": 5, "target": 4, "path": 2}  # marts.rd_intensity
+    assert chart_paths(card(page, "T03")) == {"actual": 3, "target": 4, "path": 2}  # marts.soe_innovation, ALL, annual
+    assert chart_paths(card(page, "T17")) == {"actual": 4, "national": 4, "target": 4}  # deadline passed: no path

@@ -96,7 +96,8 @@ def test_serving_alone_refuses_to_publish_after_a_failed_blocking_check(warehous
     instance = dg.DagsterInstance.ephemeral()
     serving = warehouse / "serving.duckdb"
     assert run(instance, "2.11").success
-    assert not run(instance, "45").success
+    failed = run(instance, "45")
+    assert not failed.success
     before = fingerprint(serving)
 
     alone = run(instance, selection=[SERVING_DATABASE_KEY])
@@ -106,7 +107,7 @@ def test_serving_alone_refuses_to_publish_after_a_failed_blocking_check(warehous
     message = failure.step_failure_data.user_failure_data.description
     assert message == (
         "not publishing: blocking checks failed on their latest evaluation: "
-        f"marts/rd_intensity_probe:rd_intensity_within_0_and_10_pct (run {alone_previous_run_id(instance)})"
+        f"marts/rd_intensity_probe:rd_intensity_within_0_and_10_pct (run {failed.run_id})"
     )
     assert fingerprint(serving) == before
 
@@ -127,9 +128,3 @@ def test_serving_publishes_again_once_the_check_passes(warehouse: Path):
     finally:
         con.close()
     assert len(runs) == 2  # the failed run published nothing
-
-
-def alone_previous_run_id(instance: dg.DagsterInstance) -> str:
-    """The id of the run before the newest: the one whose check failed."""
-    records = instance.get_run_records(limit=2)  # newest first
-    return records[1].dagster_run.run_id
