@@ -128,3 +128,29 @@ def test_serving_publishes_again_once_the_check_passes(warehouse: Path):
     finally:
         con.close()
     assert len(runs) == 2  # the failed run published nothing
+
+
+def test_serving_job_of_a_code_location_refuses_after_a_failed_blocking_check(warehouse: Path):
+    """The same refusal through Definitions and a job selecting only the serving database, as `make dev` runs it."""
+    defs = dg.Definitions(
+        assets=[rd_intensity_probe, serving_database],
+        asset_checks=[rd_intensity_within_0_and_10_pct],
+        jobs=[
+            dg.define_asset_job("everything", selection=dg.AssetSelection.all()),
+            dg.define_asset_job("publish_only", selection=dg.AssetSelection.assets(SERVING_DATABASE_KEY)),
+        ],
+        executor=dg.in_process_executor,
+    )
+    instance = dg.DagsterInstance.ephemeral()
+    (settings.landing_dir() / "intensity.txt").write_text("2.11")
+    assert defs.resolve_job_def("everything").execute_in_process(instance=instance).success
+    (settings.landing_dir() / "intensity.txt").write_text("45")
+    assert not defs.resolve_job_def("everything").execute_in_process(instance=instance, raise_on_error=False).success
+    before = fingerprint(warehouse / "serving.duckdb")
+
+    result = defs.resolve_job_def("publish_only").execute_in_process(instance=instance, raise_on_error=False)
+
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    assert failure.step_failure_data.user_failure_data.description.startswith("not publishing: blocking checks failed")
+    assert fingerprint(warehouse / "serving.duckdb") == before
