@@ -1,0 +1,103 @@
+"""What a suite run returns, and the table the results are kept in (no Great Expectations import).
+
+``audit.quality_results`` holds one row per expectation per run. Validation itself only reads the
+warehouse; the caller that holds the writer lock records the results (``record_results``), and the
+publisher asks :func:`blocking_failures` before it publishes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from expectations.spec import Severity
+
+QUALITY_RESULTS_DDL = """
+create schema if not exists audit;
+create table if not exists audit.quality_results (
+    run_id           varchar   not null,  -- the Dagster run (or the caller's id) that validated
+    suite            varchar   not null,  -- expectations suite, e.g. marts.rd_intensity
+    table_name       varchar   not null,  -- schema.table validated
+    expectation      varchar   not null,  -- expectation name within the suite
+    severity         varchar   not null,  -- error | warn
+    blocking         boolean   not null,  -- a failure stops publishing
+    passed           boolean   not null,
+    observed_value   json,                -- what was measured (count, columns, example values)
+    unexpected_count bigint,              -- rows (or keys) that broke the expectation, when countable
+    checked_at       timestamp not null
+);
+"""
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    """The result of one expectation of one suite run."""
+
+    name: str
+    passed: bool
+    severity: Severity
+    blocking: bool
+    observed_value: Any
+    unexpected_count: int | None
+    description: str = ""
+    examples: list[Any] = field(default_factory=list)  # a few offending values or rows, when it failed
+
+
+@dataclass(frozen=True)
+class SuiteResult:
+    suite: str
+    table: str
+    outcomes: tuple[ExpectationOutcome, ...]
+    checked_at: datetime
+    error: str | None = None  # why the suite could not run (the table does not exist, ...)
+
+    @property
+    def passed(self) -> bool:
+        return all(o.passed for o in self.outcomes)
+
+    @property
+    def blocking_failures(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if o.blocking and not o.passed]
+
+    def outcome(self, name: str) -> ExpectationOutcome:
+        for outcome in self.outcomes:
+            if outcome.name == name:
+                return outcome
+        raise KeyError(f"suite {self.suite} has no expectation {name!r}")
+
+    def failed(self) -> list[str]:
+        return [o.name for o in self.outcomes if not o.passed]
+
+
+def record_results(con: duckdb.DuckDBPyConnection, run_id: str, results: Iterable[SuiteResult]) -> int:
+    """Append the outcomes of ``results`` to ``audit.quality_results``; returns how many rows."""
+    con.execute(QUALITY_RESULTS_DDL)
+    rows = [
+        (run_id, r.suite, r.table, o.name, o.severity, o.blocking, o.passed,
+         json.dumps(o.observed_value, ensure_ascii=False, default=str), o.unexpected_count, r.checked_at)
+        for r in results
+        for o in r.outcomes
+    ]
+    if rows:
+        con.executemany("insert into audit.quality_results values (?, ?, ?, ?, ?, ?, ?, ?::json, ?, ?)", rows)
+    return len(rows)
+
+
+def blocking_failures(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, Any]]:
+    """(suite, expectation, observed_value) of the blocking expectations that failed in the latest run
+    of their suite: what must stop a publication."""
+    exists = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = 'audit' and table_name = 'quality_results'"
+    ).fetchone()[0]
+    if not exists:
+        return []
+    return con.execute(
+        """select suite, expectation, observed_value from audit.quality_results
+        qualify checked_at = max(checked_at) over (partition by suite) and blocking and not passed
+        order by suite, expectation"""
+    ).fetchall()

@@ -1,0 +1,224 @@
+"""Run suites with Great Expectations on the DuckDB warehouse, every metric computed inside DuckDB.
+
+A suite runs in two passes on one read-only connection: the first counts (no example rows, so each
+map expectation costs one aggregate instead of an extra scan); the second, only for the expectations
+that failed, fetches a few offending values or rows for the report. A suite whose table does not
+exist is not validated: every expectation is reported failed with that reason.
+
+The warehouse is opened read-only: call this when no read-write connection to the same file is open
+in the process (DuckDB refuses to mix both in one process), and when no other process writes it.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # before GX is imported: no network
+
+from dataclasses import dataclass  # noqa: E402
+from datetime import datetime  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import great_expectations as gx  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+from great_expectations.core import ExpectationSuiteValidationResult, ExpectationValidationResult  # noqa: E402
+from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
+from great_expectations.expectations.metadata_types import FailureSeverity  # noqa: E402
+from great_expectations.expectations.row_conditions import Column  # noqa: E402
+
+from expectations import duckdb_datasource  # noqa: E402  (registers the `duckdb` datasource type)
+from expectations.results import ExpectationOutcome, SuiteResult  # noqa: E402
+from expectations.spec import CODE_SETS, CodeSet, Expect, Suite  # noqa: E402
+from expectations.suites import SUITES, get_suite  # noqa: E402
+from ingestion import settings  # noqa: E402
+
+#: First pass: counts only. GX would otherwise scan the table again per expectation for examples.
+COUNT_ONLY = {"result_format": "BASIC", "partial_unexpected_count": 0}
+#: Second pass, on failures only: up to this many example values or rows.
+WITH_EXAMPLES = {"result_format": "SUMMARY", "partial_unexpected_count": 20}
+
+_SEVERITY = {"error": FailureSeverity.CRITICAL, "warn": FailureSeverity.WARNING}
+DATASOURCE = "warehouse"
+
+
+@dataclass
+class Validation:
+    """One suite validated: GX's result (for Data Docs) and the outcomes (for Dagster and the audit)."""
+
+    gx_suite: gx.ExpectationSuite | None
+    gx_result: ExpectationSuiteValidationResult | None
+    result: SuiteResult
+
+
+def new_context(project_root: Path | None = None) -> Any:
+    """A GX context: in memory, or a file context under ``project_root/gx`` (for Data Docs)."""
+    if project_root is None:
+        context = gx.get_context(mode="ephemeral")
+    else:
+        project_root.mkdir(parents=True, exist_ok=True)
+        context = gx.get_context(mode="file", project_root_dir=str(project_root))
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context
+
+
+def run_suite(db_path: Path, suite_name: str) -> SuiteResult:
+    """Validate one suite (by name, e.g. ``marts.rd_intensity``) against the DuckDB file ``db_path``."""
+    return validate(new_context(), Path(db_path), get_suite(suite_name)).result
+
+
+def run_suites(db_path: Path, suite_names: list[str] | None = None) -> list[SuiteResult]:
+    """Validate several suites (all by default) in one context."""
+    context = new_context()
+    suites = [get_suite(n) for n in suite_names] if suite_names is not None else list(SUITES)
+    return [validate(context, Path(db_path), suite).result for suite in suites]
+
+
+def validate(context: Any, db_path: Path, suite: Suite) -> Validation:
+    """Validate ``suite`` in ``context``; the warehouse connection is closed when this returns."""
+    checked_at = datetime.now().replace(microsecond=0)
+    datasource = context.data_sources.add_or_update_duckdb(
+        DATASOURCE, connection_string=duckdb_datasource.connection_string(Path(db_path).resolve())
+    )
+    engine = datasource.get_execution_engine()
+    try:
+        if not _table_exists(engine, suite.table):
+            return Validation(None, None, _not_validated(suite, f"table {suite.table} does not exist", checked_at))
+        code_sets = {name: _code_set_sql(engine, code_set) for name, code_set in CODE_SETS.items()}
+        gx_suite = context.suites.add_or_update(
+            gx.ExpectationSuite(name=suite.name, expectations=[_to_gx(e, code_sets) for e in suite.expectations],
+                                meta={"table": suite.table, "description": suite.description})
+        )
+        batch = _batch_definition(datasource, suite).get_batch()
+        gx_result = batch.validate(gx_suite, result_format=COUNT_ONLY)
+        _add_examples(batch, gx_result)
+    finally:
+        engine.close()
+    return Validation(gx_suite, gx_result, _outcomes(suite, gx_result, checked_at))
+
+
+def _table_exists(engine: duckdb_datasource.DuckDBExecutionEngine, table: str) -> bool:
+    schema, name = table.split(".", 1)
+    query = sa.text("select count(*) from duckdb_tables() where schema_name = :schema and table_name = :name")
+    return bool(engine.execute_query(query.bindparams(schema=schema, name=name)).scalar())
+
+
+def _code_set_sql(engine: duckdb_datasource.DuckDBExecutionEngine, code_set: CodeSet) -> str:
+    """A subquery listing the codes: the seed table in the warehouse, or the seed file when dbt has
+    not loaded it yet (the raw checks of a first run come before ``dbt seed``)."""
+    source = f"reference.{code_set.seed}"
+    if not _table_exists(engine, source):
+        csv_path = str(settings.SEEDS_DIR / f"{code_set.seed}.csv").replace("'", "''")
+        source = f"read_csv('{csv_path}', header = true, all_varchar = true)"
+    where = f" where {code_set.where}" if code_set.where else ""
+    return f"(select {code_set.column} from {source}{where})"
+
+
+def _to_gx(expect: Expect, code_sets: dict[str, str]) -> Any:
+    kwargs = dict(expect.kwargs)
+    when = kwargs.pop("when", None)
+    if when:
+        conditions = [Column(column) == value for column, value in when.items()]
+        condition = conditions[0]
+        for extra in conditions[1:]:
+            condition = condition & extra
+        kwargs["row_condition"] = condition
+    if "unexpected_rows_query" in kwargs:
+        query = kwargs["unexpected_rows_query"]
+        for name, subquery in code_sets.items():
+            query = query.replace("{" + name + "}", subquery)
+        kwargs["unexpected_rows_query"] = query
+    expectation_class = getattr(gx.expectations, expect.expectation, None) or getattr(
+        duckdb_datasource, expect.expectation
+    )
+    return expectation_class(
+        **kwargs,
+        severity=_SEVERITY[expect.severity],
+        description=expect.description or None,
+        meta={"name": expect.name, "severity": expect.severity},
+    )
+
+
+def _batch_definition(datasource: Any, suite: Suite) -> Any:
+    asset_name = suite.name
+    if suite.where:
+        asset = datasource.add_query_asset(asset_name, query=f"select * from {suite.table} where {suite.where}")
+    else:
+        asset = datasource.add_table_asset(asset_name, table_name=suite.table_name, schema_name=suite.schema)
+    return asset.add_batch_definition_whole_table("all rows")
+
+
+def _add_examples(batch: Any, gx_result: ExpectationSuiteValidationResult) -> None:
+    """Validate the failed expectations again, keeping a few offending values or rows for the report."""
+    failed = [i for i, r in enumerate(gx_result.results) if not r.success and _exception_message(r) is None]
+    if not failed:
+        return
+    expectations = []
+    for index in failed:
+        expectation = gx_result.results[index].expectation_config.to_domain_obj()
+        expectation.id = None  # a copy outside the suite
+        expectations.append(expectation)
+    retry = gx.ExpectationSuite(name=f"{gx_result.suite_name} examples", expectations=expectations)
+    detailed = batch.validate(retry, result_format=WITH_EXAMPLES)
+    for index, result in zip(failed, detailed.results, strict=True):
+        gx_result.results[index] = result
+
+
+def _outcomes(suite: Suite, gx_result: ExpectationSuiteValidationResult, checked_at: datetime) -> SuiteResult:
+    by_name = {r.expectation_config.meta["name"]: r for r in gx_result.results}
+    return SuiteResult(
+        suite=suite.name,
+        table=suite.table,
+        outcomes=tuple(_outcome(suite, e, by_name[e.name]) for e in suite.expectations),
+        checked_at=checked_at,
+    )
+
+
+def _outcome(suite: Suite, expect: Expect, result: ExpectationValidationResult) -> ExpectationOutcome:
+    details = result.result or {}
+    error = _exception_message(result)
+    if error is not None:
+        observed: Any = f"could not be evaluated: {error}"
+        unexpected = None
+    elif "unexpected_count" in details:  # a map expectation: counts rows
+        observed = f"{details['unexpected_count']} of {details.get('element_count')} rows unexpected"
+        unexpected = details["unexpected_count"]
+    else:  # an aggregate expectation, or a query whose rows are the unexpected ones
+        observed = details.get("observed_value")
+        unexpected = observed if expect.expectation == "ExpectQueryToReturnNoRows" else None
+    extra = details.get("details") or {}
+    examples = details.get("partial_unexpected_list") or extra.get("unexpected_rows") or extra.get("mismatched") or []
+    return ExpectationOutcome(
+        name=expect.name,
+        passed=bool(result.success),
+        severity=expect.severity,
+        blocking=suite.is_blocking(expect),
+        observed_value=observed,
+        unexpected_count=unexpected,
+        description=expect.description,
+        examples=list(examples),
+    )
+
+
+def _exception_message(result: ExpectationValidationResult) -> str | None:
+    """The error that kept GX from evaluating an expectation (a SQL error, a missing column), if any."""
+    info = result.exception_info or {}
+    candidates = [info, *(v for v in info.values() if isinstance(v, dict))]
+    for candidate in candidates:
+        if candidate.get("raised_exception"):
+            return str(candidate.get("exception_message")).strip()
+    return None
+
+
+def _not_validated(suite: Suite, reason: str, checked_at: datetime) -> SuiteResult:
+    return SuiteResult(
+        suite=suite.name,
+        table=suite.table,
+        outcomes=tuple(
+            ExpectationOutcome(e.name, False, e.severity, suite.is_blocking(e), f"not validated: {reason}", None,
+                               e.description)
+            for e in suite.expectations
+        ),
+        checked_at=checked_at,
+        error=reason,
+    )

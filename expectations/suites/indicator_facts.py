@@ -1,0 +1,47 @@
+"""Expectations shared by the two long indicator marts (every vintage, and the latest vintage of each)."""
+
+from expectations.spec import (
+    PERIOD_REGEX,
+    Expect,
+    column_types,
+    columns_present,
+    in_code_set,
+    in_set,
+    matches,
+    no_rows,
+    not_null,
+    period_end_sql,
+    value_ranges_by_indicator,
+)
+
+#: The columns the public contract (CONTRACT.md) names for both marts.
+CONTRACT_COLUMNS = ["region_code", "indicator_code", "period", "value", "unit", "release_date", "status", "source_file"]
+
+
+def indicator_fact_expectations() -> tuple[Expect, ...]:
+    return (
+        columns_present(CONTRACT_COLUMNS),
+        *column_types({"region_code": "VARCHAR", "indicator_code": "VARCHAR", "period": "VARCHAR",
+                       "value": "DOUBLE", "release_date": "DATE"}),
+        *not_null("region_code", "indicator_code", "period", "value", "unit", "release_date", "source_file"),
+        in_code_set("region_code", "region_codes"),
+        in_code_set("indicator_code", "indicator_codes"),
+        in_set("status", ["preliminary", "final", "revised"]),
+        matches("period", PERIOD_REGEX, what="a year (2022), quarter (2022Q3) or month (2022-09)"),
+        no_rows(
+            "released_after_period_end",
+            "select region_code, indicator_code, period, release_date, source_file from {batch}"
+            " where release_date < " + period_end_sql("period"),
+            "error",
+            "A vintage is never released before the end of the period it reports on.",
+        ),
+        no_rows(
+            "unit_is_the_indicator_unit",
+            "select f.indicator_code, f.unit, d.unit as expected_unit, count(*) as rows from {batch} as f"
+            " join marts.dim_indicator as d using (indicator_code) where f.unit is distinct from d.unit"
+            " group by f.indicator_code, f.unit, d.unit",
+            "error",
+            "Values are in the canonical unit of their indicator (marts.dim_indicator).",
+        ),
+        *value_ranges_by_indicator("value"),
+    )

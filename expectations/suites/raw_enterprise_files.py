@@ -1,0 +1,34 @@
+"""raw.enterprise_files: one row per loaded SOE submission file, with its row counts."""
+
+from expectations.spec import Suite, columns_present, in_set, no_rows, not_negative, not_null, unique_key
+
+SUITE = Suite(
+    name="raw.enterprise_files",
+    table="raw.enterprise_files",
+    asset_key=("raw", "enterprise_submissions"),
+    description="Each loaded SOE submission file: format, encoding and what became of its rows.",
+    expectations=(
+        columns_present(["load_id", "source_file", "sha256", "format", "encoding", "header_language", "rows_read",
+                         "rows_loaded", "rows_quarantined", "duplicate_rows_collapsed", "loaded_at"]),
+        *not_null("load_id", "source_file", "sha256", "format"),
+        unique_key("load_id"),
+        in_set("format", ["enterprise_xlsx", "enterprise_csv", "enterprise_parquet"]),
+        in_set("header_language", ["zh", "en"]),
+        *not_negative("rows_read", "rows_loaded", "rows_quarantined", "duplicate_rows_collapsed"),
+        no_rows(
+            "rows_read_reconcile",
+            "select source_file, rows_read, rows_loaded, rows_quarantined, duplicate_rows_collapsed from {batch}"
+            " where rows_read <> rows_loaded + rows_quarantined + duplicate_rows_collapsed",
+            "error",
+            "Every row read is loaded, quarantined or collapsed as an exact copy.",
+        ),
+        no_rows(
+            "rows_loaded_match_submissions",
+            "select f.source_file, f.rows_loaded, count(s.load_id) as rows_in_table from {batch} as f"
+            " left join raw.enterprise_submissions as s using (load_id)"
+            " group by f.load_id, f.source_file, f.rows_loaded having count(s.load_id) <> f.rows_loaded",
+            "error",
+            "rows_loaded is the number of rows the file has in raw.enterprise_submissions.",
+        ),
+    ),
+)
