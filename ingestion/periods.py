@@ -2,10 +2,13 @@
 
 Canonical forms: ``2022`` (year), ``2022Q3`` (quarter), ``2022-09`` (month). Accepted spellings:
 
-- years: ``2022``, ``2022年``, ``2022年度``
-- quarters: ``2022Q3``, ``2022-Q3``, ``2022 Q3``, ``2022年第三季度``, ``2022年3季度``, and the NBS portal's
-  letter codes ``2022A``..``2022D`` (first to fourth quarter)
-- months: ``2022-09``, ``2022-9``, ``202209``, ``2022M09``, ``2022年9月``, ``2022年09月``
+- years: ``2022``, ``2022年``, ``2022年度``, SDMX ``2022-A1``
+- quarters: ``2022Q3``, ``2022-Q3``, ``2022 Q3``, ``2022年第三季度``, ``2022年三季度``, ``2022年3季度``, and the
+  NBS portal's letter codes ``2022A``..``2022D`` (first to fourth quarter)
+- months: ``2022-09``, ``2022-9``, ``202209``, ``2022M09``, SDMX ``2022-M09``, ``2022年9月``, ``2022年09月``
+
+Whitespace anywhere in a label is ignored (``2022 年``, ``2022年 第三季度``). Cumulative spans such as
+``2022年1-9月`` or ``2022年上半年`` are not periods of their own and are rejected.
 """
 
 from __future__ import annotations
@@ -16,12 +19,13 @@ from dataclasses import dataclass
 _CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
 _YEAR = r"(?P<year>(?:19|20)\d{2})"
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("year", re.compile(rf"^{_YEAR}(?:年(?:度)?)?$")),
+    ("year", re.compile(rf"^{_YEAR}(?:年(?:度)?|-A1)?$")),
     ("quarter", re.compile(rf"^{_YEAR}\s*-?\s*Q(?P<q>[1-4])$", re.IGNORECASE)),
     ("quarter", re.compile(rf"^{_YEAR}年第?(?P<q>[一二三四1-4])季度$")),
     ("quarter_letter", re.compile(rf"^{_YEAR}(?P<letter>[A-D])$")),
     ("month", re.compile(rf"^{_YEAR}-(?P<m>\d{{1,2}})$")),
     ("month", re.compile(rf"^{_YEAR}M?(?P<m>\d{{2}})$", re.IGNORECASE)),
+    ("month", re.compile(rf"^{_YEAR}-?M(?P<m>\d{{1,2}})$", re.IGNORECASE)),
     ("month", re.compile(rf"^{_YEAR}年(?P<m>\d{{1,2}})月$")),
 ]
 
@@ -46,7 +50,7 @@ class Period:
 
 def parse_period(text: object) -> Period:
     """Parse one period label; raises :class:`PeriodError` naming the label when it is not one."""
-    label = str(text).strip() if text is not None else ""
+    label = "".join(str(text).split()) if text is not None else ""
     label = label.translate(str.maketrans("０１２３４５６７８９－", "0123456789-"))
     for kind, pattern in _PATTERNS:
         match = pattern.match(label)

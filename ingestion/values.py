@@ -2,9 +2,10 @@
 
 A cell holds one of three things:
 
-- a *missing marker* (empty, ``…``, ``...``, ``—``, ``-`` and their doubled or full-width variants): the
-  bureau published no figure. That is not an error: :func:`parse_published_number` returns ``None``.
-- a number, possibly with thousands separators (``1,015,986``), full-width digits, and a footnote mark glued
+- a *missing marker* (empty, ``…``, ``...``, ``—``, ``-`` and their doubled or full-width variants, and the
+  ``NaN`` SDMX writers put in an empty ``OBS_VALUE``): the bureau published no figure. That is not an error: :func:`parse_published_number` returns ``None``.
+- a number, possibly with thousands separators (``1,015,986``), full-width digits, a typographic minus
+  (``−3.5``, U+2212, as typeset bulletins print negative growth), and a footnote mark glued
   to its end (``2326.6注1``, ``2326.6*``, ``2326.6注``, ``2326.6①``): the mark is stripped and kept as the
   note. The number of decimals as published (``2.40`` -> 2) is kept, for reconciling ratios.
 - anything else: :class:`NumberError`, which the loaders turn into a quarantine reason.
@@ -18,7 +19,7 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-_MISSING = re.compile(r"^(?:|…+|⋯+|\.{3,}|[-—–―─]+)$")  # after NFKC: … is ..., － is -
+_MISSING = re.compile(r"^(?:|…+|⋯+|\.{3,}|[-—–―─]+|(?i:nan))$")  # after NFKC: … is ..., － is -
 #: One footnote mark at the end of the text: 注, 注1, 注12, *, **, †, ‡, ①..⑳, ❶..❿.
 _FOOTNOTE = re.compile(r"(?:注\d*|[*＊†‡]+|[\u2460-\u2473\u2776-\u277f]+)$")
 _NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<fraction>\d+))?$")
@@ -56,7 +57,7 @@ def parse_published_number(raw: object) -> PublishedNumber | None:
     while (match := _FOOTNOTE.search(text)) and match.start() > 0:
         marks.insert(0, match.group())
         text = text[: match.start()]
-    number = unicodedata.normalize("NFKC", text)  # full-width digits, signs, commas and dots
+    number = unicodedata.normalize("NFKC", text).replace("\u2212", "-")  # full-width digits, signs, commas, dots
     if _MISSING.match(number):
         return None
     parsed = _NUMBER.match(number)

@@ -12,7 +12,7 @@ from ingestion.values import NumberError, PublishedNumber, number_text, parse_pu
 
 
 @pytest.mark.parametrize(
-    "marker", ["", "   ", "…", "……", "...", "⋯⋯", "．．．", "—", "——", "-", "--", "－", "－－", "–", None]
+    "marker", ["", "   ", "…", "……", "...", "⋯⋯", "．．．", "—", "——", "-", "--", "－", "－－", "–", "\u2212", "NaN", "nan", None]
 )
 def test_missing_markers_mean_no_figure(marker):
     assert parse_published_number(marker) is None
@@ -29,6 +29,8 @@ def test_missing_markers_mean_no_figure(marker):
         ("1,015,986", PublishedNumber(Decimal("1015986"), 0)),
         ("2.40", PublishedNumber(Decimal("2.40"), 2)),
         (" -3.5 ", PublishedNumber(Decimal("-3.5"), 1)),
+        ("\u22123.5", PublishedNumber(Decimal("-3.5"), 1)),  # typographic minus of a typeset bulletin
+        ("－3.5*", PublishedNumber(Decimal("-3.5"), 1, "*")),
         ("１２．５", PublishedNumber(Decimal("12.5"), 1)),
         (526.8, PublishedNumber(Decimal("526.8"), 1)),
         (2504, PublishedNumber(Decimal("2504"), 0)),
@@ -84,3 +86,17 @@ def test_undecodable_bytes_raise_a_clear_error():
         decode_text("地区".encode("utf-16-le") + b"\x00\x00")
     with pytest.raises(TextEncodingError, match="byte order mark but byte 4 is not UTF-8"):
         decode_text(codecs.BOM_UTF8 + b"a\xff")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("重庆市,603.8\n四川省".encode("gb18030")[:-1], "truncated: the file ends inside a GB18030 character (byte 17 of 18)"),
+        ("重庆市,603.8\n四川省".encode("utf-8")[:-1], "truncated: the file ends inside a UTF-8 character (byte 22 of 24)"),
+        (codecs.BOM_UTF8 + "重庆市".encode("utf-8")[:-2], "truncated: the file ends inside a UTF-8 character (byte 9 of 10)"),
+    ],
+)
+def test_text_cut_inside_a_character_is_reported_as_truncated(data, message):
+    with pytest.raises(TextEncodingError) as error:
+        decode_text(data)
+    assert str(error.value) == message
