@@ -23,7 +23,8 @@ def one(record: RawObservation, reference: ReferenceData):
 
 @pytest.mark.parametrize(
     ("region_raw", "code"),
-    [("重庆市", "CN-CQ"), (" 重庆 ", "CN-CQ"), ("chongqing", "CN-CQ"), ("500000", "CN-CQ"), ("cn-cq", "CN-CQ"), ("全国", "CN"), ("CN", "CN")],
+    [("重庆市", "CN-CQ"), (" 重庆 ", "CN-CQ"), ("chongqing", "CN-CQ"), ("500000", "CN-CQ"), ("cn-cq", "CN-CQ"), ("全国", "CN"),
+     ("CN", "CN"), ("重  庆", "CN-CQ"), ("北\u3000京", "CN-BJ"), ("Inner  Mongolia", "CN-NM"), ("中华人民共和国", "CN")],
 )
 def test_region_aliases_names_and_codes_map_to_one_key(reference, region_raw, code):
     assert one(RawObservation(1, region_raw, "gdp", "亿元", "2020", "1"), reference).region_code == code
@@ -41,6 +42,9 @@ def test_region_aliases_names_and_codes_map_to_one_key(reference, region_raw, co
         ("研究与试验发展(R&D)经费投入强度(%)", None, "rd_intensity", 1.0),
         ("研究与试验发展(R&D)经费投入强度（％）", None, "rd_intensity", 1.0),
         ("高新技术企业数(家)", None, "hightech_enterprises", 1.0),
+        ("研究与试验发展 (R&D) 经费支出 (亿元)", None, "rd_expenditure", 1.0),
+        ("R&D经费(亿元)", None, "rd_expenditure", 1.0),
+        ("有效发明专利数(万件)", None, "invention_patents_valid", 10000.0),
     ],
 )
 def test_indicator_names_with_units_map_to_code_and_multiplier(reference, indicator_raw, unit_raw, code, multiplier):
@@ -58,7 +62,9 @@ def test_sdmx_unit_mult_scales_to_the_canonical_unit(reference):
 @pytest.mark.parametrize(
     ("period_raw", "period"),
     [("2022年", "2022"), ("2022", "2022"), ("2022A", "2022Q1"), ("2022D", "2022Q4"), ("2022-Q3", "2022Q3"),
-     ("2022年第三季度", "2022Q3"), ("202209", "2022-09"), ("2022-09", "2022-09")],
+     ("2022年第三季度", "2022Q3"), ("202209", "2022-09"), ("2022-09", "2022-09"), ("2022 年", "2022"),
+     ("2022年 第一季度", "2022Q1"), ("2022年四季度", "2022Q4"), ("2022年9月", "2022-09"), ("2022-M09", "2022-09"),
+     ("2022M9", "2022-09"), ("2022-A1", "2022")],
 )
 def test_periods_in_every_source_spelling(reference, period_raw, period):
     assert one(RawObservation(1, "CN", "gdp", "亿元", period_raw, "1"), reference).period == period
@@ -122,6 +128,27 @@ def test_region_named_in_a_title(reference):
     assert reference.region_names_in("2022年重庆市科技创新主要指标") == {"CN-CQ": "重庆市"}
     assert reference.region_names_in("内蒙古自治区主要指标") == {"CN-NM": "内蒙古自治区"}
     assert reference.region_names_in("科技创新主要指标") == {}
+    assert reference.region_names_in("重庆市、四川省主要指标") == {"CN-CQ": "重庆市", "CN-SC": "四川省"}
+
+
+def test_region_named_by_a_publisher_in_english_words_not_codes(reference):
+    assert reference.region_names_in("Chongqing Municipal Bureau of Statistics") == {"CN-CQ": "Chongqing"}
+    assert reference.region_names_in("National Bureau of Statistics of China") == {"CN": "China"}
+    assert reference.region_names_in("CN-CQ 500000 release") == {}
+
+
+def test_indicator_named_in_a_title_by_its_longest_alias(reference):
+    assert reference.indicator_names_in("2022年各区县研究与试验发展(R&D)经费支出") == {"rd_expenditure": "研究与试验发展(R&D)经费支出"}
+    # 发明专利拥有量 (invention_patents_valid) inside the longer name does not count
+    assert reference.indicator_names_in("2022年每万人口发明专利拥有量") == {"invention_patents_per_10k": "每万人口发明专利拥有量"}
+    assert reference.indicator_names_in("R&D经费支出占地区生产总值比重") == {"rd_expenditure": "R&D经费支出", "gdp": "地区生产总值"}
+    assert reference.indicator_names_in("2022年科技创新主要指标") == {}
+
+
+def test_units_in_parentheses_of_a_title(reference):
+    assert reference.units_in("2022年各地区研究与试验发展(R&D)经费支出（亿元）") == ["亿元"]
+    assert reference.units_in("主要指标（单位：万人）（2018-2021年）") == ["万人"]
+    assert reference.units_in("重庆市科技创新主要指标（2018-2021年）") == []
 
 
 def test_inconsistent_seeds_are_rejected(tmp_path):

@@ -2,7 +2,8 @@
 
 Every mapping is data: the dbt seeds ``ref_region_aliases``, ``ref_indicator_aliases``,
 ``ref_indicators`` and ``ref_units`` (read from :data:`ingestion.settings.SEEDS_DIR`), looked up after
-:func:`normalize_key` (NFKC, so full-width brackets and letters match; trimmed; case-insensitive).
+:func:`normalize_key` (NFKC, so full-width brackets and letters match; trimmed; case-insensitive; the
+spaces tables use to align Chinese names, ``北  京``, ignored).
 
 Rules, in the order a record meets them (all failures of a record are reported together):
 
@@ -25,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import TypeVar
 
 from ingestion import settings
 from ingestion.periods import PeriodError, parse_period
@@ -33,13 +35,23 @@ from ingestion.values import NumberError, PublishedNumber, parse_published_numbe
 from ingestion.warehouse import QuarantinedRow
 
 _TRAILING_PARENS = re.compile(r"^(?P<name>.*?)\s*[(（](?P<unit>[^()（）]*)[)）]\s*$")
+#: A parenthesized unit in a title, after NFKC: "(亿元)", "(单位:亿元)".
+_PARENTHESIZED = re.compile(r"\((?:\s*(?:计量)?单位\s*:)?\s*(?P<unit>[^():]+?)\s*\)")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _INTEGER = re.compile(r"^[+-]?\d+$")
+#: A space that does not separate two Latin letters or digits ("北 京", "2022 年", "(R&D) 经费").
+_ALIGNMENT_SPACE = re.compile(r"(?<![A-Za-z0-9]) | (?![A-Za-z0-9])")
+#: A Latin alias that is a name (chongqing, inner mongolia, gdp), not a code (cn-cq, 500000, rd_expenditure).
+_LATIN_NAME = re.compile(r"^[a-z][a-z ]+[a-z]$")
+
+
+_Target = TypeVar("_Target")
 
 
 def normalize_key(text: str) -> str:
-    """The lookup form of a name or code: NFKC, whitespace collapsed, trimmed, case-folded."""
-    return " ".join(unicodedata.normalize("NFKC", text).split()).casefold()
+    """The lookup form of a name or code: NFKC, whitespace collapsed, alignment spaces dropped, case-folded."""
+    collapsed = " ".join(unicodedata.normalize("NFKC", text).split())
+    return _ALIGNMENT_SPACE.sub("", collapsed).casefold()
 
 
 @dataclass(frozen=True)
@@ -63,6 +75,7 @@ class ReferenceData:
     regions: dict[str, str]  # alias -> region_code
     indicators: dict[str, Indicator]  # alias -> indicator
     units: dict[str, Unit]  # unit -> unit
+    spellings: dict[str, str] = field(default_factory=dict)  # alias key -> the alias as the seed writes it
 
     @classmethod
     def from_seeds(cls, seeds_dir: Path) -> ReferenceData:
@@ -71,19 +84,22 @@ class ReferenceData:
             for row in _read_seed(seeds_dir / "ref_indicators.csv")
         }
         indicators: dict[str, Indicator] = {}
+        spellings: dict[str, str] = {}
         for row in _read_seed(seeds_dir / "ref_indicator_aliases.csv"):
             if row["indicator_code"] not in canonical:
                 raise ValueError(
                     f"ref_indicator_aliases.csv: alias {row['alias']!r} names unknown indicator {row['indicator_code']!r}"
                 )
             _add_alias(indicators, row["alias"], canonical[row["indicator_code"]], "ref_indicator_aliases.csv")
+            spellings.setdefault(normalize_key(row["alias"]), row["alias"].strip())
         regions: dict[str, str] = {}
         for row in _read_seed(seeds_dir / "ref_region_aliases.csv"):
             _add_alias(regions, row["alias"], row["region_code"], "ref_region_aliases.csv")
+            spellings.setdefault(normalize_key(row["alias"]), row["alias"].strip())
         units: dict[str, Unit] = {}
         for row in _read_seed(seeds_dir / "ref_units.csv"):
             _add_alias(units, row["unit"], Unit(row["unit"], row["unit_dimension"], Decimal(row["unit_scale"])), "ref_units.csv")
-        return cls(regions, indicators, units)
+        return cls(regions, indicators, units, spellings)
 
     def region_code(self, raw: str | None) -> str | None:
         return self.regions.get(normalize_key(raw)) if raw else None
@@ -95,13 +111,44 @@ class ReferenceData:
         return self.units.get(normalize_key(raw)) if raw else None
 
     def region_names_in(self, text: str) -> dict[str, str]:
-        """Region codes whose Chinese names occur in ``text`` (a table title), each with the longest name found."""
-        key = normalize_key(text)
-        found: dict[str, str] = {}
-        for alias, code in self.regions.items():
-            if _CJK.search(alias) and alias in key and len(alias) > len(found.get(code, "")):
-                found[code] = alias
+        """Region codes named in ``text`` (a title, a publisher), each with its longest name found there."""
+        return self._names_in(text, self.regions)
+
+    def indicator_names_in(self, text: str) -> dict[str, str]:
+        """Indicator codes named in ``text`` (a title), each with its longest name found there."""
+        return {indicator.code: alias for indicator, alias in self._names_in(text, self.indicators).items()}
+
+    def units_in(self, text: str) -> list[str]:
+        """The known units written in parentheses in ``text`` (``...经费支出（亿元）``, ``(单位：万人)``)."""
+        found = []
+        for match in _PARENTHESIZED.finditer(unicodedata.normalize("NFKC", text)):
+            if self.unit(match["unit"]) is not None and match["unit"].strip() not in found:
+                found.append(match["unit"].strip())
         return found
+
+    def _names_in(self, text: str, lookup: dict[str, _Target]) -> dict[_Target, str]:
+        """The targets of the aliases that are names (Chinese, or Latin words) occurring in ``text``.
+
+        A name inside a longer name found at the same place does not count (发明专利拥有量 inside
+        每万人口发明专利拥有量, 重庆 inside 重庆市). Each target comes with its longest name, as the seed spells it.
+        """
+        key = normalize_key(text)
+        spans: list[tuple[int, int, str, _Target]] = []
+        for alias, target in lookup.items():
+            if _CJK.search(alias):
+                pattern = re.escape(alias)
+            elif _LATIN_NAME.match(alias):
+                pattern = rf"(?<![a-z0-9_]){re.escape(alias)}(?![a-z0-9_])"
+            else:
+                continue
+            spans.extend((m.start(), m.end(), alias, target) for m in re.finditer(pattern, key))
+        found: dict[_Target, str] = {}
+        for start, end, alias, target in spans:
+            if any(s <= start and end <= e and e - s > end - start for s, e, _, _ in spans):
+                continue
+            if len(alias) > len(found.get(target, "")):
+                found[target] = alias
+        return {target: self.spellings.get(alias, alias) for target, alias in found.items()}
 
 
 def _read_seed(path: Path) -> list[dict[str, str]]:
