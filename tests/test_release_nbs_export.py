@@ -75,8 +75,8 @@ def test_trailing_empty_columns_of_a_resave_are_ignored():
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        (f"指标：{RD}\n地区,2020年\n重庆市,526.8\n", "releases/x.csv: truncated: no closing 数据来源 line after the table"),
-        (f"指标：{RD}\n地区,2020年\n重庆市,5", "releases/x.csv: truncated: no closing 数据来源 line after the table"),
+        (f"指标：{RD}\n地区,2020年\n重庆市,5",
+         "releases/x.csv line 3: truncated: the last row ends without a line break and no 注/数据来源 line follows the table"),
         (f"指标：{RD}\n地区,2020年,2021年\n重庆市,526.8\n数据来源：国家统计局\n",
          "releases/x.csv line 3: 2 fields, the header has 3 (ragged or truncated row)"),
         ("数据库：分省年度数据\n时间：2020年\n", "releases/x.csv: no header row starting with 地区 or 指标"),
@@ -84,7 +84,7 @@ def test_trailing_empty_columns_of_a_resave_are_ignored():
          "releases/x.csv: with 指标： fixed the header row must start with 地区, not 指标"),
         ("数据库：分省年度数据\n地区,2020年\n重庆市,1\n数据来源：国家统计局\n",
          "releases/x.csv: no fixed dimension line (指标：<indicator> or 地区：<region>) before the header"),
-        (f"指标：{RD}\n地区,2020年,\n", "releases/x.csv: truncated: no closing 数据来源 line after the table"),
+        (f"指标：{RD}\n地区,2020年,\n", "releases/x.csv line 2: no data rows after the header row (truncated?)"),
         (f"指标：{RD}\n地区,,2020年\n数据来源：国家统计局\n",
          "releases/x.csv line 2: the header row needs one non-empty period per column"),
         (f"DATAFLOW,FREQ\n指标：{RD}\n", "releases/x.csv line 1: unexpected 'DATAFLOW' before the header row (地区,... or 指标,...)"),
@@ -99,3 +99,82 @@ def test_malformed_exports_are_file_errors_naming_file_and_problem(text, problem
 def test_undecodable_export_is_a_file_error():
     with pytest.raises(ReleaseFileError, match=r"^releases/x.csv: not a text file in a supported encoding"):
         nbs_export.parse(b"\xff\xfe\xfd\x81\x30", "releases/x.csv")
+
+
+def observations(text: str, encoding: str = "utf-8") -> list[tuple]:
+    parsed = nbs_export.parse(text.encode(encoding), "releases/x.csv")
+    return [(o.row_number, o.region_raw, o.indicator_raw, o.period_raw, o.value_raw) for o in parsed.observations]
+
+
+def test_quarter_columns_in_both_spellings():
+    text = (
+        "数据库：分省季度数据\r\n指标：地区生产总值(亿元)\r\n时间：2022年\r\n"
+        '地区,2022年第三季度,2022B,2022A\r\n重庆市,"21,124.50",,6281.59\r\n数据来源：国家统计局\r\n'
+    )
+    assert observations(text, "gb18030") == [
+        (5, "重庆市", "地区生产总值(亿元)", "2022年第三季度", "21,124.50"),
+        (5, "重庆市", "地区生产总值(亿元)", "2022B", ""),
+        (5, "重庆市", "地区生产总值(亿元)", "2022A", "6281.59"),
+    ]
+
+
+def test_monthly_national_database_has_indicator_rows_for_the_nation():
+    text = "数据库：月度数据\n时间：最近3个月\n指标,2022年9月,2022年8月\n规模以上工业增加值增长(%),6.3,4.2\n数据来源：国家统计局\n"
+    assert observations(text) == [
+        (4, "全国", "规模以上工业增加值增长(%)", "2022年9月", "6.3"),
+        (4, "全国", "规模以上工业增加值增长(%)", "2022年8月", "4.2"),
+    ]
+
+
+def test_national_annual_export_with_crlf_trailing_commas_and_a_note_with_commas():
+    text = (
+        "数据库：年度数据\r\n时间：最近2年\r\n指标,2022年,2021年,\r\n"
+        "国内生产总值(亿元),1210207.2,1149237.0,\r\n研究与试验发展(R&D)经费支出(亿元),30782.9,27956.3,\r\n"
+        '"注：1.按当年价格计算,2.2022年为初步核算数。",,,\r\n数据来源：国家统计局,,,\r\n'
+    )
+    parsed = nbs_export.parse(text.encode("gb18030"), "releases/x.csv")
+    assert parsed.notes == ["注：1.按当年价格计算,2.2022年为初步核算数。", "数据来源：国家统计局"]
+    assert [(o.region_raw, o.indicator_raw, o.period_raw, o.value_raw) for o in parsed.observations] == [
+        ("全国", "国内生产总值(亿元)", "2022年", "1210207.2"),
+        ("全国", "国内生产总值(亿元)", "2021年", "1149237.0"),
+        ("全国", "研究与试验发展(R&D)经费支出(亿元)", "2022年", "30782.9"),
+        ("全国", "研究与试验发展(R&D)经费支出(亿元)", "2021年", "27956.3"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("ending", "notes"),
+    [
+        ("重庆市,603.8\n注：2021年为快报数。\n", ["注：2021年为快报数。"]),  # notes close the table
+        ("重庆市,603.8\n", []),  # a complete last row: a re-save that trimmed the footer
+        ("重庆市,603.8\r\n\r\n", []),
+        ("重庆市,603.8\r", []),  # old Mac line ends
+    ],
+)
+def test_an_export_may_end_without_its_source_line(ending, notes):
+    parsed = nbs_export.parse(f"数据库：分省年度数据\n指标：{RD}\n时间：2021年\n地区,2021年\n{ending}".encode(), "x.csv")
+    assert ([(o.region_raw, o.value_raw) for o in parsed.observations], parsed.notes) == ([("重庆市", "603.8")], notes)
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        # cut inside the last value, no line break: the figure may be incomplete
+        (f"指标：{RD}\n地区,2021年,2020年\n重庆市,603.8,526.8\n北京市,2629.3,23".encode(),
+         "x.csv line 4: truncated: the last row ends without a line break and no 注/数据来源 line follows the table"),
+        # cut after a comma: the missing value would read as a blank cell
+        (f"指标：{RD}\n地区,2021年,2020年\n重庆市,603.8,".encode(),
+         "x.csv line 3: truncated: the last row ends without a line break and no 注/数据来源 line follows the table"),
+        (f"指标：{RD}\n地区,2021年,2020年\n重庆市,603.8,526.8\n北京市,26".encode(),
+         "x.csv line 4: 2 fields, the header has 3 (ragged or truncated row)"),
+        (f"指标：{RD}\n地区,2021年\n重庆市,603.8\n四川省".encode("gb18030")[:-1],
+         "x.csv: truncated: the file ends inside a GB18030 character (byte 69 of 70)"),
+        (f"指标：{RD}\n地区,2021年,地区生产总值\n重庆市,603.8,1\n".encode(),
+         "x.csv line 2: header column 3: unparseable period '地区生产总值': "
+         "expected a year (2022), quarter (2022Q3) or month (2022-09)"),
+    ],
+)
+def test_cut_short_or_mislaid_exports_fail(data, problem):
+    with pytest.raises(ReleaseFileError) as error:
+        nbs_export.parse(data, "x.csv")
+    assert str(error.value) == problem

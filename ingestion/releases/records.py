@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from ingestion.releases.sidecar import Sidecar
+
+#: The region a record is about when the source has no region dimension (the NBS national databases).
+NATIONAL_REGION = "全国"
+#: A note line under a table: ``注：``, ``注1：``, ``注①：``, ``说明：``, ``备注：``.
+NOTE_LINE = re.compile(r"^[*＊]?\s*(?:注|附注|备注|说明)\s*(?:\d+|[\u2460-\u2473]|[(（]\d+[)）])?\s*[：:]")
+#: The source line that closes a table: ``数据来源：国家统计局``, ``资料来源：...``.
+SOURCE_LINE = re.compile(r"^(?:数据|资料)来源\s*[：:]")
 
 
 class ReleaseFileError(Exception):
@@ -54,3 +65,9 @@ class ParsedFile:
     observations: list[RawObservation]
     encoding: str | None = None  # for text formats, as detected
     notes: list[str] = field(default_factory=list)  # the table's note lines (注：...), in order
+
+
+class ReleaseParser(Protocol):
+    """The parser of one format: the file's bytes, its name for error messages and its sidecar origin."""
+
+    def __call__(self, data: bytes, source_file: str, origin: Sidecar | None = None) -> ParsedFile: ...
