@@ -7,7 +7,13 @@
 
 The ``zb`` code is local to the query (``A001`` is GDP in one response and population in another), so the
 indicator is the node's ``cname`` with its ``unit``, never the code. ``hasdata: false`` is no figure;
-``strdata`` is the published text (with its decimals), ``data`` formatted with ``dotcount`` otherwise.
+``strdata`` is the published text (with its decimals, possibly thousands separators), ``data`` formatted
+with ``dotcount`` otherwise (a number, or its text in a re-saved response).
+
+Regions: the provincial databases (``fsnd``, ``fsjd``, ...) carry a ``reg`` dimension; the national ones
+(``hgnd`` 年度数据, ``hgjd``, ``hgyd``) have only ``zb`` and ``sj``. The rule: when the ``wdnodes`` list
+no ``reg`` dimension, every datanode is about the nation (region ``全国``); when they list one, every
+datanode must name its ``reg`` (``000000`` is the nation). Datanodes and ``wds`` come in any order.
 """
 
 from __future__ import annotations
@@ -16,14 +22,14 @@ import json
 import math
 from typing import Any
 
-from ingestion.releases.records import ParsedFile, RawObservation, ReleaseFileError
+from ingestion.releases.records import NATIONAL_REGION, ParsedFile, RawObservation, ReleaseFileError
+from ingestion.releases.sidecar import Sidecar
 from ingestion.releases.textfile import decode_release
+from ingestion.values import number_text
 
-_DIMENSIONS = ("zb", "reg", "sj")
 
-
-def parse(data: bytes, source_file: str) -> ParsedFile:
-    """Read one saved response into one raw record per datanode."""
+def parse(data: bytes, source_file: str, origin: Sidecar | None = None) -> ParsedFile:
+    """Read one saved response into one raw record per datanode; ``origin`` is not needed."""
     text, encoding = decode_release(data, source_file)
     try:
         document = json.loads(text)
@@ -33,7 +39,7 @@ def parse(data: bytes, source_file: str) -> ParsedFile:
         ) from None
     if not isinstance(document, dict) or "returncode" not in document:
         raise ReleaseFileError(source_file, "expected a QueryData response object with returncode and returndata")
-    if document["returncode"] != 200:
+    if document["returncode"] not in (200, "200"):  # a re-saved response may hold it as text
         detail = document.get("returndata")
         raise ReleaseFileError(
             source_file,
@@ -43,21 +49,23 @@ def parse(data: bytes, source_file: str) -> ParsedFile:
         )
     returndata = _member(document, "returndata", dict, source_file, "returndata")
     datanodes = _member(returndata, "datanodes", list, source_file, "returndata")
-    indicators = _indicator_nodes(_member(returndata, "wdnodes", list, source_file, "returndata"), source_file)
+    wdnodes = _member(returndata, "wdnodes", list, source_file, "returndata")
+    indicators = _indicator_nodes(wdnodes, source_file)
+    dimensions = ("zb", "reg", "sj") if any(isinstance(d, dict) and d.get("wdcode") == "reg" for d in wdnodes) else ("zb", "sj")
 
     observations = []
     for number, datanode in enumerate(datanodes, start=1):
         where = f"datanode {number}"
         if not isinstance(datanode, dict):
             raise ReleaseFileError(source_file, "expected an object", location=where)
-        wds = _dimension_values(_member(datanode, "wds", list, source_file, where), source_file, where)
+        wds = _dimension_values(_member(datanode, "wds", list, source_file, where), dimensions, source_file, where)
         indicator = indicators.get(wds["zb"])
         if indicator is None:
             raise ReleaseFileError(source_file, f"zb {wds['zb']!r} is not among the zb wdnodes", location=where)
         observations.append(
             RawObservation(
                 row_number=number,
-                region_raw=wds["reg"],
+                region_raw=wds.get("reg", NATIONAL_REGION),
                 indicator_raw=indicator["cname"],
                 unit_raw=indicator["unit"],
                 period_raw=wds["sj"],
@@ -89,24 +97,32 @@ def _indicator_nodes(wdnodes: list[Any], source_file: str) -> dict[str, dict[str
     raise ReleaseFileError(source_file, "no wdnodes for zb (the indicators)", location="returndata")
 
 
-def _dimension_values(wds: list[Any], source_file: str, where: str) -> dict[str, str]:
+def _dimension_values(wds: list[Any], dimensions: tuple[str, ...], source_file: str, where: str) -> dict[str, str]:
+    """wdcode -> valuecode; every dimension of the response must be given."""
     values = {}
     for wd in wds:
         if isinstance(wd, dict) and isinstance(wd.get("wdcode"), str) and wd.get("valuecode") not in (None, ""):
-            values[wd["wdcode"]] = str(wd["valuecode"])
-    missing = [d for d in _DIMENSIONS if d not in values]
+            values[wd["wdcode"]] = str(wd["valuecode"]).strip()
+    missing = [d for d in dimensions if d not in values]
     if missing:
-        raise ReleaseFileError(source_file, f"wds lacks {', '.join(missing)} (needs zb, reg and sj)", location=where)
+        raise ReleaseFileError(source_file, f"wds lacks {', '.join(missing)} (needs {', '.join(dimensions)})", location=where)
     return values
 
 
 def _published_text(data: dict[str, Any], source_file: str, where: str) -> str | None:
     """The figure as published; ``None`` when ``hasdata`` is false."""
-    if data.get("hasdata") is not True:
+    hasdata = data.get("hasdata")
+    if not isinstance(hasdata, bool):
+        raise ReleaseFileError(source_file, f"hasdata is {hasdata!r}; expected true or false", location=where)
+    if not hasdata:
         return None
     if isinstance(data.get("strdata"), str) and data["strdata"].strip():
         return data["strdata"]
     number, dotcount = data.get("data"), data.get("dotcount")
+    if isinstance(number, str) and number.strip():
+        return number  # a re-saved response may hold the figure as text; harmonization parses it
     if isinstance(number, int | float) and not isinstance(number, bool) and math.isfinite(number):
-        return f"{number:.{dotcount}f}" if isinstance(dotcount, int) and dotcount >= 0 else repr(number)
+        if isinstance(dotcount, str) and dotcount.strip().isdigit():
+            dotcount = int(dotcount)
+        return f"{number:.{dotcount}f}" if isinstance(dotcount, int) and dotcount >= 0 else number_text(number)
     raise ReleaseFileError(source_file, "hasdata is true but neither strdata nor data holds a number", location=where)
