@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import date, datetime
 from pathlib import Path
 
 import openpyxl
@@ -10,6 +11,7 @@ import pytest
 
 from ingestion.releases import bulletin_xlsx
 from ingestion.releases.records import RawObservation, ReleaseFileError
+from ingestion.releases.sidecar import Sidecar
 
 SAMPLE = Path(__file__).parent.parent / "data" / "landing" / "releases" / "cq" / "chongqing_innovation_indicators_2018_2021.xlsx"
 
@@ -105,13 +107,16 @@ def test_shipped_bulletin_reads_every_cell():
     [
         ([["重庆市主要指标"], ["项目", "2022年"], ["地区生产总值(亿元)", 1]], "b.xlsx sheet 1: no header row whose first cell is 指标 or 地区"),
         ([["科技创新主要指标"], ["指标", "2022年"], ["地区生产总值(亿元)", 1]],
-         "b.xlsx: the title '科技创新主要指标' names no known region; a table with 指标 rows needs exactly one"),
+         "b.xlsx: no region named in the title '科技创新主要指标'; a table with 指标 rows and period columns needs exactly one region"),
         ([["重庆市、四川省主要指标"], ["指标", "2022年"]],
-         "b.xlsx: the title '重庆市、四川省主要指标' names several regions (四川省, 重庆市); a table with 指标 rows needs exactly one"),
+         "b.xlsx: the title '重庆市、四川省主要指标' names several regions (四川省, 重庆市); "
+         "a table with 指标 rows and period columns needs exactly one region"),
         ([["各地区主要指标（2021-2022年）"], ["地区", "地区生产总值(亿元)"]],
-         "b.xlsx: the title '各地区主要指标（2021-2022年）' names several years (2021, 2022); a table with 地区 rows needs exactly one"),
+         "b.xlsx: the title '各地区主要指标（2021-2022年）' names several years (2021, 2022); "
+         "a table with 地区 rows and indicator columns needs exactly one year"),
         ([["2022年1-9月各地区主要指标"], ["地区", "地区生产总值(亿元)"]],
-         "b.xlsx: the title '2022年1-9月各地区主要指标' names no whole year (2022年); a table with 地区 rows needs exactly one"),
+         "b.xlsx: the title '2022年1-9月各地区主要指标' names no whole year (2022年); "
+         "a table with 地区 rows and indicator columns needs exactly one year"),
         ([["重庆市主要指标"], ["指标", None, "2022年"]], "b.xlsx row 2: an empty header cell (table column B)"),
         ([["重庆市主要指标"], ["指标", "2022年"], ["地区生产总值(亿元)", 1, 2]], "b.xlsx row 3: a value in a column without header"),
         ([["重庆市主要指标"], ["指标"]], "b.xlsx row 2: the header row has no value columns"),
@@ -127,3 +132,104 @@ def test_malformed_bulletins_are_file_errors(rows, problem):
 def test_a_file_that_is_not_a_workbook_is_a_file_error():
     with pytest.raises(ReleaseFileError, match=r"^b.xlsx: not a readable xlsx workbook \(BadZipFile: "):
         bulletin_xlsx.parse(b"PK\x03\x04 truncated", "b.xlsx")
+
+
+def origin(title: str | None = None, publisher: str | None = None) -> Sidecar:
+    return Sidecar("bulletin_xlsx", date(2023, 3, 20), "final", publisher=publisher, title=title)
+
+
+def cells(parsed) -> list[tuple]:
+    return [(o.row_number, o.region_raw, o.indicator_raw, o.unit_raw, o.period_raw, o.value_raw) for o in parsed.observations]
+
+
+def test_region_rows_by_period_columns_take_indicator_from_the_title_and_unit_from_the_unit_row():
+    data = workbook_bytes(
+        [
+            ["2022年各地区研究与试验发展(R&D)经费支出"],
+            ["单位：亿元"],
+            ["地  区", "2021年", "2022年"],
+            ["重  庆", 603.8, 686.6],
+            ["四川省", 1214.5, "1,215.0注"],
+            ["注：2022年为快报数。"],
+        ],
+        merge="A1:C1",
+    )
+    parsed = bulletin_xlsx.parse(data, "b.xlsx")
+    assert cells(parsed) == [
+        (4, "重  庆", "研究与试验发展(R&D)经费支出", "亿元", "2021年", "603.8"),
+        (4, "重  庆", "研究与试验发展(R&D)经费支出", "亿元", "2022年", "686.6"),
+        (5, "四川省", "研究与试验发展(R&D)经费支出", "亿元", "2021年", "1214.5"),
+        (5, "四川省", "研究与试验发展(R&D)经费支出", "亿元", "2022年", "1,215.0注"),
+    ]
+    assert parsed.notes == ["注：2022年为快报数。"]
+
+
+def test_unit_in_parentheses_of_the_title_and_the_longest_indicator_name():
+    data = workbook_bytes([["2022年各地区每万人口发明专利拥有量（件）"], ["地区", "2022年"], ["重庆市", 14.1]])
+    assert cells(bulletin_xlsx.parse(data, "b.xlsx")) == [(3, "重庆市", "每万人口发明专利拥有量", "件", "2022年", "14.1")]
+
+
+@pytest.mark.parametrize(
+    ("sidecar", "region"),
+    [
+        (origin("2022年重庆市科技创新统计公报", "重庆市统计局"), "重庆市"),
+        (origin("科技创新主要指标", "Chongqing Municipal Bureau of Statistics"), "Chongqing"),
+        (origin("2022年科技创新主要指标", "National Bureau of Statistics of China"), "China"),
+    ],
+)
+def test_a_title_without_region_takes_it_from_the_sidecar_title_then_publisher(sidecar, region):
+    data = workbook_bytes([["2022年科技创新主要指标"], ["指标", "2022年"], ["高新技术企业数(家)", 6348.0]])
+    # a General-format 6348.0 is displayed, and published, as 6348
+    assert cells(bulletin_xlsx.parse(data, "b.xlsx", sidecar)) == [(3, region, "高新技术企业数(家)", None, "2022年", "6348")]
+
+
+def test_absolute_value_column_is_the_title_year_and_a_growth_column_stays_for_quarantine():
+    data = workbook_bytes(
+        [["2022年重庆市科技创新主要指标"], ["指  标", "单位", "绝对数", "比上年增长(%)"], ["研究与试验发展(R&D)经费支出", "亿元", 686.6, 13.7]]
+    )
+    assert cells(bulletin_xlsx.parse(data, "b.xlsx")) == [
+        (3, "重庆市", "研究与试验发展(R&D)经费支出", "亿元", "2022年", "686.6"),
+        (3, "重庆市", "研究与试验发展(R&D)经费支出", "亿元", "比上年增长(%)", "13.7"),
+    ]
+
+
+def test_region_columns_take_the_year_from_the_title():
+    data = workbook_bytes([["2022年成渝地区主要科技指标"], ["指标", "重庆市", "四川"], ["研究与试验发展(R&D)经费支出(亿元)", 686.6, 1215]])
+    assert cells(bulletin_xlsx.parse(data, "b.xlsx")) == [
+        (3, "重庆市", "研究与试验发展(R&D)经费支出(亿元)", None, "2022年", "686.6"),
+        (3, "四川", "研究与试验发展(R&D)经费支出(亿元)", None, "2022年", "1215"),
+    ]
+
+
+def test_quarter_month_and_date_formatted_month_headings():
+    data = workbook_bytes(
+        [["重庆市主要经济指标"], ["指标", "2022年第一季度", datetime(2022, 9, 1), 2022], ["规模以上工业增加值增长(%)", 8.9, -3.5, "−0.6"]],
+        formats={"C2": 'yyyy"年"m"月"'},
+    )
+    assert cells(bulletin_xlsx.parse(data, "b.xlsx")) == [
+        (3, "重庆市", "规模以上工业增加值增长(%)", None, "2022年第一季度", "8.9"),
+        (3, "重庆市", "规模以上工业增加值增长(%)", None, "2022年9月", "-3.5"),
+        (3, "重庆市", "规模以上工业增加值增长(%)", None, "2022", "−0.6"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rows", "sidecar", "problem"),
+    [
+        ([["2022年科技创新主要指标"], ["指标", "2022年"], ["地区生产总值(亿元)", 1]], origin("科技创新统计", "某统计局"),
+         "b.xlsx: no region named in the title '2022年科技创新主要指标' or the sidecar title '科技创新统计' or the sidecar "
+         "publisher '某统计局'; a table with 指标 rows and period columns needs exactly one region"),
+        ([["2022年各地区主要指标"], ["地区", "2022年"], ["重庆市", 1]], origin("2022年统计公报"),
+         "b.xlsx: no indicator named in the title '2022年各地区主要指标' or the sidecar title '2022年统计公报'; "
+         "a table with 地区 rows and period columns needs exactly one indicator"),
+        ([["各地区R&D经费支出占地区生产总值比重"], ["地区", "2022年"], ["重庆市", 2.36]], None,
+         "b.xlsx: the title '各地区R&D经费支出占地区生产总值比重' names several indicators (R&D经费支出, 地区生产总值); "
+         "a table with 地区 rows and period columns needs exactly one indicator"),
+        ([["重庆市主要科技指标"], ["指标", "绝对数"], ["地区生产总值(亿元)", 1]], None,
+         "b.xlsx: no year named in the title '重庆市主要科技指标'; a table with 指标 rows and 绝对数 columns needs exactly one year"),
+    ],
+)
+def test_a_fixed_dimension_nobody_names_is_a_file_error(rows, sidecar, problem):
+    with pytest.raises(ReleaseFileError) as error:
+        bulletin_xlsx.parse(workbook_bytes(rows), "b.xlsx", sidecar)
+    assert str(error.value) == problem

@@ -5,14 +5,42 @@ first cell)::
 
     2022年重庆市科技创新主要指标                 title (one or more rows)
     单位：亿元                                   optional unit row: the default unit of every value
-    指标 | 2018年 | 2019年 ...                   header: 指标 rows x period columns, the region from the title
-    研究与试验发展(R&D)经费支出(亿元) | 526.8 ...   (an optional 单位 column gives each row's unit)
-    注：...                                      note rows, to the end
+    指标 | 2021年 | 2022年 ...                   header: 指标 or 地区 (spaces ignored: 指  标), then columns
+    研究与试验发展(R&D)经费支出(亿元) | 603.8 ...   data rows (an optional 单位 column gives each row's unit)
+    注：...                                      note rows (注/说明/备注/数据来源), to the end
 
-or a header ``地区 | 地区生产总值(亿元) | ...``: region rows x indicator columns, the year from the title.
+A table fixes the one dimension that is neither its rows nor its columns, and names it in its title:
+
+======================  =============================  ==============================================
+rows                    columns                        fixed, from the title
+======================  =============================  ==============================================
+指标                     periods (2022年, 2022年第一季度)  the region (2022年重庆市科技创新主要指标)
+指标                     绝对数 / 数值 / 总量 / 本年         the region and the whole year (2022年)
+指标                     regions (重庆市 | 四川省)         the whole year
+地区                     periods                         the indicator (2022年各区县研究与试验发展(R&D)经费支出)
+地区                     indicators (地区生产总值(亿元))    the whole year
+======================  =============================  ==============================================
+
+A column heading that names a year is a period column; in a 指标-rows table, any other heading that is
+not a region is also read as a period, so a measure such as ``比上年增长(%)`` reaches harmonization as an
+unparseable period and is quarantined with that reason rather than dropped.
+
+Where the fixed dimension is found: the sheet's title rows first, then the sidecar's ``title``, and for
+the region also the sidecar's ``publisher`` (a provincial bureau's communiqué names its region, if not in
+the table's title, in the release title or as its publisher: ``重庆市统计局``, ``Chongqing Municipal
+Bureau of Statistics``; the ``National Bureau of Statistics of China`` names the nation). The first of
+these sources that names any region (indicator, year) must name exactly one; if none names one, or one
+names several, the file fails: a table whose fixed dimension is unknown cannot be loaded by a guess.
+Regions and indicators are found by their aliases in the seeds (a name inside a longer name found at the
+same place does not count); a year must be a whole year (``2022年``, not ``2022年1-9月``).
+
+Units: a row's 单位 cell, else the unit row (``单位：亿元``, also inside a title row), else a unit in
+parentheses in the title (``...经费支出（亿元）``); a unit in an indicator's own name wins over all of them.
 
 Numbers are taken as displayed: a cell formatted ``0.00`` holding 2.4 is published as ``2.40`` (its
-decimals matter for reconciliation); a percent format shows the value times 100.
+decimals matter for reconciliation), a General-format 5109.0 as ``5109``; a percent format shows the
+value times 100. A date cell formatted as a month (``yyyy"年"m"月"``, what Excel makes of a typed
+``2022年9月``) reads as ``2022年9月``.
 """
 
 from __future__ import annotations
@@ -21,6 +49,7 @@ import io
 import re
 import warnings
 import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -31,19 +60,21 @@ from openpyxl.cell.cell import Cell
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
-from ingestion.releases.harmonize import load_reference
-from ingestion.releases.records import ParsedFile, RawObservation, ReleaseFileError
+from ingestion.releases.harmonize import ReferenceData, load_reference
+from ingestion.releases.records import NOTE_LINE, SOURCE_LINE, ParsedFile, RawObservation, ReleaseFileError
+from ingestion.releases.sidecar import Sidecar
 from ingestion.values import number_text
 
-_UNIT_ROW = re.compile(r"^(?:计量)?单位\s*[：:]\s*(?P<unit>\S.*?)\s*$")
+_UNIT_IN_TEXT = re.compile(r"(?:计量)?单位\s*[：:]\s*(?P<unit>[^\s()（）,，;；]+)")
 _UNIT_COLUMN = {"单位", "计量单位"}
-_NOTE = re.compile(r"^(?:注\s*\d*\s*[：:]|(?:数据|资料)来源\s*[：:])")
 _YEARS = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 #: "2022年" naming the whole year, not "2022年1-9月", "2022年第三季度" or "2022年上半年".
 _WHOLE_YEAR = re.compile(r"(?<!\d)(?P<year>(?:19|20)\d{2})年(?!\s*(?:\d{1,2}\s*(?:[-~—至到]\s*\d{1,2}\s*)?月|第?[一二三四1-4]季度|[上下]半年))")
 #: A fixed-decimals number format ("0", "0.00", "#,##0.0", "0.0%"); others fall back to the shortest repr.
 _FIXED_FORMAT = re.compile(r"^[#,]*0(?:\.(?P<zeros>0+))?(?P<percent>%?)$")
 _ROW_DIMENSIONS = ("指标", "地区")
+#: Value columns of a 指标-rows table that hold the figures of the year its title names.
+_TITLE_YEAR_HEADINGS = {"绝对数", "绝对值", "数值", "数量", "总量", "本年", "全年"}
 
 
 @dataclass
@@ -52,53 +83,158 @@ class _Row:
     texts: list[str | None]  # the cells as displayed, from the table's first column on
 
 
-def parse(data: bytes, source_file: str) -> ParsedFile:
-    """Read the first sheet of one workbook into one raw record per data cell."""
+@dataclass(frozen=True)
+class _Column:
+    """What a value column fixes; the row label gives the rest (the indicator or the region)."""
+
+    index: int
+    period: str
+    region: str | None = None
+    indicator: str | None = None
+
+
+def parse(data: bytes, source_file: str, origin: Sidecar | None = None) -> ParsedFile:
+    """Read the first sheet of one workbook into one raw record per data cell.
+
+    ``origin`` (the sidecar) is where a title that leaves out the table's region, indicator or year is
+    completed from; without it only the sheet's own title is read.
+    """
     rows = _sheet_rows(data, source_file)
-    titles: list[str] = []
-    table_unit = None
-    header_at = None
-    for index, row in enumerate(rows):
-        first = (row.texts[0] or "").strip()
-        if first in _ROW_DIMENSIONS:
-            header_at = index
-            break
-        for text in filter(None, row.texts):
-            if match := _UNIT_ROW.match(text.strip()):
-                table_unit = match["unit"]
-            else:
-                titles.append(text.strip())
+    header_at = next((i for i, row in enumerate(rows) if _compact(row.texts[0]) in _ROW_DIMENSIONS), None)
     if header_at is None:
         raise ReleaseFileError(source_file, "no header row whose first cell is 指标 or 地区", location="sheet 1")
+    title, table_unit = _title_and_unit(rows[:header_at])
     header_row = rows[header_at]
     header = _header(header_row, source_file)
-    row_dimension = header[0]
-    unit_column = next((i for i, h in enumerate(header) if h in _UNIT_COLUMN), None)
+    row_dimension = _compact(header[0])
+    unit_column = next((i for i, h in enumerate(header) if _compact(h) in _UNIT_COLUMN), None)
     measures = [(i, h) for i, h in enumerate(header) if i > 0 and i != unit_column]
     if not measures:
         raise ReleaseFileError(source_file, "the header row has no value columns", location=f"row {header_row.number}")
-    title = " ".join(titles)
-    fixed = _region_from_title(title, source_file) if row_dimension == "指标" else _year_from_title(title, source_file)
+    fixed = _FixedDimensions(source_file, load_reference(), title, origin, row_dimension)
+    columns = [fixed.column(index, heading) for index, heading in measures]
+    default_unit = table_unit or fixed.unit()
 
     observations: list[RawObservation] = []
     notes: list[str] = []
     for row in rows[header_at + 1 :]:
         first = (row.texts[0] or "").strip()
-        if notes or _NOTE.match(first):
+        if notes or NOTE_LINE.match(first) or SOURCE_LINE.match(first):
             notes.append(" ".join(t.strip() for t in row.texts if t and t.strip()))
             continue
         extra = [i for i in range(len(header), len(row.texts)) if row.texts[i]]
         if extra:
             raise ReleaseFileError(source_file, "a value in a column without header", location=f"row {row.number}")
-        unit = row.texts[unit_column] if unit_column is not None else table_unit
-        for column, heading in measures:
-            value = row.texts[column] if column < len(row.texts) else None
-            if row_dimension == "指标":
-                record = RawObservation(row.number, fixed, first, unit, heading, value)
-            else:
-                record = RawObservation(row.number, first, heading, unit, fixed, value)
-            observations.append(record)
+        unit = _cell(row, unit_column) or default_unit
+        for column in columns:
+            region, indicator = (column.region, first) if row_dimension == "指标" else (first, column.indicator)
+            observations.append(RawObservation(row.number, region, indicator, unit, column.period, _cell(row, column.index)))
     return ParsedFile(observations, None, notes)
+
+
+def _compact(text: str | None) -> str:
+    """A heading without the spaces tables use to align it (``指  标``)."""
+    return "".join((text or "").split())
+
+
+def _cell(row: _Row, index: int | None) -> str | None:
+    if index is None or index >= len(row.texts):
+        return None
+    text = row.texts[index]
+    return text if text is None or text.strip() else None
+
+
+def _title_and_unit(rows: list[_Row]) -> tuple[str, str | None]:
+    """The title text above the header, and the unit a ``单位：`` row (or title cell) gives."""
+    titles: list[str] = []
+    unit = None
+    for row in rows:
+        for text in filter(None, (t.strip() if t else None for t in row.texts)):
+            if match := _UNIT_IN_TEXT.search(text):
+                unit = match["unit"]
+                text = (text[: match.start()] + text[match.end() :]).strip()
+            if text:
+                titles.append(text)
+    return " ".join(titles), unit
+
+
+@dataclass(frozen=True)
+class _FixedDimensions:
+    """What a table's title, or failing that its sidecar origin, says about the dimension it holds fixed."""
+
+    source_file: str
+    reference: ReferenceData
+    title: str
+    origin: Sidecar | None
+    row_dimension: str
+
+    def column(self, index: int, heading: str) -> _Column:
+        """What the value column under ``heading`` fixes (see the module docstring's table)."""
+        if _YEARS.search(heading):
+            if self.row_dimension == "指标":
+                return _Column(index, heading, region=self.region("period"))
+            return _Column(index, heading, indicator=self.indicator("period"))
+        if self.row_dimension == "地区":
+            return _Column(index, self.year("indicator"), indicator=heading)
+        if _compact(heading) in _TITLE_YEAR_HEADINGS:
+            return _Column(index, self.year(heading), region=self.region(heading))
+        if self.reference.region_code(heading) is not None:
+            return _Column(index, self.year("region"), region=heading)
+        return _Column(index, heading, region=self.region("period"))  # quarantined as an unparseable period
+
+    def region(self, columns: str) -> str:
+        names = self.reference.region_names_in
+        return self._named("region", lambda _, text: sorted(set(names(text).values())), columns, publisher=True)
+
+    def indicator(self, columns: str) -> str:
+        names = self.reference.indicator_names_in
+        return self._named("indicator", lambda _, text: sorted(set(names(text).values())), columns)
+
+    def year(self, columns: str) -> str:
+        return self._named("year", lambda where, text: self._whole_years(where, text, columns), columns)
+
+    def unit(self) -> str | None:
+        """The unit in parentheses in the sheet's title, when it names exactly one."""
+        units = self.reference.units_in(self.title)
+        return units[0] if len(units) == 1 else None
+
+    def _whole_years(self, where: str, text: str, columns: str) -> list[str]:
+        """The years ``text`` names; one year must be named whole (``2022年``, not ``2022年1-9月``)."""
+        years = sorted(set(_YEARS.findall(text)))
+        if len(years) != 1:
+            return years
+        whole = _WHOLE_YEAR.search(text)
+        if whole is None:
+            raise ReleaseFileError(self.source_file, f"{where} {text!r} names no whole year (2022年); {self._needs('year', columns)}")
+        return [whole.group()]
+
+    def _sources(self, publisher: bool) -> Iterator[tuple[str, str]]:
+        yield "the title", self.title
+        if self.origin is not None:
+            yield "the sidecar title", self.origin.title or ""
+            if publisher:
+                yield "the sidecar publisher", self.origin.publisher or ""
+
+    def _named(self, what: str, find: Callable[[str, str], list[str]], columns: str, *, publisher: bool = False) -> str:
+        """The one ``what`` the first source that names any names."""
+        searched = []
+        for where, text in self._sources(publisher):
+            if not text:
+                continue
+            found = find(where, text)
+            if len(found) == 1:
+                return found[0]
+            if found:
+                raise ReleaseFileError(
+                    self.source_file, f"{where} {text!r} names several {what}s ({', '.join(found)}); {self._needs(what, columns)}"
+                )
+            searched.append(f"{where} {text!r}")
+        raise ReleaseFileError(
+            self.source_file, f"no {what} named in {' or '.join(searched) or 'a title'}; {self._needs(what, columns)}"
+        )
+
+    def _needs(self, what: str, columns: str) -> str:
+        return f"a table with {self.row_dimension} rows and {columns} columns needs exactly one {what}"
 
 
 def _sheet_rows(data: bytes, source_file: str) -> list[_Row]:
@@ -133,16 +269,27 @@ def _display_text(cell: Cell, source_file: str) -> str | None:
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, datetime | date):
-        return value.isoformat()
+        return _date_text(value, cell.number_format)
     if isinstance(value, int | float):
         fixed = _FIXED_FORMAT.match(_format_section(cell.number_format))
-        if fixed is None:
-            return number_text(value)
+        if fixed is None:  # General and the like: an integral float shows without decimals
+            return number_text(int(value) if isinstance(value, float) and value.is_integer() else value)
         number = Decimal(number_text(value))
         return number_text(number * 100 if fixed["percent"] else number, len(fixed["zeros"] or ""))
     raise ReleaseFileError(
         source_file, f"cell {get_column_letter(cell.column)}{cell.row} holds {type(value).__name__}", location=f"row {cell.row}"
     )
+
+
+def _date_text(value: date, number_format: str) -> str:
+    """A date cell formatted as a month or a year reads as that period (``2022年9月``); others in ISO form."""
+    tokens = _format_section(number_format).lower()
+    if not any(token in tokens for token in "dhs"):
+        if "m" in tokens:
+            return f"{value.year}年{value.month}月"
+        if "y" in tokens:
+            return f"{value.year}年"
+    return value.isoformat()
 
 
 def _format_section(number_format: str) -> str:
@@ -158,22 +305,3 @@ def _header(row: _Row, source_file: str) -> list[str]:
         column = get_column_letter(header.index("") + 1)
         raise ReleaseFileError(source_file, f"an empty header cell (table column {column})", location=f"row {row.number}")
     return header
-
-
-def _region_from_title(title: str, source_file: str) -> str:
-    """The one region a 指标-rows table is about, named in its title."""
-    found = sorted(set(load_reference().region_names_in(title).values()))
-    if len(found) != 1:
-        problem = "names no known region" if not found else f"names several regions ({', '.join(found)})"
-        raise ReleaseFileError(source_file, f"the title {title!r} {problem}; a table with 指标 rows needs exactly one")
-    return found[0]
-
-
-def _year_from_title(title: str, source_file: str) -> str:
-    """The one year a 地区-rows table is about, named in its title (``2022年``)."""
-    years = sorted(set(_YEARS.findall(title)))
-    whole = _WHOLE_YEAR.search(title)
-    if len(years) != 1 or whole is None:
-        problem = f"names several years ({', '.join(years)})" if len(years) > 1 else "names no whole year (2022年)"
-        raise ReleaseFileError(source_file, f"the title {title!r} {problem}; a table with 地区 rows needs exactly one")
-    return whole.group()
