@@ -115,7 +115,9 @@ def test_failed_files_are_logged_while_others_load_and_earlier_loads_stay(con, l
     assert (summary.files_skipped, summary.files_loaded, summary.files_failed) == (1, 1, 3)
     assert rows(con, "select source_file, status, error, format from audit.load_log where status = 'failed' order by source_file") == [
         ("releases/b/no_sidecar.csv", "failed", "releases/b/no_sidecar.csv: no sidecar no_sidecar.csv.meta.yml next to the file", None),
-        ("releases/b/truncated.csv", "failed", "releases/b/truncated.csv: truncated: no closing 数据来源 line after the table", "nbs_export"),
+        ("releases/b/truncated.csv", "failed",
+         "releases/b/truncated.csv line 6: truncated: the last row ends without a line break and no 注/数据来源 line follows the table",
+         "nbs_export"),
         ("releases/b/unknown_format.csv", "failed",
          "releases/b/unknown_format.csv.meta.yml: sidecar field 'format' is 'excel'; "
          "expected one of nbs_export, nbs_easyquery_json, sdmx_csv, bulletin_xlsx", None),

@@ -41,7 +41,7 @@ def test_columns_in_another_order_without_optional_ones():
         (HEADER + "DF,A,CN,gdp,CNY,8,2020,1015986,A,\nDF,A,CN,gdp,CNY,8,20",
          "s.csv line 3: 7 fields, the header has 10 (ragged or truncated row)"),
         (HEADER.replace("COMMENT", "OBS_VALUE"), "s.csv line 1: duplicated column(s) OBS_VALUE"),
-        (HEADER + 'DF,A,CN,gdp,CNY,8,2020,"1015986,A,\n', "s.csv line 2: not a readable CSV: unexpected end of data"),
+        (HEADER + 'DF,A,CN,gdp,CNY,8,2020,"1015986,A,\n', "s.csv line 2: truncated or an unclosed quote: the file ends inside a quoted field"),
     ],
 )
 def test_malformed_sdmx_files_are_file_errors(text, problem):

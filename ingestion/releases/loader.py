@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -20,15 +19,15 @@ import pyarrow as pa
 
 from ingestion.releases import bulletin_xlsx, nbs_easyquery_json, nbs_export, sdmx_csv
 from ingestion.releases.harmonize import Observation, ReferenceData, harmonize, load_reference
-from ingestion.releases.records import ParsedFile, ReleaseFileError
+from ingestion.releases.records import ParsedFile, ReleaseFileError, ReleaseParser
 from ingestion.releases.sidecar import Sidecar, parse_sidecar, sidecar_path
 from ingestion.releases.tables import RELEASES_DDL
 from ingestion.warehouse import LoadAttempt, LoadSummary, record_attempt, record_quarantine
 
 logger = logging.getLogger(__name__)
 
-#: The parser of each sidecar ``format``.
-PARSERS: dict[str, Callable[[bytes, str], ParsedFile]] = {
+#: The parser of each sidecar ``format``; each gets the sidecar too (a bulletin's title may leave its region to it).
+PARSERS: dict[str, ReleaseParser] = {
     "nbs_export": nbs_export.parse,
     "nbs_easyquery_json": nbs_easyquery_json.parse,
     "sdmx_csv": sdmx_csv.parse,
@@ -85,7 +84,7 @@ def _load_file(
             raise ReleaseFileError(source_file, f"no sidecar {Path(source_file).name}.meta.yml next to the file")
         sidecar = parse_sidecar(sidecar_data, f"{source_file}.meta.yml")
         attempt.format, attempt.release_date = sidecar.format, sidecar.release_date
-        parsed = PARSERS[sidecar.format](data, source_file)
+        parsed = PARSERS[sidecar.format](data, source_file, sidecar)
         harmonized = harmonize(parsed.observations, reference)
         _insert_release_file(con, attempt, sidecar, sidecar_sha256, parsed)
         _insert_observations(con, attempt.load_id, harmonized.observations)

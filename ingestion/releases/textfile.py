@@ -25,5 +25,8 @@ def csv_records(text: str, source_file: str) -> list[tuple[int, list[str]]]:
         for cells in reader:
             records.append((reader.line_num, cells))
     except csv.Error as error:
-        raise ReleaseFileError(source_file, f"not a readable CSV: {error}", location=f"line {reader.line_num}") from None
+        problem = f"not a readable CSV: {error}"
+        if str(error) == "unexpected end of data":  # what the strict reader says at the end of the text inside quotes
+            problem = "truncated or an unclosed quote: the file ends inside a quoted field"
+        raise ReleaseFileError(source_file, problem, location=f"line {reader.line_num}") from None
     return records
