@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 _MISSING = re.compile(r"^(?:|…+|⋯+|\.{3,}|[-—–―─]+|(?i:nan))$")  # after NFKC: … is ..., － is -
-#: One footnote mark at the end of the text: 注, 注1, 注12, *, **, †, ‡, ①..⑳, ❶..❿.
-_FOOTNOTE = re.compile(r"(?:注\d*|[*＊†‡]+|[\u2460-\u2473\u2776-\u277f]+)$")
+#: One footnote mark at the end of the text: 注, 注1, 注12, *, **, †, ‡, ①..⑳, ❶..❿, superscript ¹²³.
+_FOOTNOTE = re.compile(r"(?:注\d*|[*＊†‡]+|[\u2460-\u2473\u2776-\u277f]+|[\u00b9\u00b2\u00b3\u2070-\u2079]+)$")
 _NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<fraction>\d+))?$")
 _SPACES = re.compile(r"[\s\u3000\u00a0]+")
 
@@ -51,12 +51,7 @@ def parse_published_number(raw: object) -> PublishedNumber | None:
         text = number_text(raw)
     else:
         text = str(raw)
-    text = _SPACES.sub("", text)
-    marks: list[str] = []
-    # Marks are stripped before NFKC, which would turn a circled ① into a plain digit.
-    while (match := _FOOTNOTE.search(text)) and match.start() > 0:
-        marks.insert(0, match.group())
-        text = text[: match.start()]
+    text, note = split_footnote(_SPACES.sub("", text))
     number = unicodedata.normalize("NFKC", text).replace("\u2212", "-")  # full-width digits, signs, commas, dots
     if _MISSING.match(number):
         return None
@@ -64,7 +59,21 @@ def parse_published_number(raw: object) -> PublishedNumber | None:
     if not parsed:
         raise NumberError(f"unparseable number {str(raw).strip()!r}")
     fraction = parsed["fraction"] or ""
-    return PublishedNumber(Decimal(number.replace(",", "")), len(fraction), "".join(marks) or None)
+    return PublishedNumber(Decimal(number.replace(",", "")), len(fraction), note)
+
+
+def split_footnote(text: str) -> tuple[str, str | None]:
+    """``text`` without the footnote marks glued to its end, and the marks (``'2326.6注1'`` -> ``('2326.6', '注1')``).
+
+    Marks are split off before any NFKC, which would turn a circled ① or a superscript ¹ into a plain digit.
+    A text that is nothing but a mark is left alone.
+    """
+    marks: list[str] = []
+    text = text.rstrip()
+    while (match := _FOOTNOTE.search(text)) and match.start() > 0:
+        marks.insert(0, match.group())
+        text = text[: match.start()].rstrip()
+    return text, "".join(marks) or None
 
 
 def number_text(number: int | float | Decimal, decimals: int | None = None) -> str:

@@ -24,7 +24,8 @@ def one(record: RawObservation, reference: ReferenceData):
 @pytest.mark.parametrize(
     ("region_raw", "code"),
     [("重庆市", "CN-CQ"), (" 重庆 ", "CN-CQ"), ("chongqing", "CN-CQ"), ("500000", "CN-CQ"), ("cn-cq", "CN-CQ"), ("全国", "CN"),
-     ("CN", "CN"), ("重  庆", "CN-CQ"), ("北\u3000京", "CN-BJ"), ("Inner  Mongolia", "CN-NM"), ("中华人民共和国", "CN")],
+     ("CN", "CN"), ("重  庆", "CN-CQ"), ("北\u3000京", "CN-BJ"), ("Inner  Mongolia", "CN-NM"), ("中华人民共和国", "CN"),
+     ("CN-50", "CN-CQ"), ("CHN", "CN")],
 )
 def test_region_aliases_names_and_codes_map_to_one_key(reference, region_raw, code):
     assert one(RawObservation(1, region_raw, "gdp", "亿元", "2020", "1"), reference).region_code == code
@@ -68,6 +69,23 @@ def test_sdmx_unit_mult_scales_to_the_canonical_unit(reference):
 )
 def test_periods_in_every_source_spelling(reference, period_raw, period):
     assert one(RawObservation(1, "CN", "gdp", "亿元", period_raw, "1"), reference).period == period
+
+
+@pytest.mark.parametrize(
+    ("region_raw", "indicator_raw", "note"),
+    [
+        ("重庆市①", "研究与试验发展(R&D)经费支出(亿元)", "①"),
+        ("重庆市", "其中：研究与试验发展(R&D)经费支出(亿元)注1", "注1"),
+        ("重庆*", "1.研究与试验发展(R&D)经费支出(亿元)", "*"),
+        ("重庆市", "（一）研究与试验发展（R&D）经费支出（亿元）", None),
+        ("重庆市", "一、研究与试验发展(R&D)经费支出(亿元)*", "*"),
+    ],
+)
+def test_labels_with_list_markers_and_footnote_marks(reference, region_raw, indicator_raw, note):
+    observation = one(RawObservation(1, region_raw, indicator_raw, None, "2022", "686.6"), reference)
+    assert (observation.region_code, observation.indicator_code, observation.value, observation.note) == (
+        "CN-CQ", "rd_expenditure", 686.6, note
+    )
 
 
 def test_footnote_mark_becomes_the_note_and_decimals_are_kept(reference):

@@ -31,6 +31,7 @@ def test_missing_markers_mean_no_figure(marker):
         (" -3.5 ", PublishedNumber(Decimal("-3.5"), 1)),
         ("\u22123.5", PublishedNumber(Decimal("-3.5"), 1)),  # typographic minus of a typeset bulletin
         ("－3.5*", PublishedNumber(Decimal("-3.5"), 1, "*")),
+        ("2326.6\u00b9", PublishedNumber(Decimal("2326.6"), 1, "\u00b9")),  # superscript 1, not a digit 1
         ("１２．５", PublishedNumber(Decimal("12.5"), 1)),
         (526.8, PublishedNumber(Decimal("526.8"), 1)),
         (2504, PublishedNumber(Decimal("2504"), 0)),

@@ -11,6 +11,9 @@ Rules, in the order a record meets them (all failures of a record are reported t
 - region: the raw text must be a region alias (name, GB/T 2260 code or ISO code);
 - indicator: the raw text, or the text without a trailing ``(unit)`` / ``（unit）``, must be an indicator
   alias; a unit in the name wins over a unit given separately (a bulletin's ``单位：`` row is a default);
+- a region or indicator label that is not an alias as written is tried once more without what tables put
+  around a name: a list marker before it (``其中：``, ``一、``, ``（一）``, ``1.``) and a footnote mark after
+  it (``重庆市①``, ``...(%)注1``); that mark becomes part of the note of every value of the row;
 - unit: must be in ``ref_units`` with the indicator's dimension; the value is converted to the
   indicator's canonical unit: ``multiplier = unit_scale * 10**UNIT_MULT / indicator_scale``;
 - period: any spelling :func:`ingestion.periods.parse_period` accepts;
@@ -22,7 +25,7 @@ from __future__ import annotations
 import csv
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -31,7 +34,7 @@ from typing import TypeVar
 from ingestion import settings
 from ingestion.periods import PeriodError, parse_period
 from ingestion.releases.records import RawObservation
-from ingestion.values import NumberError, PublishedNumber, parse_published_number
+from ingestion.values import NumberError, PublishedNumber, parse_published_number, split_footnote
 from ingestion.warehouse import QuarantinedRow
 
 _TRAILING_PARENS = re.compile(r"^(?P<name>.*?)\s*[(（](?P<unit>[^()（）]*)[)）]\s*$")
@@ -39,6 +42,8 @@ _TRAILING_PARENS = re.compile(r"^(?P<name>.*?)\s*[(（](?P<unit>[^()（）]*)[)�
 _PARENTHESIZED = re.compile(r"\((?:\s*(?:计量)?单位\s*:)?\s*(?P<unit>[^():]+?)\s*\)")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _INTEGER = re.compile(r"^[+-]?\d+$")
+#: What a table puts before a row label: 其中：, 一、, （一）, 1. or 1、
+_LIST_MARKER = re.compile(r"^(?:其中\s*[：:]|[一二三四五六七八九十]+\s*、|[(（]\s*[一二三四五六七八九十\d]+\s*[)）]|\d+\s*[.、．])\s*")
 #: A space that does not separate two Latin letters or digits ("北 京", "2022 年", "(R&D) 经费").
 _ALIGNMENT_SPACE = re.compile(r"(?<![A-Za-z0-9]) | (?![A-Za-z0-9])")
 #: A Latin alias that is a name (chongqing, inner mongolia, gdp), not a code (cn-cq, 500000, rd_expenditure).
@@ -203,10 +208,10 @@ def harmonize(records: Iterable[RawObservation], reference: ReferenceData) -> Ha
             if number is None:
                 result.missing += 1
                 continue
-        region_code = reference.region_code(record.region_raw)
+        region_code, region_mark = _find_label(reference.region_code, record.region_raw)
         if region_code is None:
             reasons.append(f"unmapped region {record.region_raw!r}")
-        indicator, multiplier = _indicator_and_multiplier(record, reference, reasons)
+        indicator, multiplier, indicator_mark = _indicator_and_multiplier(record, reference, reasons)
         try:
             period = str(parse_period(record.period_raw))
         except PeriodError as error:
@@ -219,46 +224,70 @@ def harmonize(records: Iterable[RawObservation], reference: ReferenceData) -> Ha
                 reasons.append(f"duplicate observation {key}: first given at row {first_row[key]}")
             else:
                 first_row[key] = record.row_number
-                result.observations.append(_observation(record, number, region_code, indicator, period, multiplier))
+                notes = [n for n in (record.note, number.note, region_mark, indicator_mark) if n]
+                result.observations.append(_observation(record, number, region_code, indicator, period, multiplier, notes))
                 continue
         result.quarantined.append(QuarantinedRow(record.row_number, "; ".join(reasons), record.as_record()))
     return result
 
 
+def _find_label(find: Callable[[str], _Target | None], raw: str | None) -> tuple[_Target | None, str | None]:
+    """``find(raw)``, else ``find`` of the label without its list marker and footnote mark, with that mark."""
+    if not raw:
+        return None, None
+    if (found := find(raw)) is not None:
+        return found, None
+    label, mark = split_footnote(_LIST_MARKER.sub("", raw.strip()))
+    return (find(label), mark) if label != raw else (None, None)
+
+
+def _named_indicator(reference: ReferenceData, raw: str) -> tuple[Indicator, str | None] | None:
+    """The indicator ``raw`` names, with the unit in its trailing parentheses (``None``: no unit in the name)."""
+    if (indicator := reference.indicator(raw)) is not None:
+        return indicator, None
+    if (match := _TRAILING_PARENS.match(raw)) and (indicator := reference.indicator(match["name"])) is not None:
+        return indicator, match["unit"]
+    return None
+
+
 def _indicator_and_multiplier(
     record: RawObservation, reference: ReferenceData, reasons: list[str]
-) -> tuple[Indicator | None, Decimal | None]:
-    """Resolve the indicator and the multiplier to its canonical unit; appends a reason on failure."""
-    indicator, unit_text = reference.indicator(record.indicator_raw), record.unit_raw
-    if indicator is None and record.indicator_raw and (match := _TRAILING_PARENS.match(record.indicator_raw)):
-        indicator, unit_text = reference.indicator(match["name"]), match["unit"]
-    if indicator is None:
+) -> tuple[Indicator | None, Decimal | None, str | None]:
+    """The indicator, the multiplier to its canonical unit and the label's footnote mark; appends a reason on failure."""
+    named, mark = _find_label(lambda raw: _named_indicator(reference, raw), record.indicator_raw)
+    if named is None:
         reasons.append(f"unmapped indicator {record.indicator_raw!r}")
-        return None, None
-    unit_text = (unit_text or "").strip()
+        return None, None, None
+    indicator, unit_in_name = named
+    unit_text = (unit_in_name if unit_in_name is not None else record.unit_raw or "").strip()
     if not unit_text:
         reasons.append(f"no unit given for indicator {indicator.code} ({indicator.dimension})")
-        return indicator, None
+        return indicator, None, mark
     unit = reference.unit(unit_text)
     if unit is None:
         reasons.append(f"unknown unit {unit_text!r} for indicator {indicator.code} (not in ref_units)")
-        return indicator, None
+        return indicator, None, mark
     if unit.dimension != indicator.dimension:
         reasons.append(f"unit {unit_text!r} ({unit.dimension}) does not fit indicator {indicator.code} ({indicator.dimension})")
-        return indicator, None
+        return indicator, None, mark
     power = 0
     if record.unit_mult is not None and record.unit_mult.strip():
         if not _INTEGER.match(record.unit_mult.strip()):
             reasons.append(f"unparseable UNIT_MULT {record.unit_mult!r}: expected a power of ten")
-            return indicator, None
+            return indicator, None, mark
         power = int(record.unit_mult)
-    return indicator, unit.scale * Decimal(10) ** power / indicator.scale
+    return indicator, unit.scale * Decimal(10) ** power / indicator.scale, mark
 
 
 def _observation(
-    record: RawObservation, number: PublishedNumber, region_code: str, indicator: Indicator, period: str, multiplier: Decimal
+    record: RawObservation,
+    number: PublishedNumber,
+    region_code: str,
+    indicator: Indicator,
+    period: str,
+    multiplier: Decimal,
+    notes: list[str],
 ) -> Observation:
-    notes = [n for n in (record.note, number.note) if n]
     return Observation(
         raw=record,
         region_code=region_code,
