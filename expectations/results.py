@@ -45,7 +45,7 @@ class ExpectationOutcome:
     observed_value: Any
     unexpected_count: int | None
     description: str = ""
-    examples: list[Any] = field(default_factory=list)  # a few offending values or rows, when it failed
+    examples: list[Any] | dict[str, Any] = field(default_factory=list)  # offending values or rows, when it failed
 
 
 @dataclass(frozen=True)

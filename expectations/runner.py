@@ -82,19 +82,29 @@ def validate(context: Any, db_path: Path, suite: Suite) -> Validation:
     )
     engine = datasource.get_execution_engine()
     try:
-        if not _table_exists(engine, suite.table):
-            return Validation(None, None, _not_validated(suite, f"table {suite.table} does not exist", checked_at))
         code_sets = {name: _code_set_sql(engine, code_set) for name, code_set in CODE_SETS.items()}
         gx_suite = context.suites.add_or_update(
             gx.ExpectationSuite(name=suite.name, expectations=[_to_gx(e, code_sets) for e in suite.expectations],
                                 meta={"table": suite.table, "description": suite.description})
         )
-        batch = _batch_definition(datasource, suite).get_batch()
-        gx_result = batch.validate(gx_suite, result_format=COUNT_ONLY)
-        _add_examples(batch, gx_result)
+        if _table_exists(engine, suite.table):
+            error = None
+            batch = _batch_definition(datasource, suite).get_batch()
+            gx_result = batch.validate(gx_suite, result_format=COUNT_ONLY)
+            _add_examples(batch, gx_result)
+        else:
+            error = f"table {suite.table} does not exist"
+            gx_result = _not_validated(gx_suite, error)
     finally:
         engine.close()
-    return Validation(gx_suite, gx_result, _outcomes(suite, gx_result, checked_at))
+    result = SuiteResult(
+        suite=suite.name,
+        table=suite.table,
+        outcomes=_outcomes(suite, gx_result),
+        checked_at=checked_at,
+        error=error,
+    )
+    return Validation(gx_suite, gx_result, result)
 
 
 def _table_exists(engine: duckdb_datasource.DuckDBExecutionEngine, table: str) -> bool:
@@ -164,14 +174,9 @@ def _add_examples(batch: Any, gx_result: ExpectationSuiteValidationResult) -> No
         gx_result.results[index] = result
 
 
-def _outcomes(suite: Suite, gx_result: ExpectationSuiteValidationResult, checked_at: datetime) -> SuiteResult:
+def _outcomes(suite: Suite, gx_result: ExpectationSuiteValidationResult) -> tuple[ExpectationOutcome, ...]:
     by_name = {r.expectation_config.meta["name"]: r for r in gx_result.results}
-    return SuiteResult(
-        suite=suite.name,
-        table=suite.table,
-        outcomes=tuple(_outcome(suite, e, by_name[e.name]) for e in suite.expectations),
-        checked_at=checked_at,
-    )
+    return tuple(_outcome(suite, e, by_name[e.name]) for e in suite.expectations)
 
 
 def _outcome(suite: Suite, expect: Expect, result: ExpectationValidationResult) -> ExpectationOutcome:
@@ -196,7 +201,7 @@ def _outcome(suite: Suite, expect: Expect, result: ExpectationValidationResult) 
         observed_value=observed,
         unexpected_count=unexpected,
         description=expect.description,
-        examples=list(examples),
+        examples=examples,
     )
 
 
@@ -210,15 +215,22 @@ def _exception_message(result: ExpectationValidationResult) -> str | None:
     return None
 
 
-def _not_validated(suite: Suite, reason: str, checked_at: datetime) -> SuiteResult:
-    return SuiteResult(
-        suite=suite.name,
-        table=suite.table,
-        outcomes=tuple(
-            ExpectationOutcome(e.name, False, e.severity, suite.is_blocking(e), f"not validated: {reason}", None,
-                               e.description)
-            for e in suite.expectations
-        ),
-        checked_at=checked_at,
-        error=reason,
+def _not_validated(gx_suite: gx.ExpectationSuite, reason: str) -> ExpectationSuiteValidationResult:
+    """A result in which every expectation failed with ``reason``: what the report shows for a suite
+    whose table is missing."""
+    results = [
+        ExpectationValidationResult(
+            success=False,
+            expectation_config=expectation.configuration,
+            exception_info={"raised_exception": True, "exception_message": reason, "exception_traceback": reason},
+        )
+        for expectation in gx_suite.expectations
+    ]
+    return ExpectationSuiteValidationResult(
+        success=False,
+        results=results,
+        suite_name=gx_suite.name,
+        statistics={"evaluated_expectations": len(results), "successful_expectations": 0,
+                    "unsuccessful_expectations": len(results), "success_percent": 0.0},
+        meta={"active_batch_definition": {"data_asset_name": gx_suite.name}, "not_validated": reason},
     )

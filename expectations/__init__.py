@@ -1,0 +1,46 @@
+"""Data quality: Great Expectations suites on the DuckDB warehouse, run inside DuckDB.
+
+- ``expectations.suites``: one suite per table (``SUITES``), written with the builders of ``spec``;
+- ``expectations.duckdb_datasource``: the GX datasource and engine that run every check as DuckDB SQL;
+- ``run_suite`` / ``run_suites``: validate, returning :class:`SuiteResult` (one outcome per expectation);
+- ``run_and_report`` / ``build_quality_report``: the same, written into the Data Docs report under
+  ``WAREHOUSE_DIR/reports/quality/`` (GX file context under ``WAREHOUSE_DIR/gx/``);
+- ``record_results`` / ``blocking_failures``: the ``audit.quality_results`` table.
+
+Importing this package is cheap; Great Expectations (seconds to import) loads on the first run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from expectations.results import ExpectationOutcome, SuiteResult, blocking_failures, record_results
+from expectations.spec import Expect, Suite
+from expectations.suites import SUITES, get_suite
+
+_LAZY = {
+    "run_suite": "expectations.runner",
+    "run_suites": "expectations.runner",
+    "run_and_report": "expectations.report",
+    "build_quality_report": "expectations.report",
+}
+
+__all__ = [
+    "SUITES",
+    "Expect",
+    "ExpectationOutcome",
+    "Suite",
+    "SuiteResult",
+    "blocking_failures",
+    "get_suite",
+    "record_results",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'expectations' has no attribute {name!r}")

@@ -1,0 +1,425 @@
+"""Every suite passes on a small clean warehouse, and each kind of bad data fails exactly the
+expectations meant to catch it.
+
+The warehouse is built here with the loaders' own DDL (raw and audit tables) and marts shaped like the
+public contract; each violation is one SQL statement applied to a fresh copy.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from expectations import SUITES, get_suite, run_suite
+from ingestion.enterprise.tables import ENTERPRISE_DDL
+from ingestion.releases.tables import RELEASES_DDL
+from ingestion.settings import SEEDS_DIR
+from ingestion.warehouse import AUDIT_DDL
+
+
+def _seed(name: str) -> str:
+    return f"read_csv('{SEEDS_DIR / (name + '.csv')}', header = true, all_varchar = true)"
+
+
+CLEAN_WAREHOUSE_SQL = f"""
+-- ---------------------------------------------------------------- releases
+insert into raw.release_files (load_id, source_file, sha256, sidecar_sha256, format, publisher, title,
+                               release_date, status, retrieved, encoding, loaded_at) values
+    ('L1', 'releases/nbs/rd_intensity_2020.csv', repeat('a', 64), repeat('b', 64), 'nbs_export', 'NBS',
+     'R&D bulletin 2020', date '2021-09-22', 'final', date '2026-11-20', 'gb18030', timestamp '2026-11-20 10:00:00'),
+    ('L2', 'releases/cq/gdp_2020.json', repeat('c', 64), repeat('d', 64), 'nbs_easyquery_json', 'NBS',
+     'GDP 2020, first release', date '2021-03-18', 'preliminary', date '2026-11-20', null, timestamp '2026-11-20 10:00:01'),
+    ('L3', 'releases/cq/gdp_2020_revised.json', repeat('e', 64), repeat('f', 64), 'nbs_easyquery_json', 'NBS',
+     'GDP 2020, revised', date '2022-01-10', 'revised', date '2026-11-20', null, timestamp '2026-11-20 10:00:02');
+insert into raw.release_observations (load_id, row_number, region_code, indicator_code, period, value,
+                                      unit_multiplier, published_decimals)
+    select 'L1', row_number() over (order by region_code), region_code, 'rd_intensity', '2020',
+           1.0 + (row_number() over (order by region_code)) / 10.0, 1, 2
+    from {_seed('ref_regions')} where level = 'province';
+insert into raw.release_observations (load_id, row_number, region_code, indicator_code, period, value,
+                                      unit_multiplier, published_decimals) values
+    ('L1', 40, 'CN-CQ', 'rd_expenditure', '2020', 526.8, 100000000, 1),
+    ('L2', 1, 'CN-CQ', 'gdp', '2020', 25002.79, 100000000, 2),
+    ('L3', 1, 'CN-CQ', 'gdp', '2020', 25041.0, 100000000, 1);
+insert into audit.load_log values
+    ('L0', 'releases/nbs/rd_intensity_2020.csv', null, null, null, 0, 0, 'failed',
+     'releases/nbs/rd_intensity_2020.csv: no sidecar', timestamp '2026-11-20 09:00:00'),
+    ('L1', 'releases/nbs/rd_intensity_2020.csv', repeat('a', 64), 'nbs_export', date '2021-09-22', 32, 0, 'loaded',
+     null, timestamp '2026-11-20 10:00:00'),
+    ('L2', 'releases/cq/gdp_2020.json', repeat('c', 64), 'nbs_easyquery_json', date '2021-03-18', 1, 0, 'loaded',
+     null, timestamp '2026-11-20 10:00:01'),
+    ('L3', 'releases/cq/gdp_2020_revised.json', repeat('e', 64), 'nbs_easyquery_json', date '2022-01-10', 1, 0,
+     'loaded', null, timestamp '2026-11-20 10:00:02'),
+    ('E1', 'enterprise/bulk_2024.csv', repeat('9', 64), 'enterprise_csv', null, 3, 0, 'loaded', null,
+     timestamp '2026-11-20 10:00:03');
+-- ---------------------------------------------------------------- enterprise
+insert into raw.enterprise_files values
+    ('E1', 'enterprise/bulk_2024.csv', repeat('9', 64), 'enterprise_csv', 'utf-8', 'en', 3, 3, 0, 0,
+     timestamp '2026-11-20 10:00:03');
+insert into raw.enterprise_submissions
+    select 'E1', 'enterprise/bulk_2024.csv', i + 1, '91500112MA5U' || lpad(i::varchar, 6, '0'), '样例' || i || '有限公司',
+           '巴渝汽车工业集团', 'C3611', '500112', '2024', 1000.0 + i, 30.0, 12, 3, 1, 40, 10, 900.0, 300.0,
+           true, true, false, timestamp '2026-11-20 10:00:03'
+    from range(3) t(i);
+-- ---------------------------------------------------------------- marts
+create schema marts;
+create table marts.dim_indicator as
+    select indicator_code, name_zh, name_en, unit, description from {_seed('ref_indicators')};
+create table marts.fct_indicator_vintages as
+    select o.region_code, o.indicator_code, o.period, o.value, d.unit, f.release_date, f.status, f.source_file, o.load_id
+    from raw.release_observations o join raw.release_files f using (load_id) join marts.dim_indicator d using (indicator_code);
+create table marts.fct_indicator_values as
+    select * exclude (load_id) from marts.fct_indicator_vintages
+    qualify row_number() over (partition by region_code, indicator_code, period order by release_date desc) = 1;
+create table marts.rd_intensity as select * from (values
+    ('CN-CQ', 2020::integer, 526.8::double, 25041.0::double, 2.1037::double, 2.11::double, date '2021-09-22',
+     2.1070::double, true),
+    ('CN-BJ', 2020::integer, null, null, null, 6.44::double, date '2021-09-22', null, null)
+) t(region_code, year, rd_expenditure, gdp, rd_intensity_pct, published_rd_intensity_pct, published_release_date,
+    asof_rd_intensity_pct, reconciles);
+create table marts.patents_per_10k as select * from (values
+    ('CN-CQ', 2020::integer, 12.5::double, 4.1::double, 'computed'),
+    ('CN-BJ', 2020::integer, 155.8::double, 81.2::double, 'published')
+) t(region_code, year, invention_patents_per_10k, high_value_invention_patents_per_10k, source);
+create table marts.industrial_va_growth as select * from (values
+    ('CN-CQ', 2021::integer, 10.7::double), ('CN-CQ', 2022::integer, 6.4::double)
+) t(region_code, year, industrial_va_growth_pct);
+create table marts.soe_innovation as select * from (values
+    ('巴渝汽车工业集团', '2024', 2, 300.0, 10000.0, 3.0, 8.5, 4, 10, 2, 1, 35.0),
+    ('两江电子信息集团', '2024', 1, 100.0, 5000.0, 2.0, null, 1, 5, 1, 1, 20.0),
+    ('ALL', '2024', 3, 400.0, 15000.0, 2.67, 6.0, 5, 15, 3, 2, 30.0)
+) t(group_name, period, enterprises, rd_expenditure_10k_yuan, revenue_10k_yuan, rd_intensity_pct, rd_growth_pct,
+    invention_patents_granted, high_value_invention_patents_valid, tech_based_enterprises, hightech_enterprises,
+    sei_output_share_pct);
+create table marts.target_tracking as
+    select target_id, indicator as indicator_code, geo as region_code, scope, comparator,
+           cast(target_value as double) as target_value, cast(target_year as integer) as target_year,
+           cast(null as double) as latest_value, cast(null as varchar) as latest_period, cast(null as double) as gap,
+           cast(null as double) as required_annual_change, 'no_data' as status
+    from {_seed('policy_targets')};
+"""
+
+
+def build_clean_warehouse(path: Path) -> Path:
+    """A small warehouse on which every suite passes."""
+    con = duckdb.connect(str(path))
+    try:
+        con.execute(AUDIT_DDL + RELEASES_DDL + ENTERPRISE_DDL)
+        con.execute(CLEAN_WAREHOUSE_SQL)
+    finally:
+        con.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def clean_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_clean_warehouse(tmp_path_factory.mktemp("quality") / "clean.duckdb")
+
+
+def _broken(clean: Path, tmp_path: Path, sql: str) -> Path:
+    path = tmp_path / "broken.duckdb"
+    shutil.copy(clean, path)
+    con = duckdb.connect(str(path))
+    try:
+        con.execute(sql)
+    finally:
+        con.close()
+    return path
+
+
+def test_every_suite_passes_on_the_clean_warehouse(clean_warehouse: Path) -> None:
+    from expectations import run_suites
+
+    results = run_suites(clean_warehouse)
+
+    assert [r.suite for r in results] == [s.name for s in SUITES]
+    assert {r.suite: r.failed() for r in results} == {s.name: [] for s in SUITES}
+
+
+VIOLATIONS = [
+    pytest.param(
+        "raw.release_observations",
+        "update raw.release_observations set value = 45 where region_code = 'CN-CQ' and indicator_code = 'rd_intensity'",
+        {"value_in_range_rd_intensity", "value_plausible_rd_intensity"},
+        id="provincial-rd-intensity-of-45-percent",
+    ),
+    pytest.param(
+        "raw.release_observations",
+        "insert into raw.release_observations select * from raw.release_observations where indicator_code = 'gdp' and load_id = 'L2'",
+        {"key_unique"},
+        id="duplicated-observation",
+    ),
+    pytest.param(
+        "raw.release_observations",
+        "update raw.release_observations set region_code = 'CN-XX' where region_code = 'CN-BJ'",
+        {"region_code_known", "provincial_release_covers_all_provinces"},
+        id="unknown-region",
+    ),
+    pytest.param(
+        "raw.release_observations",
+        "update raw.release_observations set indicator_code = 'rd_spend' where indicator_code = 'rd_expenditure'",
+        {"indicator_code_known"},
+        id="unknown-indicator",
+    ),
+    pytest.param(
+        "raw.release_observations",
+        "update raw.release_observations set period = '2020年' where load_id = 'L2'",
+        {"period_format"},
+        id="period-not-canonical",
+    ),
+    pytest.param(
+        "raw.release_observations",
+        "update raw.release_files set release_date = date '2020-06-30' where load_id = 'L2'",
+        {"released_after_period_end"},
+        id="release-before-its-period-ends",
+    ),
+    pytest.param(
+        "raw.release_observations",
+        "delete from raw.release_observations where region_code = 'CN-XZ'",
+        {"provincial_release_covers_all_provinces"},
+        id="provincial-release-missing-a-province",
+    ),
+    pytest.param(
+        "raw.release_observations",
+        "update raw.release_observations set load_id = 'L9' where load_id = 'L3'",
+        {"load_id_in_release_files"},
+        id="observation-of-no-loaded-file",
+    ),
+    pytest.param(
+        "raw.release_files",
+        "update raw.release_files set status = 'draft', sha256 = 'not-a-digest' where load_id = 'L1'",
+        {"status_in_set", "sha256_format"},
+        id="release-file-status-and-digest",
+    ),
+    pytest.param(
+        "raw.release_files",
+        "update raw.release_files set release_date = date '2027-01-01' where load_id = 'L3'",
+        {"release_date_not_after_load"},
+        id="release-dated-in-the-future",
+    ),
+    pytest.param(
+        "audit.load_log.releases",
+        "update audit.load_log set error = null where load_id = 'L0'",
+        {"failed_attempt_names_its_error"},
+        id="failed-attempt-without-error",
+    ),
+    pytest.param(
+        "audit.load_log.releases",
+        "insert into audit.load_log values ('L4', 'releases/cq/gdp_2020_revised.json', null, null, null, 0, 0, "
+        "'failed', 'releases/cq/gdp_2020_revised.json: sidecar has no release_date', timestamp '2026-11-21 08:00:00')",
+        {"latest_attempt_of_each_file_loaded"},
+        id="file-whose-latest-attempt-failed",
+    ),
+    pytest.param(
+        "audit.load_log.enterprise",
+        "update audit.load_log set rows_loaded = 3, rows_quarantined = 2 where load_id = 'E1'",
+        {"quarantine_share_below_threshold"},
+        id="enterprise-file-with-40-percent-quarantined",
+    ),
+    pytest.param(
+        "raw.enterprise_submissions",
+        "update raw.enterprise_submissions set rd_expenditure_10k_yuan = 5000 where row_number = 1",
+        {"rd_expenditure_10k_yuan_not_above_revenue_10k_yuan"},
+        id="rd-above-revenue",
+    ),
+    pytest.param(
+        "raw.enterprise_submissions",
+        "update raw.enterprise_submissions set industry_code = 'Z9999', uscc = 'I1500112MA5U000001', "
+        "invention_patents_granted = -1 where row_number = 2",
+        {"industry_code_known", "uscc_format", "invention_patents_granted_not_negative"},
+        id="unknown-industry-bad-uscc-negative-count",
+    ),
+    pytest.param(
+        "raw.enterprise_submissions",
+        "insert into raw.enterprise_submissions select * from raw.enterprise_submissions where row_number = 3",
+        {"key_unique"},
+        id="enterprise-submitted-twice-in-one-file",
+    ),
+    pytest.param(
+        "raw.enterprise_files",
+        "update raw.enterprise_files set rows_read = 4 where load_id = 'E1'",
+        {"rows_read_reconcile"},
+        id="enterprise-rows-read-do-not-add-up",
+    ),
+    pytest.param(
+        "marts.fct_indicator_vintages",
+        "update marts.fct_indicator_vintages set value = 45 where region_code = 'CN-CQ' and indicator_code = 'rd_intensity'",
+        {"value_in_range_rd_intensity", "value_plausible_rd_intensity"},
+        id="vintage-rd-intensity-of-45-percent",
+    ),
+    pytest.param(
+        "marts.fct_indicator_vintages",
+        "update marts.fct_indicator_vintages set unit = '10,000 yuan' where indicator_code = 'gdp'",
+        {"unit_is_the_indicator_unit"},
+        id="vintage-in-the-wrong-unit",
+    ),
+    pytest.param(
+        "marts.fct_indicator_values",
+        "update marts.fct_indicator_values set release_date = date '2021-03-18', value = 25002.79 where indicator_code = 'gdp'",
+        {"is_the_latest_vintage"},
+        id="value-shown-is-not-the-latest-vintage",
+    ),
+    pytest.param(
+        "marts.fct_indicator_values",
+        "delete from marts.fct_indicator_values where indicator_code = 'rd_expenditure'",
+        {"covers_every_vintaged_figure"},
+        id="figure-without-latest-value",
+    ),
+    pytest.param(
+        "marts.rd_intensity",
+        "update marts.rd_intensity set reconciles = false where region_code = 'CN-CQ'",
+        {"reconciles"},
+        id="non-reconciling-ratio",
+    ),
+    pytest.param(
+        "marts.rd_intensity",
+        "update marts.rd_intensity set rd_intensity_pct = 45 where region_code = 'CN-CQ'",
+        {"rd_intensity_pct_in_range", "rd_intensity_pct_plausible"},
+        id="mart-rd-intensity-of-45-percent",
+    ),
+    pytest.param(
+        "marts.rd_intensity",
+        "insert into marts.rd_intensity select * from marts.rd_intensity where region_code = 'CN-BJ'",
+        {"key_unique"},
+        id="duplicated-region-year",
+    ),
+    pytest.param(
+        "marts.patents_per_10k",
+        "update marts.patents_per_10k set source = 'guessed', high_value_invention_patents_per_10k = 20 "
+        "where region_code = 'CN-CQ'",
+        {"source_in_set", "high_value_invention_patents_per_10k_not_above_invention_patents_per_10k"},
+        id="patents-unknown-source-and-high-value-above-all",
+    ),
+    pytest.param(
+        "marts.industrial_va_growth",
+        "update marts.industrial_va_growth set industrial_va_growth_pct = -150 where year = 2022",
+        {"industrial_va_growth_pct_in_range", "industrial_va_growth_pct_plausible"},
+        id="growth-below-minus-100-percent",
+    ),
+    pytest.param(
+        "marts.soe_innovation",
+        "update marts.soe_innovation set enterprises = 4 where group_name = 'ALL'",
+        {"all_row_is_the_sum_of_groups"},
+        id="all-row-does-not-add-up",
+    ),
+    pytest.param(
+        "marts.soe_innovation",
+        "delete from marts.soe_innovation where group_name = 'ALL'",
+        {"every_period_has_all_row"},
+        id="period-without-all-row",
+    ),
+    pytest.param(
+        "marts.target_tracking",
+        "update marts.target_tracking set status = 'unknown', latest_value = 3.0 where target_id = 'T01'; "
+        "delete from marts.target_tracking where target_id = 'T02'",
+        {"status_in_set", "every_policy_target_tracked"},
+        id="unknown-status-and-dropped-target",
+    ),
+    pytest.param(
+        "marts.target_tracking",
+        "update marts.target_tracking set latest_value = 9.5 where target_id = 'T01'",
+        {"no_data_exactly_when_no_latest_value"},
+        id="no-data-with-a-figure",
+    ),
+]
+
+
+@pytest.mark.parametrize(("suite_name", "violation", "expected_failures"), VIOLATIONS)
+def test_violation_fails_exactly_its_expectations(
+    clean_warehouse: Path, tmp_path: Path, suite_name: str, violation: str, expected_failures: set[str]
+) -> None:
+    broken = _broken(clean_warehouse, tmp_path, violation)
+
+    result = run_suite(broken, suite_name)
+
+    assert set(result.failed()) == expected_failures
+    assert result.error is None
+
+
+def test_every_suite_has_a_violation_test() -> None:
+    covered = {p.values[0] for p in VIOLATIONS}
+
+    assert covered == {s.name for s in SUITES}
+
+
+def test_failed_outcome_carries_count_observed_value_and_examples(clean_warehouse: Path, tmp_path: Path) -> None:
+    broken = _broken(
+        clean_warehouse, tmp_path,
+        "update raw.release_observations set value = 45 where region_code in ('CN-CQ', 'CN-SC') "
+        "and indicator_code = 'rd_intensity'",
+    )
+
+    outcome = run_suite(broken, "raw.release_observations").outcome("value_in_range_rd_intensity")
+
+    assert (outcome.passed, outcome.severity, outcome.blocking) == (False, "error", False)
+    assert outcome.unexpected_count == 2
+    assert outcome.observed_value == "2 of 31 rows unexpected"
+    assert outcome.examples == [45.0, 45.0]
+
+
+def test_only_error_expectations_of_a_mart_block(clean_warehouse: Path, tmp_path: Path) -> None:
+    broken = _broken(
+        clean_warehouse, tmp_path,
+        "update marts.rd_intensity set reconciles = false where region_code = 'CN-CQ'; "
+        "update marts.rd_intensity set published_rd_intensity_pct = 7.9 where region_code = 'CN-BJ'",
+    )
+
+    result = run_suite(broken, "marts.rd_intensity")
+
+    assert set(result.failed()) == {"reconciles", "published_rd_intensity_pct_plausible"}
+    assert [(o.name, o.severity) for o in result.blocking_failures] == [("reconciles", "error")]
+    assert result.outcome("published_rd_intensity_pct_plausible").blocking is False
+
+
+def test_duplicated_keys_are_counted_and_listed(clean_warehouse: Path, tmp_path: Path) -> None:
+    broken = _broken(
+        clean_warehouse, tmp_path,
+        "insert into marts.rd_intensity select * from marts.rd_intensity; "
+        "insert into marts.rd_intensity select * from marts.rd_intensity where region_code = 'CN-CQ'",
+    )
+
+    outcome = run_suite(broken, "marts.rd_intensity").outcome("key_unique")
+
+    assert outcome.unexpected_count == 2
+    assert sorted((r["region_code"], r["year"], r["rows"]) for r in outcome.examples) == [
+        ("CN-BJ", 2020, 2), ("CN-CQ", 2020, 4)
+    ]
+
+
+def test_missing_table_fails_every_expectation_with_the_reason(clean_warehouse: Path, tmp_path: Path) -> None:
+    broken = _broken(clean_warehouse, tmp_path, "drop table marts.soe_innovation")
+
+    result = run_suite(broken, "marts.soe_innovation")
+
+    assert result.error == "table marts.soe_innovation does not exist"
+    assert result.failed() == [e.name for e in get_suite("marts.soe_innovation").expectations]
+    assert {o.observed_value for o in result.outcomes} == {
+        "could not be evaluated: table marts.soe_innovation does not exist"
+    }
+
+
+def test_expectation_on_a_missing_column_fails_with_the_sql_error(clean_warehouse: Path, tmp_path: Path) -> None:
+    broken = _broken(clean_warehouse, tmp_path, "alter table marts.patents_per_10k drop column source")
+
+    result = run_suite(broken, "marts.patents_per_10k")
+
+    assert set(result.failed()) == {"columns_present", "source_not_null", "source_in_set"}
+    assert result.outcome("columns_present").examples == {"missing": ["source"]}
+    assert result.outcome("source_in_set").observed_value.startswith("could not be evaluated")
+
+
+def test_code_sets_come_from_the_seed_tables_in_the_warehouse(clean_warehouse: Path, tmp_path: Path) -> None:
+    # Once dbt has loaded the seeds, the warehouse's copy is the reference, not the CSV in the repository.
+    broken = _broken(
+        clean_warehouse, tmp_path,
+        f"create schema reference; create table reference.ref_regions as select * from {_seed('ref_regions')} "
+        "where region_code <> 'CN-CQ'",
+    )
+
+    outcome = run_suite(broken, "marts.rd_intensity").outcome("region_code_known")
+
+    assert (outcome.passed, outcome.unexpected_count) == (False, 1)
+    assert outcome.examples == [{"region_code": "CN-CQ"}]
