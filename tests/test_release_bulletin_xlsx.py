@@ -107,15 +107,15 @@ def test_shipped_bulletin_reads_every_cell():
     [
         ([["重庆市主要指标"], ["项目", "2022年"], ["地区生产总值(亿元)", 1]], "b.xlsx sheet 1: no header row whose first cell is 指标 or 地区"),
         ([["科技创新主要指标"], ["指标", "2022年"], ["地区生产总值(亿元)", 1]],
-         "b.xlsx: no region named in the title '科技创新主要指标'; a table with 指标 rows and period columns needs exactly one region"),
+         "b.xlsx row 2: no region named in the title '科技创新主要指标'; a table with 指标 rows and period columns needs exactly one region"),
         ([["重庆市、四川省主要指标"], ["指标", "2022年"]],
-         "b.xlsx: the title '重庆市、四川省主要指标' names several regions (四川省, 重庆市); "
+         "b.xlsx row 2: the title '重庆市、四川省主要指标' names several regions (四川省, 重庆市); "
          "a table with 指标 rows and period columns needs exactly one region"),
         ([["各地区主要指标（2021-2022年）"], ["地区", "地区生产总值(亿元)"]],
-         "b.xlsx: the title '各地区主要指标（2021-2022年）' names several years (2021, 2022); "
+         "b.xlsx row 2: the title '各地区主要指标（2021-2022年）' names several years (2021, 2022); "
          "a table with 地区 rows and indicator columns needs exactly one year"),
         ([["2022年1-9月各地区主要指标"], ["地区", "地区生产总值(亿元)"]],
-         "b.xlsx: the title '2022年1-9月各地区主要指标' names no whole year (2022年); "
+         "b.xlsx row 2: the title '2022年1-9月各地区主要指标' names no whole year (2022年); "
          "a table with 地区 rows and indicator columns needs exactly one year"),
         ([["重庆市主要指标"], ["指标", None, "2022年"]], "b.xlsx row 2: an empty header cell (table column B)"),
         ([["重庆市主要指标"], ["指标", "2022年"], ["地区生产总值(亿元)", 1, 2]], "b.xlsx row 3: a value in a column without header"),
@@ -217,16 +217,16 @@ def test_quarter_month_and_date_formatted_month_headings():
     ("rows", "sidecar", "problem"),
     [
         ([["2022年科技创新主要指标"], ["指标", "2022年"], ["地区生产总值(亿元)", 1]], origin("科技创新统计", "某统计局"),
-         "b.xlsx: no region named in the title '2022年科技创新主要指标' or the sidecar title '科技创新统计' or the sidecar "
+         "b.xlsx row 2: no region named in the title '2022年科技创新主要指标' or the sidecar title '科技创新统计' or the sidecar "
          "publisher '某统计局'; a table with 指标 rows and period columns needs exactly one region"),
         ([["2022年各地区主要指标"], ["地区", "2022年"], ["重庆市", 1]], origin("2022年统计公报"),
-         "b.xlsx: no indicator named in the title '2022年各地区主要指标' or the sidecar title '2022年统计公报'; "
+         "b.xlsx row 2: no indicator named in the title '2022年各地区主要指标' or the sidecar title '2022年统计公报'; "
          "a table with 地区 rows and period columns needs exactly one indicator"),
         ([["各地区R&D经费支出占地区生产总值比重"], ["地区", "2022年"], ["重庆市", 2.36]], None,
-         "b.xlsx: the title '各地区R&D经费支出占地区生产总值比重' names several indicators (R&D经费支出, 地区生产总值); "
+         "b.xlsx row 2: the title '各地区R&D经费支出占地区生产总值比重' names several indicators (R&D经费支出, 地区生产总值); "
          "a table with 地区 rows and period columns needs exactly one indicator"),
         ([["重庆市主要科技指标"], ["指标", "绝对数"], ["地区生产总值(亿元)", 1]], None,
-         "b.xlsx: no year named in the title '重庆市主要科技指标'; a table with 指标 rows and 绝对数 columns needs exactly one year"),
+         "b.xlsx row 2: no year named in the title '重庆市主要科技指标'; a table with 指标 rows and 绝对数 columns needs exactly one year"),
     ],
 )
 def test_a_fixed_dimension_nobody_names_is_a_file_error(rows, sidecar, problem):

@@ -179,7 +179,7 @@ def test_malformed_files_of_every_format_fail_with_file_place_and_reason_and_ear
         ("releases/b/cut.json line 1 column 524: not valid JSON: Unterminated string starting at",),
         ("releases/b/cut_in_char.csv: truncated: the file ends inside a GB18030 character (byte 160 of 161)",),
         ("releases/b/cut_mid_row.csv line 6: truncated or an unclosed quote: the file ends inside a quoted field",),
-        ("releases/b/no_region.xlsx: no region named in the title '2022年科技创新主要指标' or the sidecar title 'test release' "
+        ("releases/b/no_region.xlsx row 2: no region named in the title '2022年科技创新主要指标' or the sidecar title 'test release' "
          "or the sidecar publisher 'test publisher'; a table with 指标 rows and 绝对数 columns needs exactly one region",),
         ("releases/b/no_unit.csv line 1: header lacks UNIT_MEASURE; SDMX-CSV needs the columns "
          "REF_AREA,INDICATOR,UNIT_MEASURE,TIME_PERIOD,OBS_VALUE",),

@@ -111,7 +111,7 @@ def parse(data: bytes, source_file: str, origin: Sidecar | None = None) -> Parse
     measures = [(i, h) for i, h in enumerate(header) if i > 0 and i != unit_column]
     if not measures:
         raise ReleaseFileError(source_file, "the header row has no value columns", location=f"row {header_row.number}")
-    fixed = _FixedDimensions(source_file, load_reference(), title, origin, row_dimension)
+    fixed = _FixedDimensions(source_file, f"row {header_row.number}", load_reference(), title, origin, row_dimension)
     columns = [fixed.column(index, heading) for index, heading in measures]
     default_unit = table_unit or fixed.unit()
 
@@ -163,6 +163,7 @@ class _FixedDimensions:
     """What a table's title, or failing that its sidecar origin, says about the dimension it holds fixed."""
 
     source_file: str
+    header_at: str  # where the header row that needs the fixed dimension is ("row 3")
     reference: ReferenceData
     title: str
     origin: Sidecar | None
@@ -205,7 +206,10 @@ class _FixedDimensions:
             return years
         whole = _WHOLE_YEAR.search(text)
         if whole is None:
-            raise ReleaseFileError(self.source_file, f"{where} {text!r} names no whole year (2022年); {self._needs('year', columns)}")
+            raise ReleaseFileError(
+                self.source_file, f"{where} {text!r} names no whole year (2022年); {self._needs('year', columns)}",
+                location=self.header_at,
+            )
         return [whole.group()]
 
     def _sources(self, publisher: bool) -> Iterator[tuple[str, str]]:
@@ -226,11 +230,13 @@ class _FixedDimensions:
                 return found[0]
             if found:
                 raise ReleaseFileError(
-                    self.source_file, f"{where} {text!r} names several {what}s ({', '.join(found)}); {self._needs(what, columns)}"
+                    self.source_file, f"{where} {text!r} names several {what}s ({', '.join(found)}); {self._needs(what, columns)}",
+                    location=self.header_at,
                 )
             searched.append(f"{where} {text!r}")
         raise ReleaseFileError(
-            self.source_file, f"no {what} named in {' or '.join(searched) or 'a title'}; {self._needs(what, columns)}"
+            self.source_file, f"no {what} named in {' or '.join(searched) or 'a title'}; {self._needs(what, columns)}",
+            location=self.header_at,
         )
 
     def _needs(self, what: str, columns: str) -> str:

@@ -66,7 +66,7 @@ def parse(data: bytes, source_file: str, origin: Sidecar | None = None) -> Parse
     if header_index is None:
         raise ReleaseFileError(source_file, "no header row starting with 地区 or 指标")
     header_line, header = lines[header_index][0], _trim_trailing_empty(lines[header_index][1])
-    fixed_dimension, fixed_value = _fixed_dimension(preamble, header[0].strip(), source_file)
+    fixed_dimension, fixed_value = _fixed_dimension(preamble, header[0].strip(), source_file, f"line {header_line}")
     periods = _periods(header, source_file, header_line)
 
     observations: list[RawObservation] = []
@@ -101,24 +101,27 @@ def parse(data: bytes, source_file: str, origin: Sidecar | None = None) -> Parse
     return ParsedFile(observations, encoding, notes)
 
 
-def _fixed_dimension(preamble: dict[str, str], row_dimension: str, source_file: str) -> tuple[str, str]:
+def _fixed_dimension(preamble: dict[str, str], row_dimension: str, source_file: str, header_at: str) -> tuple[str, str]:
     """The fixed dimension and its value; a national database without one is fixed on the nation."""
     fixed = [key for key in ("指标", "地区") if key in preamble]
     if len(fixed) > 1:
-        raise ReleaseFileError(source_file, "both 指标： and 地区： are fixed; expected one of them")
+        raise ReleaseFileError(source_file, "both 指标： and 地区： are fixed; expected one of them", location=header_at)
     if fixed:
         key = fixed[0]
         if not preamble[key]:
-            raise ReleaseFileError(source_file, f"the fixed dimension line {key}： has no value")
+            raise ReleaseFileError(source_file, f"the fixed dimension line {key}： has no value", location=header_at)
         if _ROW_DIMENSION[key] != row_dimension:
             raise ReleaseFileError(
-                source_file, f"with {key}： fixed the header row must start with {_ROW_DIMENSION[key]}, not {row_dimension}"
+                source_file, f"with {key}： fixed the header row must start with {_ROW_DIMENSION[key]}, not {row_dimension}",
+                location=header_at,
             )
         return key, preamble[key]
     database = preamble.get("数据库", "")
     if row_dimension == "指标" and database and not database.startswith("分省"):
         return "地区", NATIONAL_REGION
-    raise ReleaseFileError(source_file, "no fixed dimension line (指标：<indicator> or 地区：<region>) before the header")
+    raise ReleaseFileError(
+        source_file, "no fixed dimension line (指标：<indicator> or 地区：<region>) before the header", location=header_at
+    )
 
 
 def _periods(header: list[str], source_file: str, header_line: int) -> list[str]:
