@@ -1,0 +1,119 @@
+"""The expectation suites as Dagster asset checks, and the quality report as an asset.
+
+One ``multi_asset_check`` per suite (``QUALITY_CHECKS``), on the asset that writes the suite's table,
+yields one ``AssetCheckResult`` per expectation: severity ERROR or WARN, with the observed value, the
+unexpected count and a few examples as metadata. Error-level checks on marts are blocking, so a mart
+that fails them stops everything downstream of it (publishing included).
+
+Each check step, under the warehouse writer lock (and in the writer pool, so no other step holds the
+file): validates read-only, puts its result into the quality report, then appends it to
+``audit.quality_results``. Validation must see the file with no read-write connection open in the
+process, so the write happens only after the validation has closed its connection.
+
+``quality_report`` re-validates every suite and rebuilds the whole report; the daily schedule runs it
+with the checks. When a blocking check fails it is skipped, but each check has already put its result
+into the report.
+"""
+
+# No `from __future__ import annotations`: Dagster checks the `context` annotation at definition time.
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+
+from expectations import SUITES, ExpectationOutcome, Suite, record_results
+from ingestion import settings, warehouse
+from ingestion.warehouse import WRITER_POOL
+
+QUALITY_REPORT_KEY = dg.AssetKey(["reports", "quality"])
+_SEVERITY = {"error": dg.AssetCheckSeverity.ERROR, "warn": dg.AssetCheckSeverity.WARN}
+
+
+def _metadata(suite: Suite, outcome: ExpectationOutcome) -> dict[str, Any]:
+    observed = outcome.observed_value
+    return {
+        "suite": suite.name,
+        "severity": outcome.severity,
+        "observed_value": dg.MetadataValue.json(observed) if isinstance(observed, list | dict) else observed,
+        "unexpected_count": outcome.unexpected_count,
+        "examples": dg.MetadataValue.json(outcome.examples) if outcome.examples else None,
+        "quality_report": dg.MetadataValue.path(str(settings.reports_dir() / "quality" / "index.html")),
+    }
+
+
+def _suite_check(suite: Suite) -> dg.AssetChecksDefinition:
+    asset_key = dg.AssetKey(list(suite.asset_key))
+    specs = [
+        dg.AssetCheckSpec(
+            suite.check_name(expect),
+            asset=asset_key,
+            description=f"[{expect.severity}] {expect.description}",
+            blocking=suite.is_blocking(expect),
+        )
+        for expect in suite.expectations
+    ]
+    by_name = {expect.name: expect for expect in suite.expectations}
+
+    @dg.multi_asset_check(
+        name="quality_" + re.sub(r"\W", "_", suite.name),
+        specs=specs,
+        description=f"Expectation suite {suite.name}: {suite.description}",
+        pool=WRITER_POOL,
+    )
+    def _check(context: dg.AssetCheckExecutionContext) -> Iterator[dg.AssetCheckResult]:
+        from expectations.report import run_and_report  # imports Great Expectations: only when checks run
+
+        db_path = settings.warehouse_db_path()
+        with warehouse.writer_lock(db_path):
+            result = run_and_report(db_path, suite.name, run_name=context.run_id)
+            con = warehouse.connect(db_path)
+            try:
+                record_results(con, context.run_id, [result])
+            finally:
+                con.close()
+        if result.error:
+            context.log.warning(f"suite {suite.name} not validated: {result.error}")
+        for outcome in result.outcomes:
+            yield dg.AssetCheckResult(
+                asset_key=asset_key,
+                check_name=suite.check_name(by_name[outcome.name]),
+                passed=outcome.passed,
+                severity=_SEVERITY[outcome.severity],
+                description=outcome.description,
+                metadata=_metadata(suite, outcome),
+            )
+
+    return _check
+
+
+#: One multi-asset check per suite; the code location registers them all.
+QUALITY_CHECKS: list[dg.AssetChecksDefinition] = [_suite_check(suite) for suite in SUITES]
+
+
+@dg.asset(
+    key=QUALITY_REPORT_KEY,
+    deps=sorted({dg.AssetKey(list(s.asset_key)) for s in SUITES}, key=lambda k: k.to_user_string()),
+    group_name="reports",
+    kinds={"html"},
+    pool=WRITER_POOL,
+    description=(
+        "WAREHOUSE_DIR/reports/quality/index.html: Great Expectations Data Docs with the latest result of "
+        "every expectation suite, readable offline."
+    ),
+)
+def quality_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    from expectations.report import build_quality_report
+
+    db_path = settings.warehouse_db_path()
+    with warehouse.writer_lock(db_path):
+        results = build_quality_report(db_path, run_name=context.run_id)
+    failed = {r.suite: r.failed() for r in results if not r.passed}
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(settings.reports_dir() / "quality" / "index.html")),
+            "suites": len(results),
+            "suites_failed": len(failed),
+            "expectations_failed": dg.MetadataValue.json(failed),
+        }
+    )
