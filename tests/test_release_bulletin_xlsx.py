@@ -79,9 +79,9 @@ def test_region_rows_take_the_year_from_the_title():
     parsed = bulletin_xlsx.parse(data, "b.xlsx")
     assert parsed.observations == [
         RawObservation(3, "全国", "研究与试验发展(R&D)经费支出(亿元)", None, "2020年", "24393.1"),
-        RawObservation(3, "全国", "研究与试验发展(R&D)经费投入强度(%)", None, "2020年", "2.40"),
+        RawObservation(3, "全国", "研究与试验发展(R&D)经费投入强度(%)", "%", "2020年", "2.40"),
         RawObservation(4, "重庆", "研究与试验发展(R&D)经费支出(亿元)", None, "2020年", "526.8"),
-        RawObservation(4, "重庆", "研究与试验发展(R&D)经费投入强度(%)", None, "2020年", "2.11"),
+        RawObservation(4, "重庆", "研究与试验发展(R&D)经费投入强度(%)", "%", "2020年", "2.11"),
     ]
     assert parsed.notes == ["注：投入强度为与地区生产总值之比。"]
 
@@ -233,3 +233,14 @@ def test_a_fixed_dimension_nobody_names_is_a_file_error(rows, sidecar, problem):
     with pytest.raises(ReleaseFileError) as error:
         bulletin_xlsx.parse(workbook_bytes(rows), "b.xlsx", sidecar)
     assert str(error.value) == problem
+
+
+def test_a_number_shown_as_a_percent_has_the_unit_percent():
+    data = workbook_bytes(
+        [[None, "2022年各地区研究与试验发展(R&D)经费投入强度"], [None, "地区", "2021年", "2022年"], [None, "重庆市", 0.0216, 0.0236]],
+        formats={"C3": "0.00%", "D3": "0.0%"},
+    )
+    assert cells(bulletin_xlsx.parse(data, "b.xlsx")) == [
+        (3, "重庆市", "研究与试验发展(R&D)经费投入强度", "%", "2021年", "2.16"),
+        (3, "重庆市", "研究与试验发展(R&D)经费投入强度", "%", "2022年", "2.4"),
+    ]

@@ -34,8 +34,9 @@ names several, the file fails: a table whose fixed dimension is unknown cannot b
 Regions and indicators are found by their aliases in the seeds (a name inside a longer name found at the
 same place does not count); a year must be a whole year (``2022年``, not ``2022年1-9月``).
 
-Units: a row's 单位 cell, else the unit row (``单位：亿元``, also inside a title row), else a unit in
-parentheses in the title (``...经费支出（亿元）``); a unit in an indicator's own name wins over all of them.
+Units: ``%`` for a number shown in a percent format, else the row's 单位 cell, else the unit row
+(``单位：亿元``, also inside a title row), else a unit in parentheses in the title (``...经费支出（亿元）``);
+a unit in an indicator's own name wins over all of them.
 
 Numbers are taken as displayed: a cell formatted ``0.00`` holding 2.4 is published as ``2.40`` (its
 decimals matter for reconciliation), a General-format 5109.0 as ``5109``; a percent format shows the
@@ -50,7 +51,7 @@ import re
 import warnings
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -81,6 +82,7 @@ _TITLE_YEAR_HEADINGS = {"绝对数", "绝对值", "数值", "数量", "总量", 
 class _Row:
     number: int  # 1-based sheet row
     texts: list[str | None]  # the cells as displayed, from the table's first column on
+    percent: set[int] = field(default_factory=set)  # the columns whose number is shown in a percent format
 
 
 @dataclass(frozen=True)
@@ -125,9 +127,10 @@ def parse(data: bytes, source_file: str, origin: Sidecar | None = None) -> Parse
         extra = [i for i in range(len(header), len(row.texts)) if row.texts[i]]
         if extra:
             raise ReleaseFileError(source_file, "a value in a column without header", location=f"row {row.number}")
-        unit = _cell(row, unit_column) or default_unit
+        row_unit = _cell(row, unit_column) or default_unit
         for column in columns:
             region, indicator = (column.region, first) if row_dimension == "指标" else (first, column.indicator)
+            unit = "%" if column.index in row.percent else row_unit
             observations.append(RawObservation(row.number, region, indicator, unit, column.period, _cell(row, column.index)))
     return ParsedFile(observations, None, notes)
 
@@ -256,12 +259,12 @@ def _sheet_rows(data: bytes, source_file: str) -> list[_Row]:
     for cells in sheet.iter_rows():
         texts = [_display_text(cell, source_file) for cell in cells]
         if any(t and t.strip() for t in texts):
-            rows.append(_Row(cells[0].row, texts))
+            rows.append(_Row(cells[0].row, texts, {i for i, cell in enumerate(cells) if _shows_percent(cell)}))
     if not rows:
         raise ReleaseFileError(source_file, "the first sheet is empty", location="sheet 1")
     start = min(next(i for i, t in enumerate(row.texts) if t and t.strip()) for row in rows)
     for row in rows:
-        row.texts = row.texts[start:]
+        row.texts, row.percent = row.texts[start:], {i - start for i in row.percent}
         while row.texts and not (row.texts[-1] and row.texts[-1].strip()):
             row.texts.pop()
     return rows
@@ -285,6 +288,11 @@ def _display_text(cell: Cell, source_file: str) -> str | None:
     raise ReleaseFileError(
         source_file, f"cell {get_column_letter(cell.column)}{cell.row} holds {type(value).__name__}", location=f"row {cell.row}"
     )
+
+
+def _shows_percent(cell: Cell) -> bool:
+    number = isinstance(cell.value, int | float) and not isinstance(cell.value, bool)
+    return number and "%" in _format_section(cell.number_format)
 
 
 def _date_text(value: date, number_format: str) -> str:
