@@ -206,3 +206,11 @@ def test_hidden_lock_and_sidecar_files_are_not_releases(landing):
     put(landing, "x/readme.txt", b"", None)
     assert loader.discover_release_files(landing) == [landing / "releases" / "x" / "a.csv"]
     assert loader.discover_release_files(landing / "nowhere") == []
+
+
+def test_a_sidecar_format_that_does_not_fit_the_file_kind_fails_the_file(con, landing):
+    put(landing, "x/table.xlsx", b"PK\x03\x04", sidecar("sdmx_csv"))
+    summary = load_releases(con, landing)
+    assert [attempt.error for attempt in summary.attempts] == [
+        "releases/x/table.xlsx: the sidecar says format sdmx_csv, whose files are .csv, not .xlsx"
+    ]

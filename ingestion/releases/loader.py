@@ -33,7 +33,9 @@ PARSERS: dict[str, ReleaseParser] = {
     "sdmx_csv": sdmx_csv.parse,
     "bulletin_xlsx": bulletin_xlsx.parse,
 }
-RELEASE_EXTENSIONS = (".csv", ".json", ".xlsx")
+#: The file extension of each format: a sidecar naming another format than the file's kind is an error.
+FORMAT_EXTENSIONS = {"nbs_export": ".csv", "nbs_easyquery_json": ".json", "sdmx_csv": ".csv", "bulletin_xlsx": ".xlsx"}
+RELEASE_EXTENSIONS = tuple(sorted(set(FORMAT_EXTENSIONS.values())))
 
 
 def discover_release_files(landing_dir: Path) -> list[Path]:
@@ -84,6 +86,11 @@ def _load_file(
             raise ReleaseFileError(source_file, f"no sidecar {Path(source_file).name}.meta.yml next to the file")
         sidecar = parse_sidecar(sidecar_data, f"{source_file}.meta.yml")
         attempt.format, attempt.release_date = sidecar.format, sidecar.release_date
+        extension = Path(source_file).suffix.lower()
+        if extension != FORMAT_EXTENSIONS[sidecar.format]:
+            raise ReleaseFileError(
+                source_file, f"the sidecar says format {sidecar.format}, whose files are {FORMAT_EXTENSIONS[sidecar.format]}, not {extension}"
+            )
         parsed = PARSERS[sidecar.format](data, source_file, sidecar)
         harmonized = harmonize(parsed.observations, reference)
         _insert_release_file(con, attempt, sidecar, sidecar_sha256, parsed)
