@@ -7,13 +7,20 @@ import dagster as dg
 from orchestration import automation
 from orchestration.assets.dbt import dbt_docs, warehouse_dbt_models
 from orchestration.assets.ingestion import raw_enterprise_submissions, raw_releases
+from orchestration.assets.serving import build_serving_assets, mart_keys
 from orchestration.resources import build_resources
 
 
 def build_definitions() -> dg.Definitions:
     """Build the definitions from the current LANDING_DIR / WAREHOUSE_DIR (tests set them first)."""
     return dg.Definitions(
-        assets=[raw_releases, raw_enterprise_submissions, warehouse_dbt_models, dbt_docs],
+        assets=[
+            raw_releases,
+            raw_enterprise_submissions,
+            warehouse_dbt_models,
+            dbt_docs,
+            *build_serving_assets(mart_keys(warehouse_dbt_models)),
+        ],
         jobs=[automation.warehouse_job, automation.quality_job],
         schedules=[automation.daily_quality_schedule],
         sensors=[automation.landing_files_sensor],

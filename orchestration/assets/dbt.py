@@ -1,7 +1,5 @@
 """The dbt project as assets: seeds, staging, intermediate and marts, with dbt tests as asset checks."""
 
-from __future__ import annotations
-
 import shutil
 from pathlib import Path
 

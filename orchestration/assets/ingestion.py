@@ -1,7 +1,5 @@
 """Landing files into the raw and audit schemas: one asset per kind of input."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from pathlib import Path
 
