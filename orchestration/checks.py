@@ -66,10 +66,10 @@ def _suite_check(suite: Suite) -> dg.AssetChecksDefinition:
 
         db_path = settings.warehouse_db_path()
         with warehouse.writer_lock(db_path):
-            result = run_and_report(db_path, suite.name, run_name=context.run_id)
+            result = run_and_report(db_path, suite.name, run_name=context.run.run_id)
             con = warehouse.connect(db_path)
             try:
-                record_results(con, context.run_id, [result])
+                record_results(con, context.run.run_id, [result])
             finally:
                 con.close()
         if result.error:

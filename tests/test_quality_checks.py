@@ -1,0 +1,167 @@
+"""The suites as Dagster asset checks (orchestration/checks.py) and the quality report.
+
+A failed error-level check on a mart blocks what is downstream of it; its result carries the observed
+value and the unexpected count, lands in audit.quality_results and in the Data Docs report, which
+renders offline.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from expectations import SUITES, blocking_failures, build_quality_report
+from ingestion import settings
+from orchestration.checks import QUALITY_CHECKS, QUALITY_REPORT_KEY, quality_report
+from tests import browser
+from tests.test_expectations_suites import build_clean_warehouse
+
+RD_INTENSITY = dg.AssetKey(["marts", "rd_intensity"])
+
+
+@pytest.fixture
+def warehouse_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("WAREHOUSE_DIR", str(tmp_path / "warehouse"))
+    settings.warehouse_dir().mkdir(parents=True)
+    build_clean_warehouse(settings.warehouse_db_path())
+    return settings.warehouse_dir()
+
+
+def _checks_on(asset_key: dg.AssetKey) -> dg.AssetChecksDefinition:
+    (found,) = [c for c in QUALITY_CHECKS if {k.asset_key for k in c.check_keys} == {asset_key}]
+    return found
+
+
+def _pipeline(statement: str | None, published: list[str]) -> list[dg.AssetsDefinition]:
+    """A stand-in for dbt's rd_intensity mart (optionally broken by ``statement``) and a publisher after it."""
+
+    @dg.asset(key=RD_INTENSITY)
+    def rd_intensity() -> None:
+        if statement:
+            con = duckdb.connect(str(settings.warehouse_db_path()))
+            con.execute(statement)
+            con.close()
+
+    @dg.asset(deps=[rd_intensity])
+    def serving() -> None:
+        published.append("serving")
+
+    return [rd_intensity, serving]
+
+
+def _evaluations(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+def test_failed_error_check_on_a_mart_blocks_downstream_assets(warehouse_dir: Path) -> None:
+    published: list[str] = []
+    assets = _pipeline("update marts.rd_intensity set rd_intensity_pct = 45 where region_code = 'CN-CQ'", published)
+
+    result = dg.materialize([*assets, _checks_on(RD_INTENSITY)], raise_on_error=False)
+
+    evaluations = _evaluations(result)
+    failed = {name for name, e in evaluations.items() if not e.passed}
+    assert failed == {"rd_intensity__rd_intensity_pct_in_range", "rd_intensity__rd_intensity_pct_plausible"}
+    in_range = evaluations["rd_intensity__rd_intensity_pct_in_range"]
+    assert in_range.severity == dg.AssetCheckSeverity.ERROR
+    assert in_range.metadata["unexpected_count"].value == 1
+    assert in_range.metadata["observed_value"].value == "1 of 2 rows unexpected"
+    assert in_range.metadata["examples"].value == [45.0]
+    assert evaluations["rd_intensity__rd_intensity_pct_plausible"].severity == dg.AssetCheckSeverity.WARN
+    assert published == []
+    assert not result.success
+
+
+def test_passing_checks_let_downstream_assets_run(warehouse_dir: Path) -> None:
+    published: list[str] = []
+
+    result = dg.materialize([*_pipeline(None, published), _checks_on(RD_INTENSITY)], raise_on_error=False)
+
+    assert result.success
+    assert all(e.passed for e in result.get_asset_check_evaluations())
+    assert published == ["serving"]
+
+
+def test_a_failed_warning_check_does_not_block(warehouse_dir: Path) -> None:
+    published: list[str] = []
+    assets = _pipeline("update marts.rd_intensity set published_rd_intensity_pct = 7.9 where region_code = 'CN-BJ'", published)
+
+    result = dg.materialize([*assets, _checks_on(RD_INTENSITY)], raise_on_error=False)
+
+    failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
+    assert failed == ["rd_intensity__published_rd_intensity_pct_plausible"]
+    assert published == ["serving"]
+
+
+def test_check_results_are_recorded_and_reported(warehouse_dir: Path) -> None:
+    assets = _pipeline("update marts.rd_intensity set reconciles = false where region_code = 'CN-CQ'", [])
+
+    result = dg.materialize([*assets, _checks_on(RD_INTENSITY)], raise_on_error=False)
+
+    con = duckdb.connect(str(settings.warehouse_db_path()), read_only=True)
+    try:
+        rows = con.execute(
+            "select run_id, suite, count(*), count(*) filter (where not passed) from audit.quality_results group by all"
+        ).fetchall()
+        failures = blocking_failures(con)
+    finally:
+        con.close()
+    expectations = len(next(s for s in SUITES if s.name == "marts.rd_intensity").expectations)
+    assert rows == [(result.run_id, "marts.rd_intensity", expectations, 1)]
+    assert [(suite, name, json.loads(observed)) for suite, name, observed in failures] == [
+        ("marts.rd_intensity", "reconciles", "1 of 2 rows unexpected")
+    ]
+    pages = list((warehouse_dir / "reports" / "quality" / "validations" / "marts" / "rd_intensity").rglob("*.html"))
+    assert len(pages) == 1 and result.run_id in str(pages[0])
+    assert "reconciles" in pages[0].read_text(encoding="utf-8")
+
+
+def test_every_suite_is_one_multi_asset_check_with_blocking_error_checks_on_marts() -> None:
+    assert len(QUALITY_CHECKS) == len(SUITES)
+    for suite, checks in zip(SUITES, QUALITY_CHECKS, strict=True):
+        specs = {spec.name: spec for spec in checks.check_specs}
+        assert list(specs) == [suite.check_name(e) for e in suite.expectations]
+        for expect in suite.expectations:
+            spec = specs[suite.check_name(expect)]
+            assert spec.asset_key == dg.AssetKey(list(suite.asset_key))
+            assert spec.blocking == (suite.asset_key[0] == "marts" and expect.severity == "error")
+
+
+def test_quality_report_asset_depends_on_every_checked_asset() -> None:
+    assert quality_report.key == QUALITY_REPORT_KEY
+    assert set(quality_report.asset_deps[QUALITY_REPORT_KEY]) == {dg.AssetKey(list(s.asset_key)) for s in SUITES}
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    binary = browser.chromium()
+    if binary is None:
+        pytest.skip(browser.install_failure_reason())
+    return binary
+
+
+def test_report_shows_every_suite_offline(chromium: str, tmp_path: Path) -> None:
+    db = build_clean_warehouse(tmp_path / "warehouse.duckdb")
+    con = duckdb.connect(str(db))
+    con.execute("update marts.rd_intensity set rd_intensity_pct = 45 where region_code = 'CN-CQ'")
+    con.close()
+    site = tmp_path / "quality"
+
+    results = build_quality_report(db, site)
+    rendering = browser.render(site / "index.html", tmp_path / "chromium")
+
+    assert [r.suite for r in results if not r.passed] == ["marts.rd_intensity"]
+    assert rendering.console == []  # no script error, no stylesheet or script fetched from a CDN
+    links = sorted(e.attrs["data-href"] for e in rendering.elements if e.tag == "tr" and "data-href" in e.attrs)
+    validations = [link for link in links if link.startswith("validations/")]
+    suites = [link for link in links if link.startswith("expectations/")]
+    assert len(validations) == len(suites) == len(SUITES)
+    for suite in SUITES:
+        assert f"expectations/{suite.name.replace('.', '/')}.html" in suites
+        assert any(link.endswith(f"/{suite.name}.html") for link in validations)
+    page = site / next(link for link in validations if link.endswith("/marts.rd_intensity.html"))
+    assert "rd_intensity_pct within 0.0 .. 10.0" in page.read_text(encoding="utf-8")
