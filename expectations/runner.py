@@ -29,9 +29,8 @@ from great_expectations.expectations.row_conditions import Column  # noqa: E402
 
 from expectations import duckdb_datasource  # noqa: E402  (registers the `duckdb` datasource type)
 from expectations.results import ExpectationOutcome, SuiteResult  # noqa: E402
-from expectations.spec import CODE_SETS, CodeSet, Expect, Suite  # noqa: E402
+from expectations.spec import CODE_SETS, CodeSet, Expect, Suite, code_set_subquery, substitute_code_sets  # noqa: E402
 from expectations.suites import SUITES, get_suite  # noqa: E402
-from ingestion import settings  # noqa: E402
 
 #: First pass: counts only. GX would otherwise scan the table again per expectation for examples.
 COUNT_ONLY = {"result_format": "BASIC", "partial_unexpected_count": 0}
@@ -46,8 +45,8 @@ DATASOURCE = "warehouse"
 class Validation:
     """One suite validated: GX's result (for Data Docs) and the outcomes (for Dagster and the audit)."""
 
-    gx_suite: gx.ExpectationSuite | None
-    gx_result: ExpectationSuiteValidationResult | None
+    gx_suite: gx.ExpectationSuite
+    gx_result: ExpectationSuiteValidationResult
     result: SuiteResult
 
 
@@ -62,9 +61,13 @@ def new_context(project_root: Path | None = None) -> Any:
     return context
 
 
-def run_suite(db_path: Path, suite_name: str) -> SuiteResult:
-    """Validate one suite (by name, e.g. ``marts.rd_intensity``) against the DuckDB file ``db_path``."""
-    return validate(new_context(), Path(db_path), get_suite(suite_name)).result
+def run_suite(db_path: Path, suite_name: str, *, examples: bool = True) -> SuiteResult:
+    """Validate one suite (by name, e.g. ``marts.rd_intensity``) against the DuckDB file ``db_path``.
+
+    ``examples``: fetch a few offending values or rows for each failed expectation (one more query
+    each, only when something failed); without, only the counts.
+    """
+    return validate(new_context(), Path(db_path), get_suite(suite_name), examples=examples).result
 
 
 def run_suites(db_path: Path, suite_names: list[str] | None = None) -> list[SuiteResult]:
@@ -74,7 +77,7 @@ def run_suites(db_path: Path, suite_names: list[str] | None = None) -> list[Suit
     return [validate(context, Path(db_path), suite).result for suite in suites]
 
 
-def validate(context: Any, db_path: Path, suite: Suite) -> Validation:
+def validate(context: Any, db_path: Path, suite: Suite, *, examples: bool = True) -> Validation:
     """Validate ``suite`` in ``context``; the warehouse connection is closed when this returns."""
     checked_at = datetime.now().replace(microsecond=0)
     datasource = context.data_sources.add_or_update_duckdb(
@@ -91,7 +94,8 @@ def validate(context: Any, db_path: Path, suite: Suite) -> Validation:
             error = None
             batch = _batch_definition(datasource, suite).get_batch()
             gx_result = batch.validate(gx_suite, result_format=COUNT_ONLY)
-            _add_examples(batch, gx_result)
+            if examples:
+                _add_examples(batch, gx_result)
         else:
             error = f"table {suite.table} does not exist"
             gx_result = _not_validated(gx_suite, error)
@@ -114,14 +118,7 @@ def _table_exists(engine: duckdb_datasource.DuckDBExecutionEngine, table: str) -
 
 
 def _code_set_sql(engine: duckdb_datasource.DuckDBExecutionEngine, code_set: CodeSet) -> str:
-    """A subquery listing the codes: the seed table in the warehouse, or the seed file when dbt has
-    not loaded it yet (the raw checks of a first run come before ``dbt seed``)."""
-    source = f"reference.{code_set.seed}"
-    if not _table_exists(engine, source):
-        csv_path = str(settings.SEEDS_DIR / f"{code_set.seed}.csv").replace("'", "''")
-        source = f"read_csv('{csv_path}', header = true, all_varchar = true)"
-    where = f" where {code_set.where}" if code_set.where else ""
-    return f"(select {code_set.column} from {source}{where})"
+    return code_set_subquery(code_set, seed_loaded=_table_exists(engine, f"reference.{code_set.seed}"))
 
 
 def _to_gx(expect: Expect, code_sets: dict[str, str]) -> Any:
@@ -134,10 +131,7 @@ def _to_gx(expect: Expect, code_sets: dict[str, str]) -> Any:
             condition = condition & extra
         kwargs["row_condition"] = condition
     if "unexpected_rows_query" in kwargs:
-        query = kwargs["unexpected_rows_query"]
-        for name, subquery in code_sets.items():
-            query = query.replace("{" + name + "}", subquery)
-        kwargs["unexpected_rows_query"] = query
+        kwargs["unexpected_rows_query"] = substitute_code_sets(kwargs["unexpected_rows_query"], code_sets)
     expectation_class = getattr(gx.expectations, expect.expectation, None) or getattr(
         duckdb_datasource, expect.expectation
     )

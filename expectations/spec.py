@@ -19,6 +19,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
+from ingestion.settings import SEEDS_DIR
+
 Severity = Literal["error", "warn"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warn")
 
@@ -44,6 +46,24 @@ CODE_SETS: dict[str, CodeSet] = {
     "district_codes": CodeSet("ref_chongqing_districts", "district_code"),
     "policy_target_ids": CodeSet("policy_targets", "target_id"),
 }
+
+
+def code_set_subquery(code_set: CodeSet, *, seed_loaded: bool) -> str:
+    """A subquery listing the codes: the seed table in the warehouse, or the seed file when dbt has
+    not loaded it yet (the raw checks of a first run come before ``dbt seed``)."""
+    source = f"reference.{code_set.seed}"
+    if not seed_loaded:
+        csv_path = str(SEEDS_DIR / f"{code_set.seed}.csv").replace("'", "''")
+        source = f"read_csv('{csv_path}', header = true, all_varchar = true)"
+    where = f" where {code_set.where}" if code_set.where else ""
+    return f"(select {code_set.column} from {source}{where})"
+
+
+def substitute_code_sets(query: str, code_sets: dict[str, str]) -> str:
+    """Put each ``{code set}`` of a query expectation's SQL in place (``{batch}`` stays for GX)."""
+    for name, subquery in code_sets.items():
+        query = query.replace("{" + name + "}", subquery)
+    return query
 
 
 @dataclass(frozen=True)
