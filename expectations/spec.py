@@ -49,14 +49,15 @@ CODE_SETS: dict[str, CodeSet] = {
 
 
 def code_set_subquery(code_set: CodeSet, *, seed_loaded: bool) -> str:
-    """A subquery listing the codes: the seed table in the warehouse, or the seed file when dbt has
-    not loaded it yet (the raw checks of a first run come before ``dbt seed``)."""
+    """A subquery listing the codes (as text): the seed table in the warehouse, or the seed file when
+    dbt has not loaded it yet (the raw checks of a first run come before ``dbt seed``). dbt infers seed
+    column types, so a code column of digits (district codes) arrives as an integer: cast back."""
     source = f"reference.{code_set.seed}"
     if not seed_loaded:
         csv_path = str(SEEDS_DIR / f"{code_set.seed}.csv").replace("'", "''")
         source = f"read_csv('{csv_path}', header = true, all_varchar = true)"
     where = f" where {code_set.where}" if code_set.where else ""
-    return f"(select {code_set.column} from {source}{where})"
+    return f"(select cast({code_set.column} as varchar) as {code_set.column} from {source}{where})"
 
 
 def substitute_code_sets(query: str, code_sets: dict[str, str]) -> str:
