@@ -7,6 +7,7 @@ import hashlib
 import dagster as dg
 
 from ingestion import settings
+from orchestration.checks import QUALITY_CHECKS, QUALITY_REPORT_KEY
 
 #: Everything: ingest, dbt, checks, publish, reports. What `make run` and the sensor launch.
 warehouse_job = dg.define_asset_job(
@@ -18,7 +19,7 @@ warehouse_job = dg.define_asset_job(
 #: The checks and the quality report alone, for the daily schedule.
 quality_job = dg.define_asset_job(
     "quality_job",
-    selection=dg.AssetSelection.all_asset_checks() | dg.AssetSelection.keys(["reports", "quality"]),
+    selection=dg.AssetSelection.checks(*QUALITY_CHECKS) | dg.AssetSelection.keys(QUALITY_REPORT_KEY),
     description="Re-run every quality check on the current warehouse and rebuild the quality report.",
 )
 

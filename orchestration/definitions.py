@@ -8,6 +8,7 @@ from orchestration import automation
 from orchestration.assets.dbt import dbt_docs, warehouse_dbt_models
 from orchestration.assets.ingestion import raw_enterprise_submissions, raw_releases
 from orchestration.assets.serving import build_serving_assets, mart_keys
+from orchestration.checks import QUALITY_CHECKS, quality_report
 from orchestration.resources import build_resources
 
 
@@ -19,8 +20,10 @@ def build_definitions() -> dg.Definitions:
             raw_enterprise_submissions,
             warehouse_dbt_models,
             dbt_docs,
+            quality_report,
             *build_serving_assets(mart_keys(warehouse_dbt_models)),
         ],
+        asset_checks=QUALITY_CHECKS,
         jobs=[automation.warehouse_job, automation.quality_job],
         schedules=[automation.daily_quality_schedule],
         sensors=[automation.landing_files_sensor],

@@ -1,0 +1,87 @@
+"""The code location loads, and its asset graph, checks, jobs, schedule and sensor are what users rely on."""
+
+import dagster as dg
+import pytest
+
+from orchestration.definitions import build_definitions
+
+
+@pytest.fixture(scope="module")
+def defs(tmp_path_factory: pytest.TempPathFactory) -> dg.Definitions:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WAREHOUSE_DIR", str(tmp_path_factory.mktemp("defs")))
+        yield build_definitions()
+
+
+def keys(defs: dg.Definitions) -> set[str]:
+    return {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+
+
+def test_every_step_from_landing_files_to_reports_is_an_asset(defs: dg.Definitions):
+    assert {
+        "raw/releases",
+        "raw/enterprise_submissions",
+        "reference/ref_regions",
+        "staging/stg_releases__observations",
+        "marts/dim_region",
+        "marts/fct_indicator_vintages",
+        "marts/fct_indicator_values",
+        "marts/rd_intensity",
+        "marts/patents_per_10k",
+        "marts/industrial_va_growth",
+        "marts/soe_innovation",
+        "marts/target_tracking",
+        "serving/serving_database",
+        "serving/parquet_exports",
+        "reports/indicator_report",
+        "reports/quality",
+        "reports/dbt_docs",
+    } <= keys(defs)
+
+
+def test_lineage_runs_unbroken_from_the_release_loader_to_rd_intensity(defs: dg.Definitions):
+    graph = defs.resolve_asset_graph()
+    upstream = graph.get(dg.AssetKey(["marts", "rd_intensity"])).parent_keys
+    seen, frontier = set(upstream), list(upstream)
+    while frontier:
+        for parent in graph.get(frontier.pop()).parent_keys:
+            if parent not in seen:
+                seen.add(parent)
+                frontier.append(parent)
+    assert dg.AssetKey(["raw", "releases"]) in seen
+
+
+def test_marts_have_blocking_quality_checks_and_dbt_tests(defs: dg.Definitions):
+    graph = defs.resolve_asset_graph()
+    rd_checks = {c for c in graph.asset_check_keys if c.asset_key == dg.AssetKey(["marts", "rd_intensity"])}
+    assert any(c.name.startswith("not_null") or c.name.startswith("unique") for c in rd_checks)  # dbt tests
+    assert any(graph.get_check_spec(c).blocking for c in rd_checks)  # GX error-level expectations
+
+
+def test_publishing_waits_for_the_marts(defs: dg.Definitions):
+    parents = defs.resolve_asset_graph().get(dg.AssetKey(["serving", "serving_database"])).parent_keys
+    assert dg.AssetKey(["marts", "target_tracking"]) in parents
+
+
+def test_jobs_schedule_and_sensor_exist(defs: dg.Definitions):
+    assert defs.resolve_job_def("warehouse_job") is not None
+    assert defs.resolve_job_def("quality_job") is not None
+    schedule = defs.resolve_schedule_def("daily_quality_report")
+    assert schedule.cron_schedule == "0 6 * * *"
+    assert defs.resolve_sensor_def("landing_files_sensor").job_name == "warehouse_job"
+
+
+def test_sensor_requests_a_run_only_when_landing_files_change(tmp_path, monkeypatch, defs: dg.Definitions):
+    monkeypatch.setenv("LANDING_DIR", str(tmp_path))
+    (tmp_path / "releases").mkdir()
+    sensor = defs.resolve_sensor_def("landing_files_sensor")
+    instance = dg.DagsterInstance.ephemeral()
+
+    first = sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
+    again = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+    (tmp_path / "releases" / "new.csv").write_text("x")
+    changed = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+
+    assert len(first.run_requests) == 1
+    assert again.run_requests == [] and again.skip_message
+    assert len(changed.run_requests) == 1 and changed.cursor != first.cursor
