@@ -12,7 +12,10 @@ Importing this package is cheap; Great Expectations (seconds to import) loads on
 
 from __future__ import annotations
 
+import os
 from typing import Any
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # before any submodule imports GX
 
 from expectations.results import ExpectationOutcome, SuiteResult, blocking_failures, record_results
 from expectations.spec import Expect, Suite

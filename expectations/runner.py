@@ -11,26 +11,25 @@ in the process (DuckDB refuses to mix both in one process), and when no other pr
 
 from __future__ import annotations
 
-import os
+import json
+import operator
+from dataclasses import dataclass
+from datetime import datetime
+from functools import reduce
+from pathlib import Path
+from typing import Any
 
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # before GX is imported: no network
+import great_expectations as gx
+import sqlalchemy as sa
+from great_expectations.core import ExpectationSuiteValidationResult, ExpectationValidationResult
+from great_expectations.data_context.types.base import ProgressBarsConfig
+from great_expectations.expectations.metadata_types import FailureSeverity
+from great_expectations.expectations.row_conditions import Column
 
-from dataclasses import dataclass  # noqa: E402
-from datetime import datetime  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-
-import great_expectations as gx  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
-from great_expectations.core import ExpectationSuiteValidationResult, ExpectationValidationResult  # noqa: E402
-from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
-from great_expectations.expectations.metadata_types import FailureSeverity  # noqa: E402
-from great_expectations.expectations.row_conditions import Column  # noqa: E402
-
-from expectations import duckdb_datasource  # noqa: E402  (registers the `duckdb` datasource type)
-from expectations.results import ExpectationOutcome, SuiteResult  # noqa: E402
-from expectations.spec import CODE_SETS, CodeSet, Expect, Suite, code_set_subquery, substitute_code_sets  # noqa: E402
-from expectations.suites import SUITES, get_suite  # noqa: E402
+from expectations import duckdb_datasource  # registers the `duckdb` datasource type
+from expectations.results import ExpectationOutcome, SuiteResult
+from expectations.spec import CODE_SETS, CodeSet, Expect, Suite, code_set_subquery, substitute_code_sets
+from expectations.suites import SUITES, get_suite
 
 #: First pass: counts only. GX would otherwise scan the table again per expectation for examples.
 COUNT_ONLY = {"result_format": "BASIC", "partial_unexpected_count": 0}
@@ -125,11 +124,7 @@ def _to_gx(expect: Expect, code_sets: dict[str, str]) -> Any:
     kwargs = dict(expect.kwargs)
     when = kwargs.pop("when", None)
     if when:
-        conditions = [Column(column) == value for column, value in when.items()]
-        condition = conditions[0]
-        for extra in conditions[1:]:
-            condition = condition & extra
-        kwargs["row_condition"] = condition
+        kwargs["row_condition"] = reduce(operator.and_, [Column(column) == value for column, value in when.items()])
     if "unexpected_rows_query" in kwargs:
         kwargs["unexpected_rows_query"] = substitute_code_sets(kwargs["unexpected_rows_query"], code_sets)
     expectation_class = getattr(gx.expectations, expect.expectation, None) or getattr(
@@ -195,7 +190,7 @@ def _outcome(suite: Suite, expect: Expect, result: ExpectationValidationResult) 
         observed_value=observed,
         unexpected_count=unexpected,
         description=expect.description,
-        examples=examples,
+        examples=json.loads(json.dumps(examples, default=str)),  # dates and decimals as text
     )
 
 

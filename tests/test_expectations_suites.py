@@ -437,3 +437,14 @@ def test_codes_dbt_loaded_as_integers_still_match_text_codes(clean_warehouse: Pa
     outcome = run_suite(broken, "raw.enterprise_submissions").outcome("district_code_known")
 
     assert (outcome.passed, outcome.unexpected_count, outcome.examples) == (False, 1, [{"district_code": "500199"}])
+
+
+def test_examples_are_plain_json_values(clean_warehouse: Path, tmp_path: Path) -> None:
+    broken = _broken(clean_warehouse, tmp_path, "update raw.release_files set release_date = date '2020-06-30' where load_id = 'L2'")
+
+    outcome = run_suite(broken, "raw.release_observations").outcome("released_after_period_end")
+
+    assert outcome.examples == [{
+        "region_code": "CN-CQ", "indicator_code": "gdp", "period": "2020", "release_date": "2020-06-30",
+        "source_file": "releases/cq/gdp_2020.json",
+    }]
