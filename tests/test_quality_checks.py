@@ -165,3 +165,16 @@ def test_report_shows_every_suite_offline(chromium: str, tmp_path: Path) -> None
         assert any(link.endswith(f"/{suite.name}.html") for link in validations)
     page = site / next(link for link in validations if link.endswith("/marts.rd_intensity.html"))
     assert "rd_intensity_pct within 0.0 .. 10.0" in page.read_text(encoding="utf-8")
+
+
+def test_quality_report_asset_rebuilds_the_report_from_every_suite(warehouse_dir: Path) -> None:
+    result = dg.materialize([quality_report])
+
+    (materialization,) = result.asset_materializations_for_node(quality_report.op.name)
+    assert materialization.metadata["suites"].value == len(SUITES)
+    assert materialization.metadata["suites_failed"].value == 0
+    assert (warehouse_dir / "reports" / "quality" / "index.html").is_file()
+    assert (warehouse_dir / "gx" / "great_expectations.yml").is_file()  # GX's own files stay under WAREHOUSE_DIR
+    pages = list((warehouse_dir / "reports" / "quality" / "validations").rglob("*.html"))
+    assert len(pages) == len(SUITES)
+    assert all(result.run_id in str(page) for page in pages)
