@@ -144,8 +144,8 @@ def chromium() -> str:
     return binary
 
 
-def test_report_shows_every_suite_offline(chromium: str, tmp_path: Path) -> None:
-    db = build_clean_warehouse(tmp_path / "warehouse.duckdb")
+def test_report_shows_every_suite_offline(chromium: str, warehouse_dir: Path, tmp_path: Path) -> None:
+    db = settings.warehouse_db_path()
     con = duckdb.connect(str(db))
     con.execute("update marts.rd_intensity set rd_intensity_pct = 45 where region_code = 'CN-CQ'")
     con.close()
