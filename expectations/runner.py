@@ -86,7 +86,7 @@ def validate(context: Any, db_path: Path, suite: Suite, *, examples: bool = True
     try:
         code_sets = {name: _code_set_sql(engine, code_set) for name, code_set in CODE_SETS.items()}
         gx_suite = context.suites.add_or_update(
-            gx.ExpectationSuite(name=suite.name, expectations=[_to_gx(e, code_sets) for e in suite.expectations],
+            gx.ExpectationSuite(name=suite.name, expectations=[_to_gx(suite, e, code_sets) for e in suite.expectations],
                                 meta={"table": suite.table, "description": suite.description})
         )
         if _table_exists(engine, suite.table):
@@ -120,7 +120,7 @@ def _code_set_sql(engine: duckdb_datasource.DuckDBExecutionEngine, code_set: Cod
     return code_set_subquery(code_set, seed_loaded=_table_exists(engine, f"reference.{code_set.seed}"))
 
 
-def _to_gx(expect: Expect, code_sets: dict[str, str]) -> Any:
+def _to_gx(suite: Suite, expect: Expect, code_sets: dict[str, str]) -> Any:
     kwargs = dict(expect.kwargs)
     when = kwargs.pop("when", None)
     if when:
@@ -133,9 +133,14 @@ def _to_gx(expect: Expect, code_sets: dict[str, str]) -> Any:
     return expectation_class(
         **kwargs,
         severity=_SEVERITY[expect.severity],
-        description=expect.description or None,
+        description=f"[{_label(suite, expect)}] {expect.description}",
         meta={"name": expect.name, "severity": expect.severity},
     )
+
+
+def _label(suite: Suite, expect: Expect) -> str:
+    """How the report shows an expectation's severity: ``error, blocking``, ``error`` or ``warn``."""
+    return "error, blocking" if suite.is_blocking(expect) else expect.severity
 
 
 def _batch_definition(datasource: Any, suite: Suite) -> Any:

@@ -164,7 +164,7 @@ def test_report_shows_every_suite_offline(chromium: str, warehouse_dir: Path, tm
         assert f"expectations/{suite.name.replace('.', '/')}.html" in suites
         assert any(link.endswith(f"/{suite.name}.html") for link in validations)
     page = site / next(link for link in validations if link.endswith("/marts.rd_intensity.html"))
-    assert "rd_intensity_pct within 0.0 .. 10.0" in page.read_text(encoding="utf-8")
+    assert "[error, blocking] rd_intensity_pct within 0.0 .. 10.0" in page.read_text(encoding="utf-8")
 
 
 def test_quality_report_asset_rebuilds_the_report_from_every_suite(warehouse_dir: Path) -> None:
