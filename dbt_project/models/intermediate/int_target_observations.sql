@@ -103,13 +103,8 @@ timed as (
     select
         *,
         cast(left(period, 4) as integer) as year,
-        -- position in time in years, the end of the period: 2024 -> 2024, 2024Q2 -> 2023.5, 2024-09 -> 2023.75
-        case
-            when regexp_full_match(period, '\d{4}') then cast(period as integer)
-            when regexp_full_match(period, '\d{4}Q[1-4]') then cast(left(period, 4) as integer) - 1 + cast(right(period, 1) as integer) / 4
-            when regexp_full_match(period, '\d{4}-\d{2}') then cast(left(period, 4) as integer) - 1 + cast(right(period, 2) as integer) / 12
-        end as period_end_year,
-        regexp_full_match(period, '\d{4}') as is_annual
+        {{ period_end_year('period') }} as period_end_year,
+        {{ period_frequency('period') }} = 'A' as is_annual
     from figures
     where value is not null
 

@@ -19,11 +19,7 @@ renamed as (
 
         ---------- period parts
         cast(left(period, 4) as integer) as year,
-        case
-            when regexp_full_match(period, '\d{4}') then 'A'
-            when regexp_full_match(period, '\d{4}Q[1-4]') then 'Q'
-            when regexp_full_match(period, '\d{4}-\d{2}') then 'M'
-        end as frequency,
+        {{ period_frequency('period') }} as frequency,
 
         ---------- measures
         cast(value as double) as value,
