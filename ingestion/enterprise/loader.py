@@ -1,0 +1,242 @@
+"""Loading SOE submissions (``LANDING_DIR/enterprise/*.{xlsx,csv,parquet}``) into the raw tables.
+
+One transaction per file: the valid rows go to ``raw.enterprise_submissions``, every rejected row to
+``audit.quarantine`` with the rules it broke, and one row to ``audit.load_log``. A file that cannot be read
+or lacks a required column loads nothing and leaves everything loaded before untouched. A file whose
+bytes (sha256) were already loaded is skipped. Validation is set-based SQL (``validation.py``): the file
+is scanned a few times by DuckDB, never row by row in Python.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import duckdb
+
+from ingestion import settings
+from ingestion.enterprise import schema
+from ingestion.enterprise.readers import FORMATS, OpenedFile, open_source
+from ingestion.enterprise.schema import FileStructureError
+from ingestion.enterprise.tables import ENTERPRISE_DDL
+from ingestion.enterprise.validation import (
+    dictionary_columns,
+    dictionary_sql,
+    distinct_values_sql,
+    explained_select,
+    parsed_select,
+    plan_lookup,
+    period_dictionary_sql,
+    quote_literal,
+    reasons_sql,
+    row_select,
+    valid_sql,
+)
+from ingestion.periods import PeriodError, parse_period
+from ingestion.warehouse import (
+    AUDIT_DDL,
+    LoadAttempt,
+    LoadSummary,
+    QuarantinedRow,
+    record_attempt,
+    record_quarantine,
+)
+
+def load_submissions(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> LoadSummary:
+    """Load every new file of ``landing_dir/enterprise`` (sorted by name); returns what happened."""
+    con.execute(AUDIT_DDL)
+    con.execute(ENTERPRISE_DDL)
+    summary = LoadSummary()
+    folder = landing_dir / "enterprise"
+    files = sorted(
+        p
+        for p in (folder.iterdir() if folder.is_dir() else [])
+        if p.is_file() and p.suffix.lower() in FORMATS and not p.name.startswith((".", "~$"))
+    )
+    if not files:
+        return summary
+    _register_references(con)
+    for path in files:
+        sha256 = _sha256(path)
+        if _already_loaded(con, sha256):
+            summary.files_skipped += 1
+            continue
+        attempt = LoadAttempt(
+            source_file=path.relative_to(landing_dir).as_posix(), format=FORMATS[path.suffix.lower()], sha256=sha256
+        )
+        summary.attempts.append(load_file(con, path, attempt))
+    return summary
+
+
+def load_file(con: duckdb.DuckDBPyConnection, path: Path, attempt: LoadAttempt) -> LoadAttempt:
+    """Load one file in one transaction and record the attempt; a failure is recorded, not raised."""
+    con.execute("begin transaction")
+    try:
+        _load(con, path, attempt)
+        record_attempt(con, attempt)
+        con.execute("commit")
+    except (FileStructureError, duckdb.Error, OSError) as error:
+        con.execute("rollback")
+        attempt.fail(f"{attempt.source_file}: {_describe(error)}")
+        record_attempt(con, attempt)
+    return attempt
+
+
+def _load(con: duckdb.DuckDBPyConnection, path: Path, attempt: LoadAttempt) -> None:
+    with open_source(con, path) as opened:
+        con.execute(f"create or replace temp view _parsed as select {parsed_select(opened.source_types)} from _src")
+        _build_dictionaries(con, opened)
+        lookups = [plan_lookup(con, c, opened.source_types[c.name]) for c in dictionary_columns()]
+        con.execute(f"create or replace temp view _rows as {row_select(lookups)}")
+        _flag_rows(con, opened)
+        # The insert skips the flagged rows by an anti-join: much cheaper for DuckDB than filtering ten
+        # million rows on the rules again, and nothing inserted is ever deleted (deletes make commit slow).
+        (inserted,) = con.execute(
+            f"""insert into raw.enterprise_submissions
+            select {quote_literal(attempt.load_id)}, {quote_literal(attempt.source_file)}, _row,
+                   {', '.join(_typed(c) for c in schema.columns())}, ?
+            from _rows where _row not in (select _row from _flagged where not _keep)""",
+            [attempt.loaded_at],
+        ).fetchone()
+        quarantined = [
+            QuarantinedRow(row, reason, json.loads(record))
+            for row, reason, record in con.execute(
+                "select _row, _reasons, _record from _flagged where _reasons is not null order by _row"
+            ).fetchall()
+        ]
+        collapsed = con.execute("select count(*) from _flagged where _reasons is null and not _keep").fetchone()[0]
+        attempt.rows_loaded = inserted
+        attempt.rows_quarantined = record_quarantine(con, attempt, quarantined)
+        con.execute(
+            "insert into raw.enterprise_files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                attempt.load_id,
+                attempt.source_file,
+                attempt.sha256,
+                attempt.format,
+                opened.encoding,
+                opened.header.language,
+                inserted + attempt.rows_quarantined + collapsed,
+                attempt.rows_loaded,
+                attempt.rows_quarantined,
+                collapsed,
+                attempt.loaded_at,
+            ],
+        )
+        _drop_scratch(con)
+
+
+def _build_dictionaries(con: duckdb.DuckDBPyConnection, opened: OpenedFile) -> None:
+    """``_dict_<column>`` for every dictionary column, from one scan collecting their distinct values."""
+    con.execute(f"create or replace temp table _distinct as {distinct_values_sql()}")
+    for col in dictionary_columns():
+        con.execute(f"create or replace temp table _dict_{col.name} as {dictionary_sql(col, opened.source_types[col.name])}")
+    labels = []
+    for (label,) in con.execute("select distinct text from _dict_period where text is not null").fetchall():
+        try:
+            labels.append((label, str(parse_period(label)), None))
+        except PeriodError as error:  # parse_period is the one definition of a period
+            labels.append((label, None, f"invalid_period: {error}"))
+    con.execute("create or replace temp table _period_labels (text varchar, value varchar, problem varchar)")
+    if labels:
+        con.executemany("insert into _period_labels values (?, ?, ?)", labels)
+    con.execute(f"create or replace temp table _dict_period as {period_dictionary_sql()}")
+
+
+def _flag_rows(con: duckdb.DuckDBPyConnection, opened: OpenedFile) -> None:
+    """``_flagged``: every row that breaks a rule (with its reasons) and every row whose (uscc, period)
+    occurs more than once in the file. ``_keep`` marks the rows that load anyway: the first of exact
+    copies, and a valid row whose other occurrences were all rejected for other reasons.
+
+    Two rows with the same (uscc, period) and different values are both quarantined as conflicting: the
+    file does not say which one is right. Exact copies collapse to the first."""
+    con.execute(
+        """create or replace temp table _duplicate_keys as
+        select hash(uscc, period) as key from _rows where uscc__ok and period__ok
+        group by key having count(*) > 1"""
+    )
+    values = ", ".join(_typed(c) for c in schema.columns())
+    flagged = f"""select * from _rows
+        where not {valid_sql()} or hash(uscc, period) in (select key from _duplicate_keys)"""
+    con.execute(
+        f"""create or replace temp table _flagged as
+        select _row, uscc, period, case when not {valid_sql()} then {reasons_sql()} end as _reasons,
+               hash({values}) as _values, {_record_json(opened)} as _record, false as _keep
+        from ({explained_select(flagged)})"""
+    )
+    con.execute(
+        """create or replace temp table _duplicates as
+        select uscc, period, count(distinct _values) as variants, min(_row) as first_row,
+               string_agg(_row::varchar, ', ' order by _row) as row_list
+        from _flagged where _reasons is null group by uscc, period"""
+    )
+    con.execute(
+        """update _flagged f set
+            _reasons = case when d.variants > 1 then 'conflicting_duplicate: (' || f.uscc || ', ' || f.period
+                || ') appears with different values in rows ' || d.row_list || ' of this file' end,
+            _keep = d.variants = 1 and f._row = d.first_row
+        from _duplicates d
+        where f._reasons is null and f.uscc = d.uscc and f.period = d.period"""
+    )
+
+
+def _drop_scratch(con: duckdb.DuckDBPyConnection) -> None:
+    scratch = ["_flagged", "_distinct", "_duplicate_keys", "_duplicates", "_period_labels"]
+    for table in scratch + [f"_dict_{c.name}" for c in dictionary_columns()]:
+        con.execute(f"drop table if exists {table}")
+    for view in ("_rows", "_parsed"):
+        con.execute(f"drop view if exists {view}")
+
+
+def _typed(col: schema.Column) -> str:
+    if col.kind == "count":
+        return f"cast({col.name} as bigint)"
+    return col.name
+
+
+def _record_json(opened: OpenedFile, prefix: str = "_src_") -> str:
+    """The raw record as JSON, keyed by the file's own headers (columns ``<prefix><canonical name>``)."""
+    pairs = ", ".join(
+        f"{quote_literal(opened.header.headers[opened.header.positions[c.name]] or c.name)}, "
+        f"cast({prefix}{c.name} as varchar)"
+        for c in schema.columns()
+    )
+    return f"json_object({pairs})"
+
+
+def _register_references(con: duckdb.DuckDBPyConnection) -> None:
+    """The shipped reference lists (dbt seeds), read from the repository: ingestion runs before dbt."""
+    con.execute(
+        f"""create or replace temp table _ref_industry as select industry_code
+        from read_csv({quote_literal(str(settings.SEEDS_DIR / 'ref_industry_codes.csv'))}, all_varchar = true)"""
+    )
+    con.execute(
+        f"""create or replace temp table _ref_district as select district_code
+        from read_csv({quote_literal(str(settings.SEEDS_DIR / 'ref_chongqing_districts.csv'))}, all_varchar = true)"""
+    )
+
+
+def _already_loaded(con: duckdb.DuckDBPyConnection, sha256: str) -> bool:
+    return (
+        con.execute(
+            "select count(*) from audit.load_log where sha256 = ? and status = 'loaded' and format like 'enterprise%'",
+            [sha256],
+        ).fetchone()[0]
+        > 0
+    )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(8 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error).strip()
+    if isinstance(error, duckdb.Error):
+        text = f"cannot be read: {text.splitlines()[0] if text else type(error).__name__}"
+    return text[:1000]

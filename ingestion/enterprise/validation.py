@@ -1,0 +1,306 @@
+"""The row rules of format 5 as set-based DuckDB SQL, cheap enough for ten million rows.
+
+Every column that is not a measure (codes, names, the period, the yes/no flags) is checked on its
+*distinct* values, not on every row: an enterprise reports many periods and a file has few groups, period
+labels or flag spellings, so the expensive work (trimming, the USCC check character, the reference lists,
+``parse_period``) runs on a few hundred thousand values at most and each row only looks its values up in
+``_dict_<column>``. Measures are parsed per row with plain casts. A row is valid when :func:`valid_sql`
+holds (no strings built); only the rows where it does not get their reasons spelled out by
+:func:`reasons_sql`.
+
+A reason starts with the rule's name (``invalid_uscc:``, ``unknown_industry_code:`` ...) followed by what
+was wrong, naming the column and the value; a row breaking several rules gets them all, joined by ``; ``.
+
+The USCC check follows GB 32100-2015 exactly as ``stdnum.cn.uscc`` does (the reference implementation,
+cross-checked in the tests): after removing spaces and hyphens and upper-casing, 18 characters, the first
+eight digits, the rest from the 31-character alphabet without I, O, Z, S and V, and the last one the check
+character of the first seventeen (weights 3^i mod 31).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import duckdb
+
+from ingestion.enterprise import schema
+
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+USCC_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
+_USCC_PATTERN = "[0-9]{8}[0-9A-HJ-NPQRTUWXY]{10}"
+#: Cells that mean "no figure" in any format (after trimming): empty, ellipses and dashes.
+MISSING_MARKERS = ("", "…", "……", "...", "⋯", "⋯⋯", "-", "--", "—", "——", "–", "－")
+_TRIM = " \t\r\n\u3000\u00a0"
+_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
+
+
+def dictionary_columns() -> list[schema.Column]:
+    """The columns checked through their distinct values: all but the measures."""
+    return [c for c in schema.columns() if not c.is_measure]
+
+
+def quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _quoted(expression: str) -> str:
+    """SQL rendering a text expression in single quotes, for reasons: ``'C9999'``."""
+    return f"'''' || {expression} || ''''"
+
+
+# ---------- USCC (GB 32100-2015)
+
+
+def uscc_compact_sql(text: str) -> str:
+    """stdnum's ``compact``: spaces and hyphens removed, upper case."""
+    return f"upper(regexp_replace({text}, '[ -]', '', 'g'))"
+
+
+def uscc_check_character_sql(code: str) -> str:
+    """The check character of the first 17 characters of ``code`` (a compact, well-formed code)."""
+    terms = " + ".join(
+        f"(instr('{USCC_ALPHABET}', substr({code}, {i + 1}, 1)) - 1) * {w}" for i, w in enumerate(USCC_WEIGHTS)
+    )
+    return f"substr('{USCC_ALPHABET}', ((31 - ({terms}) % 31) % 31) + 1, 1)"
+
+
+def uscc_problem_sql(code: str) -> str:
+    """NULL when ``code`` (compact, not null) is a valid USCC, else the ``invalid_uscc`` reason."""
+    check = uscc_check_character_sql(code)
+    return f"""case
+        when length({code}) <> 18
+            then 'invalid_uscc: ' || {code} || ' has ' || length({code}) || ' characters, expected 18 (GB 32100-2015)'
+        when not regexp_full_match({code}, '{_USCC_PATTERN}')
+            then 'invalid_uscc: ' || {code} || ' has a character outside the GB 32100-2015 alphabet '
+                 || '(8 digits, then 0-9 and A-Z without I, O, S, V, Z)'
+        when right({code}, 1) <> {check}
+            then 'invalid_uscc: ' || {code} || ' has check character ' || right({code}, 1) || ', expected '
+                 || {check} || ' (GB 32100-2015)'
+    end"""
+
+
+# ---------- cells
+
+
+def _is_typed_number(source_type: str) -> bool:
+    source_type = source_type.upper()
+    return source_type in _INTEGER_TYPES + ("DOUBLE", "FLOAT") or source_type.startswith("DECIMAL")
+
+
+def text_sql(raw: str, source_type: str) -> str:
+    """A cell as trimmed text, NULL for the missing markers; whole numbers of typed sources without '.0'."""
+    source_type = source_type.upper()
+    if source_type in _INTEGER_TYPES:
+        return f"cast({raw} as varchar)"
+    if _is_typed_number(source_type):
+        return f"case when {raw} = trunc({raw}) then cast(cast({raw} as hugeint) as varchar) else cast({raw} as varchar) end"
+    trimmed = f"trim(cast({raw} as varchar), '{_TRIM}')"
+    markers = ", ".join(quote_literal(m) for m in MISSING_MARKERS)
+    # list_contains, not IN (...): DuckDB plans a long IN list as a join that is never pruned.
+    return f"case when list_contains([{markers}], {trimmed}) then null else {trimmed} end"
+
+
+def _number_sql(raw: str, source_type: str) -> str:
+    """A measure: typed sources as they are; text may have thousands separators; finite values only."""
+    if _is_typed_number(source_type):
+        return f"cast({raw} as double)"
+    text = f"trim(cast({raw} as varchar), '{_TRIM}')"
+    value = f"coalesce(try_cast({raw} as double), try_cast(replace(replace({text}, ',', ''), ' ', '') as double))"
+    return f"case when isfinite({value}) then {value} end"
+
+
+def parsed_select(source_types: Mapping[str, str]) -> str:
+    """The per-row scan of ``_src``: ``_row``, every cell as received (``_src_<column>``) and each measure
+    parsed (``<measure>``, NULL when missing or not a number) with its text (``<measure>__text``, only
+    computed where a query needs it: the reasons of rejected rows)."""
+    items = ["_row"]
+    for col in schema.columns():
+        raw = quote_identifier(col.name)
+        items.append(f"{raw} as _src_{col.name}")
+        if col.is_measure:
+            items.append(f"{_number_sql(raw, source_types[col.name])} as {col.name}")
+            items.append(f"{text_sql(raw, source_types[col.name])} as {col.name}__text")
+    return ",\n    ".join(items)
+
+
+# ---------- dictionaries of distinct values
+
+
+def distinct_values_sql() -> str:
+    """One scan of ``_src`` giving the distinct raw values of every dictionary column."""
+    names = [c.name for c in dictionary_columns()]
+    return f"select {', '.join(names)} from _src group by grouping sets ({', '.join(f'({n})' for n in names)})"
+
+
+def dictionary_sql(col: schema.Column, source_type: str) -> str:
+    """``_dict_<column>(raw, text, value, problem)`` from ``_distinct``: ``text`` is the cell as text (NULL
+    when missing), ``value`` the canonical value when valid, ``problem`` the reason when not. Periods get
+    ``value`` and ``problem`` from ``parse_period`` in the loader (see :func:`period_dictionary_sql`)."""
+    name = col.name
+    distinct = f"select distinct {name} as raw, {text_sql(name, source_type)} as text from _distinct where {name} is not null"
+    if col.kind == "period":
+        return distinct
+    if col.kind == "flag" and source_type.upper() == "BOOLEAN":
+        value, problem = "raw", "null"
+    elif col.kind == "flag":
+        cases = " ".join(f"when {quote_literal(s)} then {str(v).lower()}" for s, v in schema.flag_spellings().items())
+        value = f"case lower(text) {cases} end"
+        problem = (
+            f"case when value is null then 'invalid_flag: {name} ' || {_quoted('text')} || ' is not "
+            f"{'/'.join(schema.flag_spellings())}' end"
+        )
+    elif col.kind == "uscc":
+        value = uscc_compact_sql("text")
+        problem = uscc_problem_sql("value")
+    elif col.kind == "industry":
+        value = "upper(text)"
+        problem = (
+            "case when value not in (select industry_code from _ref_industry) then 'unknown_industry_code: ' || "
+            f"{_quoted('text')} || ' is not a GB/T 4754-2017 class (letter + 4 digits, e.g. C3670) in ref_industry_codes' end"
+        )
+    elif col.kind == "district":
+        value = "text"
+        problem = (
+            "case when value not in (select district_code from _ref_district) then 'unknown_district_code: ' || "
+            f"{_quoted('text')} || ' is not a district or county of Chongqing (GB/T 2260, ref_chongqing_districts)' end"
+        )
+    else:  # free text
+        value, problem = "text", "null"
+    return f"""select raw, text, case when problem is null then value end as value, problem from (
+        select raw, text, value, case when text is not null then {problem} end as problem
+        from (select raw, text, {value} as value from ({distinct}))
+    )"""
+
+
+def period_dictionary_sql() -> str:
+    """``_dict_period`` completed from ``_period_labels(text, value, problem)`` (filled by parse_period)."""
+    return "select d.raw, d.text, l.value, l.problem from _dict_period d left join _period_labels l using (text)"
+
+
+_VALUE_TYPES = {"flag": "BOOLEAN"}
+#: Up to this many distinct values, a lookup is written into the SQL instead of joining the dictionary.
+INLINE_LIMIT = 64
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """How each row gets the canonical value of one dictionary column (``p`` is the row of ``_parsed``).
+
+    Usually the values arrive canonical already (``C3670``, ``2024Q3``), and the row keeps its own cell:
+    no join at all. A few non-canonical spellings (是/否, ``2024-Q3``) become an inline CASE; only a large
+    non-canonical dictionary is joined (``d_<column>``)."""
+
+    column: schema.Column
+    value_sql: str  # the canonical value, NULL when missing or invalid (except for "same" lookups)
+    ok_sql: str  # true when the cell is present and valid
+    join: bool = False
+
+
+def _literal(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return quote_literal(str(value))
+
+
+def plan_lookup(con: duckdb.DuckDBPyConnection, col: schema.Column, source_type: str) -> Lookup:
+    """Choose the cheapest correct :class:`Lookup` for ``col`` from what ``_dict_<column>`` holds."""
+    name, raw = col.name, f"p._src_{col.name}"
+    value_type = _VALUE_TYPES.get(col.kind, "VARCHAR")
+    same_type = source_type.upper() == value_type
+    cast = raw if same_type else f"try_cast({raw} as {value_type})"
+    valid, renamed, invalid = con.execute(
+        f"""select count(*) filter (where value is not null),
+                   count(*) filter (where value is not null and try_cast(raw as {value_type}) is distinct from value),
+                   count(*) filter (where value is null)
+            from _dict_{name}"""
+    ).fetchone()
+    if renamed == 0:  # valid cells are canonical as they are: keep them, reject the few invalid ones
+        if invalid == 0:
+            return Lookup(col, cast, f"{raw} is not null")
+        if invalid <= INLINE_LIMIT:
+            bad = ", ".join(_literal(r) for (r,) in con.execute(f"select raw from _dict_{name} where value is null").fetchall())
+            return Lookup(col, cast, f"({raw} is not null and not list_contains([{bad}], {raw}))")
+        return Lookup(col, cast, f"({raw} is not null and {raw} not in (select raw from _dict_{name} where value is null))")
+    if valid <= INLINE_LIMIT:
+        pairs = con.execute(f"select raw, value from _dict_{name} where value is not null").fetchall()
+        value = f"case {raw} " + " ".join(f"when {_literal(r)} then {_literal(v)}" for r, v in pairs) + " end"
+        return Lookup(col, value, f"({value}) is not null")
+    return Lookup(col, f"d_{name}.value", f"d_{name}.value is not null", join=True)
+
+
+def _joins(columns: list[schema.Column], source: str) -> str:
+    return " ".join(f"left join _dict_{c.name} d_{c.name} on d_{c.name}.raw = {source}._src_{c.name}" for c in columns)
+
+
+def row_select(lookups: list[Lookup]) -> str:
+    """``_rows``: ``_parsed`` with each dictionary column's canonical value ``c`` and ``c__ok``."""
+    items = ["p.*"] + [f"{lk.value_sql} as {lk.column.name}, {lk.ok_sql} as {lk.column.name}__ok" for lk in lookups]
+    return f"select {', '.join(items)} from _parsed p {_joins([lk.column for lk in lookups if lk.join], 'p')}"
+
+
+def valid_sql() -> str:
+    """True when a row of ``_rows`` breaks no rule (cheap: no strings are built)."""
+    cols = schema.columns()
+    conditions = [f"{c.name}__ok" for c in dictionary_columns()]
+    conditions += [f"{c.name} is not null and {c.name} >= 0" for c in cols if c.is_measure]
+    conditions += [f"{c.name} = trunc({c.name})" for c in cols if c.kind == "count"]
+    conditions += [
+        "rd_expenditure_10k_yuan <= revenue_10k_yuan",
+        "sei_output_10k_yuan <= industrial_output_10k_yuan",
+        "high_value_invention_patents_valid <= invention_patents_valid",
+    ]
+    return "coalesce(" + " and ".join(conditions) + ", false)"
+
+
+def explained_select(rows: str) -> str:
+    """The rows of ``rows`` (a subquery of ``_rows``) with each dictionary column's ``c__text`` and
+    ``c__problem`` joined in, for :func:`reasons_sql`: used on the few flagged rows only."""
+    items = ["f.*"] + [
+        f"d_{c.name}.text as {c.name}__text, d_{c.name}.problem as {c.name}__problem" for c in dictionary_columns()
+    ]
+    return f"select {', '.join(items)} from ({rows}) f {_joins(dictionary_columns(), 'f')}"
+
+
+def reasons_sql() -> str:
+    """Every rule a row of :func:`explained_select` breaks, as text (empty when none)."""
+    cols = schema.columns()
+    measures = [c for c in cols if c.is_measure]
+    shown = {  # counts without '.0'
+        c.name: f"case when {c.name} = trunc({c.name}) then cast(cast({c.name} as bigint) as varchar) "
+        f"else cast({c.name} as varchar) end"
+        if c.kind == "count"
+        else f"cast({c.name} as varchar)"
+        for c in measures
+    }
+
+    def listed(prefix: str, items: list[str]) -> str:
+        return f"{quote_literal(prefix)} || nullif(concat_ws(', ', {', '.join(items)}), '')"
+
+    reasons = [
+        listed("missing_value: no value in ", [f"case when {c.name}__text is null then '{c.name}' end" for c in cols]),
+        *[f"{c.name}__problem" for c in dictionary_columns()],
+        listed(
+            "invalid_number: not a number: ",
+            [f"case when {c.name}__text is not null and {c.name} is null then '{c.name} ' || {_quoted(c.name + '__text')} end" for c in measures],
+        ),
+        listed(
+            "invalid_number: not a whole number: ",
+            [f"case when {c.name} <> trunc({c.name}) then '{c.name} ' || {c.name} end" for c in cols if c.kind == "count"],
+        ),
+        listed("negative_amount: ", [f"case when {c.name} < 0 then '{c.name} = ' || {shown[c.name]} end" for c in measures]),
+        "case when rd_expenditure_10k_yuan > revenue_10k_yuan then 'rd_above_revenue: R&D expenditure ' || "
+        f"{shown['rd_expenditure_10k_yuan']} || ' exceeds revenue ' || {shown['revenue_10k_yuan']} || ' (10k yuan)' end",
+        "case when sei_output_10k_yuan > industrial_output_10k_yuan then 'sei_above_industrial_output: SEI output ' || "
+        f"{shown['sei_output_10k_yuan']} || ' exceeds industrial output ' || {shown['industrial_output_10k_yuan']} || ' (10k yuan)' end",
+        "case when high_value_invention_patents_valid > invention_patents_valid then "
+        f"'high_value_above_valid_patents: ' || {shown['high_value_invention_patents_valid']} || ' high-value patents exceed ' || "
+        f"{shown['invention_patents_valid']} || ' valid invention patents' end",
+    ]
+    return "concat_ws('; ', " + ", ".join(reasons) + ")"
