@@ -1,0 +1,60 @@
+-- Innovation figures of the municipal SOEs per group and per period, and for all of them (group 'ALL'),
+-- from the current submission of every enterprise. R&D growth compares like with like: only enterprises
+-- that reported both the period and the same period a year earlier count, on both sides.
+
+with
+
+current_submissions as (
+
+    select * from {{ ref('int_enterprise_submissions_current') }}
+
+),
+
+with_year_before as (
+
+    -- the same enterprise's R&D a year earlier (2023Q3 for 2024Q3), when it reported that period
+    select
+        *,
+        case when lag(year) over same_period_by_year = year - 1
+            then lag(rd_expenditure_10k_yuan) over same_period_by_year
+        end as rd_expenditure_year_before
+    from current_submissions
+    window same_period_by_year as (partition by uscc, frequency, period_number order by year)
+
+),
+
+aggregated as (
+
+    select
+        case when grouping(group_name) = 1 then 'ALL' else group_name end as group_name,
+        period,
+        count(*) as enterprises,
+        sum(rd_expenditure_10k_yuan) as rd_expenditure_10k_yuan,
+        sum(revenue_10k_yuan) as revenue_10k_yuan,
+        sum(rd_expenditure_10k_yuan) filter (where rd_expenditure_year_before is not null) as rd_matched,
+        sum(rd_expenditure_year_before) as rd_matched_year_before,
+        sum(invention_patents_granted) as invention_patents_granted,
+        sum(high_value_invention_patents_valid) as high_value_invention_patents_valid,
+        count(*) filter (where is_tech_based) as tech_based_enterprises,
+        count(*) filter (where is_hightech) as hightech_enterprises,
+        sum(sei_output_10k_yuan) as sei_output_10k_yuan,
+        sum(industrial_output_10k_yuan) as industrial_output_10k_yuan
+    from with_year_before
+    group by grouping sets ((group_name, period), (period))
+
+)
+
+select
+    cast(group_name as varchar) as group_name,
+    cast(period as varchar) as period,
+    cast(enterprises as bigint) as enterprises,
+    cast(rd_expenditure_10k_yuan as double) as rd_expenditure_10k_yuan,
+    cast(revenue_10k_yuan as double) as revenue_10k_yuan,
+    cast(100 * rd_expenditure_10k_yuan / nullif(revenue_10k_yuan, 0) as double) as rd_intensity_pct,
+    cast(100 * (rd_matched - rd_matched_year_before) / nullif(rd_matched_year_before, 0) as double) as rd_growth_pct,
+    cast(invention_patents_granted as bigint) as invention_patents_granted,
+    cast(high_value_invention_patents_valid as bigint) as high_value_invention_patents_valid,
+    cast(tech_based_enterprises as bigint) as tech_based_enterprises,
+    cast(hightech_enterprises as bigint) as hightech_enterprises,
+    cast(100 * sei_output_10k_yuan / nullif(industrial_output_10k_yuan, 0) as double) as sei_output_share_pct
+from aggregated
