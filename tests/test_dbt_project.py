@@ -90,8 +90,8 @@ def test_dbt_build_passes_every_model_contract_and_test(built: BuiltProject):
 
 
 def test_unit_tests_ran_for_ratio_per_10k_growth_latest_vintage_and_target_status(built: BuiltProject):
-    unit_tests = {r["unique_id"].split(".")[-1] for r in _run_results(built) if r["unique_id"].startswith("unit_test.")}
-    assert unit_tests == {
+    passed = {r["unique_id"].split(".")[-1] for r in _run_results(built) if r["unique_id"].startswith("unit_test.") and r["status"] == "pass"}
+    assert passed >= {
         "rd_intensity_asof_picks_the_vintage_known_on_the_publication_day",
         "rd_intensity_reconciles_at_published_precision_in_decimal",
         "patents_per_10k_computed_from_stocks_and_population_in_10k_persons",
