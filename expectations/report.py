@@ -23,7 +23,8 @@ from great_expectations.data_context.types.resource_identifiers import (
 )
 
 from expectations.results import SuiteResult
-from expectations.runner import Validation, new_context, validate
+from expectations.runner import Validation, new_context, outcomes, validate
+from expectations.spec import Suite
 from expectations.suites import SUITES, get_suite
 from ingestion import settings
 
@@ -70,28 +71,51 @@ def run_and_report(db_path: Path, suite_name: str, run_name: str, site_dir: Path
     site_dir = site_dir or report_dir()
     context = report_context(site_dir)
     validation = validate(context, Path(db_path), get_suite(suite_name))
-    _store_latest(context, validation, run_name)
-    _build(context, site_dir)
+    key = _store_latest(context, validation, run_name)
+    shutil.rmtree(site_dir / "validations" / Path(*suite_name.split(".")), ignore_errors=True)  # its older pages
+    context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=[key, key.expectation_suite_identifier])
+    make_offline(site_dir)
     return validation.result
 
 
 def build_quality_report(db_path: Path, out_dir: Path | None = None, run_name: str = "quality_report") -> list[SuiteResult]:
-    """Validate every suite and rebuild the whole report in ``out_dir`` (``reports/quality`` by default)."""
+    """Rebuild the whole report in ``out_dir`` (``reports/quality`` by default) with every suite's
+    result of run ``run_name``: the one its check stored earlier in the same run, else validated now."""
     out_dir = out_dir or report_dir()
     context = report_context(out_dir)
     results = []
     for suite in SUITES:
-        validation = validate(context, Path(db_path), suite)
-        _store_latest(context, validation, run_name)
-        results.append(validation.result)
+        result = _stored_result(context, suite, run_name)
+        if result is None:
+            validation = validate(context, Path(db_path), suite)
+            _store_latest(context, validation, run_name)
+            result = validation.result
+        results.append(result)
     if out_dir.exists():
         shutil.rmtree(out_dir)  # pages of suites or runs that no longer exist
-    _build(context, out_dir)
+    context.build_data_docs(site_names=[SITE_NAME])
+    make_offline(out_dir)
     return results
 
 
-def _store_latest(context: Any, validation: Validation, run_name: str) -> None:
-    """Keep ``validation`` as its suite's only stored result."""
+def _stored_result(context: Any, suite: Suite, run_name: str) -> SuiteResult | None:
+    """The suite's stored result if run ``run_name`` validated it, as a :class:`SuiteResult`."""
+    store = context.validation_results_store
+    for key in store.list_keys():
+        if key.expectation_suite_identifier.name == suite.name and key.run_id.run_name == run_name:
+            gx_result = store.get(key)
+            return SuiteResult(
+                suite=suite.name,
+                table=suite.table,
+                outcomes=outcomes(suite, gx_result),
+                checked_at=key.run_id.run_time.astimezone().replace(tzinfo=None),
+                error=gx_result.meta.get("not_validated"),
+            )
+    return None
+
+
+def _store_latest(context: Any, validation: Validation, run_name: str) -> ValidationResultIdentifier:
+    """Keep ``validation`` as its suite's only stored result; returns its key."""
     store = context.validation_results_store
     suite_id = ExpectationSuiteIdentifier(name=validation.result.suite)
     for key in store.list_keys():
@@ -107,11 +131,7 @@ def _store_latest(context: Any, validation: Validation, run_name: str) -> None:
     validation.gx_result.meta["run_id"] = key.run_id
     validation.gx_result.meta["validation_time"] = run_time
     store.store_validation_results(validation.gx_result, key, suite_id)
-
-
-def _build(context: Any, site_dir: Path) -> None:
-    context.build_data_docs(site_names=[SITE_NAME])
-    make_offline(site_dir)
+    return key
 
 
 def make_offline(site_dir: Path) -> int:

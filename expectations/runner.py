@@ -103,7 +103,7 @@ def validate(context: Any, db_path: Path, suite: Suite, *, examples: bool = True
     result = SuiteResult(
         suite=suite.name,
         table=suite.table,
-        outcomes=_outcomes(suite, gx_result),
+        outcomes=outcomes(suite, gx_result),
         checked_at=checked_at,
         error=error,
     )
@@ -168,7 +168,8 @@ def _add_examples(batch: Any, gx_result: ExpectationSuiteValidationResult) -> No
         gx_result.results[index] = result
 
 
-def _outcomes(suite: Suite, gx_result: ExpectationSuiteValidationResult) -> tuple[ExpectationOutcome, ...]:
+def outcomes(suite: Suite, gx_result: ExpectationSuiteValidationResult) -> tuple[ExpectationOutcome, ...]:
+    """One outcome per expectation of ``suite``, in the suite's order, from GX's result."""
     by_name = {r.expectation_config.meta["name"]: r for r in gx_result.results}
     return tuple(_outcome(suite, e, by_name[e.name]) for e in suite.expectations)
 

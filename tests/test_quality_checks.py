@@ -178,3 +178,27 @@ def test_quality_report_asset_rebuilds_the_report_from_every_suite(warehouse_dir
     pages = list((warehouse_dir / "reports" / "quality" / "validations").rglob("*.html"))
     assert len(pages) == len(SUITES)
     assert all(result.run_id in str(page) for page in pages)
+
+
+def test_report_reuses_the_check_results_of_its_run_and_keeps_one_page_per_suite(warehouse_dir: Path) -> None:
+    from expectations import run_and_report
+
+    db = settings.warehouse_db_path()
+    site = warehouse_dir / "reports" / "quality"
+
+    def set_growth(value: float) -> None:
+        con = duckdb.connect(str(db))
+        con.execute(f"update marts.industrial_va_growth set industrial_va_growth_pct = {value}")
+        con.close()
+
+    def pages(suite: str) -> list[str]:  # the run name of each page of the suite
+        return sorted(p.relative_to(site).parts[3] for p in (site / "validations" / "marts" / suite).rglob("*.html"))
+
+    set_growth(-150)
+    assert not run_and_report(db, "marts.industrial_va_growth", run_name="run-1").passed
+    set_growth(6.4)
+    # run-1's own check result is reused, not validated again
+    assert [r.suite for r in build_quality_report(db, run_name="run-1") if not r.passed] == ["marts.industrial_va_growth"]
+
+    assert run_and_report(db, "marts.industrial_va_growth", run_name="run-2").passed
+    assert pages("industrial_va_growth") == ["run-2"]  # the page of run-1 is gone
