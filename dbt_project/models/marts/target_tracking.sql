@@ -13,19 +13,25 @@ observations as (
 
 ),
 
+-- the figure of the period that ends last; a year beats its fourth quarter or December (same end)
 latest as (
 
     select
         target_id,
         period as latest_period,
+        {{ period_frequency('period') }} as latest_frequency,
         period_end_year as latest_period_end_year,
         value as latest_value
     from observations
-    qualify row_number() over (partition by target_id order by period_end_year desc) = 1
+    qualify row_number() over (
+        partition by target_id
+        order by period_end_year desc, case {{ period_frequency('period') }} when 'A' then 1 when 'Q' then 2 else 3 end
+    ) = 1
 
 ),
 
--- the earliest figure of the trend window: up to target_trend_window_years before the latest one
+-- the trend starts at the earliest figure of the same frequency as the latest one (years with years,
+-- quarters with quarters) up to target_trend_window_years before it
 trend_start as (
 
     select
@@ -36,6 +42,7 @@ trend_start as (
     inner join latest on latest.target_id = observations.target_id
     where observations.period_end_year < latest.latest_period_end_year
       and observations.period_end_year >= latest.latest_period_end_year - {{ var('target_trend_window_years') }}
+      and {{ period_frequency('observations.period') }} = latest.latest_frequency
     qualify row_number() over (partition by observations.target_id order by observations.period_end_year) = 1
 
 ),
