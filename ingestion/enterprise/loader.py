@@ -21,6 +21,7 @@ from ingestion.enterprise.readers import FORMATS, OpenedFile, open_source
 from ingestion.enterprise.schema import FileStructureError
 from ingestion.enterprise.tables import ENTERPRISE_DDL
 from ingestion.enterprise.validation import (
+    RAW_KEY_SQL,
     dictionary_columns,
     dictionary_sql,
     distinct_values_sql,
@@ -87,9 +88,9 @@ def _load(con: duckdb.DuckDBPyConnection, path: Path, attempt: LoadAttempt) -> N
     with open_source(con, path) as opened:
         con.execute(f"create or replace temp view _parsed as select {parsed_select(opened.source_types)} from _src")
         _build_dictionaries(con, opened)
-        lookups = [plan_lookup(con, c, opened.source_types[c.name]) for c in dictionary_columns()]
-        con.execute(f"create or replace temp view _rows as {row_select(lookups)}")
-        _flag_rows(con, opened)
+        lookups = {c.name: plan_lookup(con, c, opened.source_types[c.name]) for c in dictionary_columns()}
+        con.execute(f"create or replace temp view _rows as {row_select(list(lookups.values()))}")
+        _flag_rows(con, opened, raw_keys_are_canonical=lookups["uscc"].keeps_cell and lookups["period"].keeps_cell)
         # The insert skips the flagged rows by an anti-join: much cheaper for DuckDB than filtering ten
         # million rows on the rules again, and nothing inserted is ever deleted (deletes make commit slow).
         (inserted,) = con.execute(
@@ -144,26 +145,32 @@ def _build_dictionaries(con: duckdb.DuckDBPyConnection, opened: OpenedFile) -> N
     con.execute(f"create or replace temp table _dict_period as {period_dictionary_sql()}")
 
 
-def _flag_rows(con: duckdb.DuckDBPyConnection, opened: OpenedFile) -> None:
+def _flag_rows(con: duckdb.DuckDBPyConnection, opened: OpenedFile, *, raw_keys_are_canonical: bool) -> None:
     """``_flagged``: every row that breaks a rule (with its reasons) and every row whose (uscc, period)
     occurs more than once in the file. ``_keep`` marks the rows that load anyway: the first of exact
     copies, and a valid row whose other occurrences were all rejected for other reasons.
 
     Two rows with the same (uscc, period) and different values are both quarantined as conflicting: the
-    file does not say which one is right. Exact copies collapse to the first."""
-    con.execute(
-        """create or replace temp table _duplicate_keys as
-        select hash(uscc, period) as key from _rows where uscc__ok and period__ok
-        group by key having count(*) > 1"""
-    )
+    file does not say which one is right. Exact copies collapse to the first.
+
+    The candidate keys come from the dictionary scan when the cells are canonical as received; when some
+    are not (``2024-Q3`` next to ``2024Q3``), one more scan hashes the canonical values instead."""
+    if raw_keys_are_canonical:
+        key = RAW_KEY_SQL.replace("uscc", "_src_uscc").replace("period", "_src_period")
+        con.execute("create or replace temp table _duplicate_keys as select _key as key from _distinct where _key is not null")
+    else:
+        key = RAW_KEY_SQL
+        con.execute(
+            f"""create or replace temp table _duplicate_keys as
+            select {key} as key from _rows where uscc__ok and period__ok group by key having count(*) > 1"""
+        )
     values = ", ".join(_typed(c) for c in schema.columns())
-    flagged = f"""select * from _rows
-        where not {valid_sql()} or hash(uscc, period) in (select key from _duplicate_keys)"""
+    flagged = f"select * from _rows where not {valid_sql()} or {key} in (select key from _duplicate_keys)"
     con.execute(
         f"""create or replace temp table _flagged as
         select _row, uscc, period, case when not {valid_sql()} then {reasons_sql()} end as _reasons,
                hash({values}) as _values, {_record_json(opened)} as _record, false as _keep
-        from ({explained_select(flagged)})"""
+        from ({explained_select(flagged, opened.source_types)})"""
     )
     con.execute(
         """create or replace temp table _duplicates as

@@ -12,6 +12,7 @@ the file) plus every canonical column under its canonical name, as the file type
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import tempfile
@@ -51,25 +52,18 @@ class OpenedFile:
 
 @contextmanager
 def open_source(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[OpenedFile]:
-    """Register ``path`` as the temporary view ``_src``; dropped (and temporary copies removed) on exit.
+    """Register ``path`` as the temporary view ``_src``, dropped (and temporary copies removed) on exit.
+    Call it inside the file's transaction: after a failure, the rollback drops the view.
 
     Raises :class:`FileStructureError` when the file cannot be read or lacks a required column.
     """
+    openers = {".parquet": _open_parquet, ".csv": _open_csv, ".xlsx": _open_xlsx}
     suffix = path.suffix.lower()
-    try:
-        if suffix == ".parquet":
-            with _open_parquet(con, path) as opened:
-                yield opened
-        elif suffix == ".csv":
-            with _open_csv(con, path) as opened:
-                yield opened
-        elif suffix == ".xlsx":
-            with _open_xlsx(con, path) as opened:
-                yield opened
-        else:
-            raise FileStructureError(f"unsupported file type {suffix!r}: expected .xlsx, .csv or .parquet")
-    finally:
-        con.execute("drop view if exists _src")
+    if suffix not in openers:
+        raise FileStructureError(f"unsupported file type {suffix!r}: expected .xlsx, .csv or .parquet")
+    with openers[suffix](con, path) as opened:
+        yield opened
+    con.execute("drop view if exists _src")
 
 
 def _create_view(con: duckdb.DuckDBPyConnection, relation: str, row_sql: str, header: HeaderMatch, names: list[str]) -> dict[str, str]:
@@ -117,12 +111,13 @@ def _open_csv(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[OpenedFile
     with tempfile.TemporaryDirectory(prefix="enterprise_csv_") as scratch:
         readable = path if encoding in ("utf-8", "utf-8-sig") else _transcode(path, encoding, Path(scratch) / "utf8.csv")
         names = [f"c{i}" for i in range(len(header.headers))]
+        # WITH ORDINALITY numbers the records as read, in parallel (row_number() over () would not be).
         relation = (
             f"read_csv({quote_literal(str(readable))}, header = true, skip = {header.row_index}, all_varchar = true, "
             f"delim = ',', quote = '\"', escape = '\"', names = [{', '.join(quote_literal(n) for n in names)}], "
-            "null_padding = true)"
+            "null_padding = true) with ordinality"
         )
-        types = _create_view(con, relation, f"row_number() over () + {header.row_index + 1}", header, names)
+        types = _create_view(con, relation, f"ordinality + {header.row_index + 1}", header, names)
         try:
             con.execute("select count(*) from (select * from _src limit 1)").fetchall()
         except duckdb.Error as error:
@@ -190,8 +185,8 @@ def _open_xlsx(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[OpenedFil
         types = _create_view(con, "_xlsx_rows", "_row", header, [f"c{i}" for i in range(width)])
         yield OpenedFile("enterprise_xlsx", header, types)
     finally:
-        con.execute("drop view if exists _src")
-        con.unregister("_xlsx_rows")
+        with contextlib.suppress(duckdb.Error):  # an aborted transaction drops it with the rollback
+            con.unregister("_xlsx_rows")
 
 
 def _cell_text(value: object) -> str | None:

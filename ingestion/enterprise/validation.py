@@ -106,35 +106,41 @@ def text_sql(raw: str, source_type: str) -> str:
 
 
 def _number_sql(raw: str, source_type: str) -> str:
-    """A measure: typed sources as they are; text may have thousands separators; finite values only."""
+    """A measure: typed sources as they are; text may have thousands separators and spaces (NaN and
+    infinity parse here and fail the rules)."""
     if _is_typed_number(source_type):
         return f"cast({raw} as double)"
-    text = f"trim(cast({raw} as varchar), '{_TRIM}')"
-    value = f"coalesce(try_cast({raw} as double), try_cast(replace(replace({text}, ',', ''), ' ', '') as double))"
-    return f"case when isfinite({value}) then {value} end"
+    cleaned = f"replace(replace(trim(cast({raw} as varchar), '{_TRIM}'), ',', ''), ' ', '')"
+    return f"coalesce(try_cast({raw} as double), try_cast({cleaned} as double))"
 
 
 def parsed_select(source_types: Mapping[str, str]) -> str:
     """The per-row scan of ``_src``: ``_row``, every cell as received (``_src_<column>``) and each measure
-    parsed (``<measure>``, NULL when missing or not a number) with its text (``<measure>__text``, only
-    computed where a query needs it: the reasons of rejected rows)."""
+    parsed (``<measure>``, NULL when missing or not a number)."""
     items = ["_row"]
     for col in schema.columns():
         raw = quote_identifier(col.name)
         items.append(f"{raw} as _src_{col.name}")
         if col.is_measure:
             items.append(f"{_number_sql(raw, source_types[col.name])} as {col.name}")
-            items.append(f"{text_sql(raw, source_types[col.name])} as {col.name}__text")
     return ",\n    ".join(items)
 
 
 # ---------- dictionaries of distinct values
 
 
+#: The key of a submission: one enterprise, one period. Its hash over the cells as received finds the
+#: candidate duplicates in the same scan that collects the distinct values.
+RAW_KEY_SQL = "hash(uscc, period)"
+
+
 def distinct_values_sql() -> str:
-    """One scan of ``_src`` giving the distinct raw values of every dictionary column."""
+    """One scan of ``_src`` giving the distinct raw values of every dictionary column, and (as ``_key``)
+    the hash of every raw (uscc, period) that occurs more than once."""
     names = [c.name for c in dictionary_columns()]
-    return f"select {', '.join(names)} from _src group by grouping sets ({', '.join(f'({n})' for n in names)})"
+    sets = ", ".join(f"({n})" for n in [*names, "_key"])
+    return f"""select {', '.join(names)}, _key from (select *, {RAW_KEY_SQL} as _key from _src)
+        group by grouping sets ({sets}) having grouping(_key) = 1 or count(*) > 1"""
 
 
 def dictionary_sql(col: schema.Column, source_type: str) -> str:
@@ -196,9 +202,10 @@ class Lookup:
     non-canonical dictionary is joined (``d_<column>``)."""
 
     column: schema.Column
-    value_sql: str  # the canonical value, NULL when missing or invalid (except for "same" lookups)
+    value_sql: str  # the canonical value; NULL when missing or invalid, except when the cell is kept
     ok_sql: str  # true when the cell is present and valid
     join: bool = False
+    keeps_cell: bool = False  # the canonical value is the cell itself, same type and spelling
 
 
 def _literal(value: object) -> str:
@@ -223,11 +230,12 @@ def plan_lookup(con: duckdb.DuckDBPyConnection, col: schema.Column, source_type:
     ).fetchone()
     if renamed == 0:  # valid cells are canonical as they are: keep them, reject the few invalid ones
         if invalid == 0:
-            return Lookup(col, cast, f"{raw} is not null")
+            return Lookup(col, cast, f"{raw} is not null", keeps_cell=same_type)
         if invalid <= INLINE_LIMIT:
             bad = ", ".join(_literal(r) for (r,) in con.execute(f"select raw from _dict_{name} where value is null").fetchall())
-            return Lookup(col, cast, f"({raw} is not null and not list_contains([{bad}], {raw}))")
-        return Lookup(col, cast, f"({raw} is not null and {raw} not in (select raw from _dict_{name} where value is null))")
+            return Lookup(col, cast, f"({raw} is not null and not list_contains([{bad}], {raw}))", keeps_cell=same_type)
+        ok = f"({raw} is not null and {raw} not in (select raw from _dict_{name} where value is null))"
+        return Lookup(col, cast, ok, keeps_cell=same_type)
     if valid <= INLINE_LIMIT:
         pairs = con.execute(f"select raw, value from _dict_{name} where value is not null").fetchall()
         value = f"case {raw} " + " ".join(f"when {_literal(r)} then {_literal(v)}" for r, v in pairs) + " end"
@@ -249,7 +257,7 @@ def valid_sql() -> str:
     """True when a row of ``_rows`` breaks no rule (cheap: no strings are built)."""
     cols = schema.columns()
     conditions = [f"{c.name}__ok" for c in dictionary_columns()]
-    conditions += [f"{c.name} is not null and {c.name} >= 0" for c in cols if c.is_measure]
+    conditions += [f"isfinite({c.name}) and {c.name} >= 0" for c in cols if c.is_measure]
     conditions += [f"{c.name} = trunc({c.name})" for c in cols if c.kind == "count"]
     conditions += [
         "rd_expenditure_10k_yuan <= revenue_10k_yuan",
@@ -259,12 +267,15 @@ def valid_sql() -> str:
     return "coalesce(" + " and ".join(conditions) + ", false)"
 
 
-def explained_select(rows: str) -> str:
-    """The rows of ``rows`` (a subquery of ``_rows``) with each dictionary column's ``c__text`` and
-    ``c__problem`` joined in, for :func:`reasons_sql`: used on the few flagged rows only."""
-    items = ["f.*"] + [
-        f"d_{c.name}.text as {c.name}__text, d_{c.name}.problem as {c.name}__problem" for c in dictionary_columns()
-    ]
+def explained_select(rows: str, source_types: Mapping[str, str]) -> str:
+    """The rows of ``rows`` (a subquery of ``_rows``) with every column's text ``c__text`` and each
+    dictionary column's ``c__problem``, for :func:`reasons_sql`: only computed for the few flagged rows."""
+    items = ["f.*"]
+    for col in schema.columns():
+        if col.is_measure:
+            items.append(f"{text_sql(f'f._src_{col.name}', source_types[col.name])} as {col.name}__text")
+        else:
+            items.append(f"d_{col.name}.text as {col.name}__text, d_{col.name}.problem as {col.name}__problem")
     return f"select {', '.join(items)} from ({rows}) f {_joins(dictionary_columns(), 'f')}"
 
 
@@ -288,7 +299,11 @@ def reasons_sql() -> str:
         *[f"{c.name}__problem" for c in dictionary_columns()],
         listed(
             "invalid_number: not a number: ",
-            [f"case when {c.name}__text is not null and {c.name} is null then '{c.name} ' || {_quoted(c.name + '__text')} end" for c in measures],
+            [
+                f"case when {c.name}__text is not null and not coalesce(isfinite({c.name}), false) "
+                f"then '{c.name} ' || {_quoted(c.name + '__text')} end"
+                for c in measures
+            ],
         ),
         listed(
             "invalid_number: not a whole number: ",

@@ -1,5 +1,6 @@
 -- Every submission of every (uscc, period), numbered by load: the latest load is current, every earlier
--- one is history, with the file and time that replaced it.
+-- one is history, with the file and time that replaced it. Most keys were submitted once: only the
+-- resubmitted ones need ordering, which keeps this cheap on millions of rows.
 
 with
 
@@ -9,19 +10,37 @@ submissions as (
 
 ),
 
-versioned as (
+resubmitted as (
+
+    select uscc, period from submissions group by uscc, period having count(*) > 1
+
+),
+
+submitted_once as (
 
     select
-        *,
+        s.*,
+        cast(1 as bigint) as version,
+        cast(null as timestamp) as superseded_at,
+        cast(null as varchar) as superseded_by_file
+    from submissions s
+    anti join resubmitted r on r.uscc = s.uscc and r.period = s.period
+
+),
+
+submitted_again as (
+
+    select
+        s.*,
         row_number() over by_load as version,
-        lead(loaded_at) over by_load as superseded_at,
-        lead(source_file) over by_load as superseded_by_file
-    from submissions
-    window by_load as (partition by uscc, period order by loaded_at, load_id)
+        lead(s.loaded_at) over by_load as superseded_at,
+        lead(s.source_file) over by_load as superseded_by_file
+    from submissions s
+    semi join resubmitted r on r.uscc = s.uscc and r.period = s.period
+    window by_load as (partition by s.uscc, s.period order by s.loaded_at, s.load_id)
 
 )
 
-select
-    *,
-    superseded_at is null as is_current
-from versioned
+select *, superseded_at is null as is_current from submitted_once
+union all by name
+select *, superseded_at is null as is_current from submitted_again

@@ -1,6 +1,7 @@
 -- One row per enterprise and version of its attributes (slowly changing, type 2): a new version starts
 -- with the first period whose current submission names another group, name, industry, district or
--- status; the latest version is current. Periods are ordered by their end (a year after its Q4).
+-- status; the latest version is current. A submission states the attributes as at the end of its
+-- period, so periods are ordered by their end (a year after its Q4) and versions dated by it.
 
 with
 
@@ -64,7 +65,7 @@ versions as (
         any_value(has_rd_institution) as has_rd_institution,
         arg_min(period, period_end) as first_period,
         arg_max(period, period_end) as last_period,
-        min(period_start) as valid_from,
+        min(period_end) as valid_from,
         count(*) as periods_reported
     from numbered
     group by uscc, version

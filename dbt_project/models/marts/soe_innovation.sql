@@ -10,16 +10,24 @@ current_submissions as (
 
 ),
 
+year_before as (
+
+    select
+        uscc,
+        period,
+        rd_expenditure_10k_yuan as rd_expenditure_year_before
+    from current_submissions
+
+),
+
 with_year_before as (
 
     -- the same enterprise's R&D a year earlier (2023Q3 for 2024Q3), when it reported that period
     select
-        *,
-        case when lag(year) over same_period_by_year = year - 1
-            then lag(rd_expenditure_10k_yuan) over same_period_by_year
-        end as rd_expenditure_year_before
-    from current_submissions
-    window same_period_by_year as (partition by uscc, frequency, period_number order by year)
+        c.*,
+        y.rd_expenditure_year_before
+    from current_submissions c
+    left join year_before y on y.uscc = c.uscc and y.period = c.same_period_last_year
 
 ),
 
