@@ -1,7 +1,7 @@
 """`make run`: materialize every asset once, in this process, and print where the outputs are.
 
 Uses the Dagster instance in DAGSTER_HOME when it is set (so `make dev` shows the run), else an
-ephemeral one. Exits non-zero when any step failed.
+ephemeral one. Logs at INFO (LOG_LEVEL=DEBUG for every Dagster event). Exits non-zero when any step failed.
 """
 
 from __future__ import annotations
@@ -20,7 +20,11 @@ def main() -> int:
     from orchestration.definitions import defs  # imported here: loading takes seconds, timed above
 
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    result = defs.resolve_job_def("warehouse_job").execute_in_process(instance=instance, raise_on_error=False)
+    result = defs.resolve_job_def("warehouse_job").execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": os.environ.get("LOG_LEVEL", "INFO")}}}},
+    )
     elapsed = time.monotonic() - started
 
     for event in result.all_events:

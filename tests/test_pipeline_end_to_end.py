@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -130,9 +131,28 @@ def rerun(pipeline: PipelineRun, tmp_path_factory: pytest.TempPathFactory) -> Pi
         revision = landing / "releases" / "cq" / "chongqing_gdp_2020_revised.csv"
         revision.write_bytes(REVISED_CQ_RELEASE.encode("gb18030"))
         Path(f"{revision}.meta.yml").write_text(REVISED_CQ_SIDECAR, encoding="utf-8")
-        revised = run_warehouse_job()
+        # A BI-style reader queries serving.duckdb in another process for the whole run that republishes it.
+        stop = root / "stop-reader"
+        reader = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("serving_reader.py")), str(warehouse / "serving.duckdb"),
+             "--out", str(root / "reads.jsonl"), "--max-queries", "5000", "--max-seconds", "300",
+             "--stop-file", str(stop)]
+        )
+        try:
+            revised = run_warehouse_job()
+        finally:
+            stop.touch()
+            reader.wait(timeout=60)
         assert revised.success
     return PipelineRun(landing, warehouse, revised)
+
+
+def test_reader_during_a_pipeline_run_sees_only_whole_publications(rerun: PipelineRun):
+    reads = [json.loads(line) for line in (rerun.landing_dir.parent / "reads.jsonl").read_text().splitlines()]
+    assert reads and [r for r in reads if "error" in r or not r["consistent"]] == []
+    # it saw the publication before the run and the one the run made, in that order
+    run_ids = list(dict.fromkeys(r["run_id"] for r in reads))
+    assert len(run_ids) == 2
 
 
 def test_second_run_without_new_files_loads_nothing(pipeline: PipelineRun, rerun: PipelineRun):
