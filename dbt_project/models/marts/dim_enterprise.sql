@@ -2,42 +2,62 @@
 -- with the first period whose current submission names another group, name, industry, district or
 -- status; the latest version is current. A submission states the attributes as at the end of its
 -- period, so periods are ordered by their end (a year after its Q4) and versions dated by it.
+--
+-- Most enterprises never change: they get their single version from one aggregate, and only the rows of
+-- the others are put in order (the model is referenced where used: DuckDB would hold a shared CTE of
+-- millions of rows in memory).
+
+{%- set attributes = [
+    'enterprise_name', 'group_name', 'industry_code', 'district_code',
+    'is_hightech', 'is_tech_based', 'has_rd_institution',
+] %}
 
 with
 
-current_submissions as (
+changing as (
 
-    select * from {{ ref('int_enterprise_submissions_current') }}
+    select uscc
+    from {{ ref('int_enterprise_submissions_current') }}
+    group by uscc
+    having min(hash({{ attributes | join(', ') }})) <> max(hash({{ attributes | join(', ') }}))
 
 ),
 
-ordered as (
+steady_versions as (
 
     select
         uscc,
-        period,
-        period_start,
-        period_end,
-        enterprise_name,
-        group_name,
-        industry_code,
-        district_code,
-        is_hightech,
-        is_tech_based,
-        has_rd_institution,
-        row(enterprise_name, group_name, industry_code, district_code, is_hightech, is_tech_based, has_rd_institution)
-            as attributes
-    from current_submissions
+        1 as version,
+        {%- for attribute in attributes %}
+        any_value({{ attribute }}) as {{ attribute }},
+        {%- endfor %}
+        arg_min(period, period_end) as first_period,
+        arg_max(period, period_end) as last_period,
+        min(period_end) as valid_from,
+        count(*) as periods_reported
+    from {{ ref('int_enterprise_submissions_current') }} s
+    anti join changing c on c.uscc = s.uscc
+    group by uscc
 
 ),
 
 changes as (
 
     select
-        *,
-        case when attributes is distinct from lag(attributes) over by_period then 1 else 0 end as starts_version
-    from ordered
-    window by_period as (partition by uscc order by period_end, period_start desc)
+        s.uscc,
+        s.period,
+        s.period_start,
+        s.period_end,
+        {%- for attribute in attributes %}
+        s.{{ attribute }},
+        {%- endfor %}
+        case
+            when hash({{ attributes | join(', ') }}) is distinct from lag(hash({{ attributes | join(', ') }})) over by_period
+            then 1 else 0
+        end as starts_version
+    from {{ ref('int_enterprise_submissions_current') }} s
+    semi join changing c on c.uscc = s.uscc
+    window by_period as (partition by s.uscc order by s.period_end, s.period_start desc)
 
 ),
 
@@ -51,24 +71,28 @@ numbered as (
 
 ),
 
-versions as (
+changing_versions as (
 
     select
         uscc,
         version,
-        any_value(enterprise_name) as enterprise_name,
-        any_value(group_name) as group_name,
-        any_value(industry_code) as industry_code,
-        any_value(district_code) as district_code,
-        any_value(is_hightech) as is_hightech,
-        any_value(is_tech_based) as is_tech_based,
-        any_value(has_rd_institution) as has_rd_institution,
+        {%- for attribute in attributes %}
+        any_value({{ attribute }}) as {{ attribute }},
+        {%- endfor %}
         arg_min(period, period_end) as first_period,
         arg_max(period, period_end) as last_period,
         min(period_end) as valid_from,
         count(*) as periods_reported
     from numbered
     group by uscc, version
+
+),
+
+versions as (
+
+    select * from steady_versions
+    union all by name
+    select * from changing_versions
 
 ),
 

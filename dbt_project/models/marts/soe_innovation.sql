@@ -12,11 +12,12 @@ current_submissions as (
 
 year_before as (
 
+    -- the model again rather than the CTE above: a CTE used twice would be held in memory whole
     select
         uscc,
         period,
         rd_expenditure_10k_yuan as rd_expenditure_year_before
-    from current_submissions
+    from {{ ref('int_enterprise_submissions_current') }}
 
 ),
 
