@@ -181,3 +181,40 @@ def test_revision_supersedes_latest_value_and_keeps_every_vintage(rerun: Pipelin
     )
     # The latest ratio uses the revised GDP; the published 2.11 still reconciles against what was known then.
     assert row == (25041.04, 2.1037, 2.107, True)
+
+
+BROKEN_RELEASE = (
+    "数据库：分省年度数据\r\n"
+    "指标：研究与试验发展(R&D)经费投入强度(%)\r\n"
+    "时间：2022年\r\n"
+    "地区,2022年\r\n"
+    "重庆市,45.00\r\n"
+    "数据来源：国家统计局（测试数据：错误的数值）\r\n"
+)
+
+
+def test_a_broken_release_fails_the_blocking_check_and_leaves_the_published_marts(
+    rerun: PipelineRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
+    shutil.copytree(rerun.landing_dir, landing)
+    shutil.copytree(rerun.warehouse_dir, warehouse, ignore=shutil.ignore_patterns("*.lock"))
+    broken = landing / "releases" / "nbs" / "rd_intensity_2022_broken.csv"
+    broken.write_text(BROKEN_RELEASE, encoding="utf-8")
+    Path(f"{broken}.meta.yml").write_text(REVISED_CQ_SIDECAR.replace("2021-12-30", "2023-09-18"), encoding="utf-8")
+    served_before = (warehouse / "serving.duckdb").read_bytes()
+    monkeypatch.setenv("LANDING_DIR", str(landing))
+    monkeypatch.setenv("WAREHOUSE_DIR", str(warehouse))
+
+    result = run_warehouse_job()
+
+    failed = {
+        (e.asset_check_evaluation_data.asset_key.to_user_string(), e.asset_check_evaluation_data.check_name)
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.asset_check_evaluation_data.passed
+    }
+    assert ("marts/fct_indicator_values", "fct_indicator_values__value_in_range_rd_intensity") in failed
+    assert not result.success
+    assert (warehouse / "serving.duckdb").read_bytes() == served_before
+    report = (warehouse / "reports" / "quality" / "index.html").read_text(encoding="utf-8")
+    assert "'_validation_success_text': 'Failed', 'asset_name': 'marts.fct_indicator_values'" in report
