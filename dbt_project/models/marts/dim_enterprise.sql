@@ -12,6 +12,17 @@
     'is_hightech', 'is_tech_based', 'has_rd_institution',
 ] %}
 
+{#- What a version says, from the rows it covers. -#}
+{%- set version_columns %}
+        {%- for attribute in attributes %}
+        any_value({{ attribute }}) as {{ attribute }},
+        {%- endfor %}
+        arg_min(period, period_end) as first_period,
+        arg_max(period, period_end) as last_period,
+        min(period_end) as valid_from,
+        count(*) as periods_reported
+{%- endset %}
+
 with
 
 changing as (
@@ -28,13 +39,7 @@ steady_versions as (
     select
         uscc,
         1 as version,
-        {%- for attribute in attributes %}
-        any_value({{ attribute }}) as {{ attribute }},
-        {%- endfor %}
-        arg_min(period, period_end) as first_period,
-        arg_max(period, period_end) as last_period,
-        min(period_end) as valid_from,
-        count(*) as periods_reported
+        {{- version_columns }}
     from {{ ref('int_enterprise_submissions_current') }} s
     anti join changing c on c.uscc = s.uscc
     group by uscc
@@ -76,13 +81,7 @@ changing_versions as (
     select
         uscc,
         version,
-        {%- for attribute in attributes %}
-        any_value({{ attribute }}) as {{ attribute }},
-        {%- endfor %}
-        arg_min(period, period_end) as first_period,
-        arg_max(period, period_end) as last_period,
-        min(period_end) as valid_from,
-        count(*) as periods_reported
+        {{- version_columns }}
     from numbered
     group by uscc, version
 

@@ -1,0 +1,252 @@
+"""Benchmark of the enterprise path at scale: ten million synthetic enterprise-period rows.
+
+    python -m bench.enterprise_ingest                 # 10M rows, Parquet and CSV
+    python -m bench.enterprise_ingest --rows 200000   # a quick run
+
+Generates the rows once (``ingestion.enterprise.synthetic``, with ``--error-rate`` of every kind of bad
+row) as Parquet and as CSV under ``--out`` (default ``bench/out``, git-ignored), then measures, each
+phase in a fresh process on a fresh database file so one phase's memory does not count for another:
+
+- the raw floor: ``create table as select * from read_parquet(...)`` / ``read_csv(...)`` of the same file;
+- ingest + validation: ``load_submissions`` of that file (sha256, reading, every rule, quarantine, load);
+- the marts build: ``dbt build --select +soe_innovation +dim_enterprise`` without tests, on the database
+  the Parquet ingest filled (staging view, versioned submissions table, the two marts, the seeds they
+  join; dbt's own start-up included).
+
+Prints a table of seconds, rows/s, the ratio to the floor and the peak RSS of each phase.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import psutil
+
+from ingestion import settings
+from ingestion.enterprise import synthetic
+
+DEFAULT_OUT = settings.REPO_ROOT / "bench" / "out"
+BUILD = "dbt build of soe_innovation and dim_enterprise (+ upstream)"
+#: Annual and quarterly periods of five years: 25 periods per enterprise (fewer where the panel has gaps).
+PERIODS = synthetic.period_labels(range(2020, 2025), range(2020, 2025))
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    rows: int
+    seconds: float
+    peak_rss_mb: float
+    floor: str | None = None  # name of the phase this one is compared with
+
+
+def generate(rows: int, out: Path, seed: int, error_rate: float) -> tuple[Path, Path, int]:
+    """Write ``rows`` synthetic rows as Parquet and CSV (one generation pass); returns both paths and the
+    number of rows with an injected error."""
+    parquet, csv = out / "enterprise_bench.parquet", out / "enterprise_bench.csv"
+    enterprises = rows // len(PERIODS) + 1
+    spec = synthetic.Spec(enterprises=enterprises * 2, periods=PERIODS, seed=seed, error_rate=error_rate)
+    injected = 0
+
+    def exactly(parts: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+        nonlocal injected
+        remaining = rows
+        for part in parts:
+            part = part.head(remaining)
+            injected += part["injected_error"].drop_nulls().len()
+            remaining -= len(part)
+            yield part
+            if remaining == 0:
+                return
+
+    import pyarrow.parquet as pq
+
+    parquet_writer = None
+    try:
+        with open(csv, "wb") as csv_handle:
+            for index, frame in enumerate(exactly(synthetic.generate_parts(spec))):
+                table = frame.drop("injected_error").to_arrow()
+                parquet_writer = parquet_writer or pq.ParquetWriter(parquet, table.schema)
+                parquet_writer.write_table(table)
+                csv_handle.write(synthetic.csv_text(frame, header=index == 0).encode("utf-8"))
+    finally:
+        if parquet_writer is not None:
+            parquet_writer.close()
+    return parquet, csv, injected
+
+
+# ---------- phases (each runs in a child process)
+
+
+class PeakRss:
+    """Samples the resident memory of this process and its children every 20 ms; ``mb`` is the peak.
+    (``ru_maxrss`` would not do: a spawned child starts from its parent's high-water mark.)"""
+
+    def __enter__(self) -> PeakRss:
+        self.mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for process in [me, *me.children(recursive=True)]:
+                try:
+                    total += process.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.mb = max(self.mb, total / 1e6)
+            self._stop.wait(0.02)
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _floor(source: str, db: str) -> tuple[float, float]:
+    from ingestion import warehouse
+
+    with PeakRss() as peak:
+        con = warehouse.connect(Path(db))
+        start = time.perf_counter()
+        con.execute(f"create table floor as select * from {source}")
+        con.close()
+        elapsed = time.perf_counter() - start
+    return elapsed, peak.mb
+
+
+def _ingest(landing: str, db: str) -> tuple[float, float]:
+    from ingestion import warehouse
+    from ingestion.enterprise.loader import load_submissions
+
+    with PeakRss() as peak:
+        con = warehouse.connect(Path(db))
+        start = time.perf_counter()
+        summary = load_submissions(con, Path(landing))
+        con.close()
+        elapsed = time.perf_counter() - start
+    if summary.files_failed or not summary.files_loaded:
+        raise RuntimeError(f"ingest failed: {summary.as_metadata()}")
+    print(f"    {summary.rows_loaded:,} rows loaded, {summary.rows_quarantined:,} quarantined", flush=True)
+    return elapsed, peak.mb
+
+
+def _dbt_build(warehouse_dir: str) -> tuple[float, float]:
+    env = {**os.environ, "WAREHOUSE_DIR": warehouse_dir, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    dbt = Path(sys.executable).with_name("dbt")
+    with PeakRss() as peak:
+        start = time.perf_counter()
+        result = subprocess.run(
+            [
+                str(dbt), "build", "--select", "+soe_innovation", "+dim_enterprise",
+                "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test",
+                "--profiles-dir", ".", "--target-path", f"{warehouse_dir}/dbt_target",
+            ],
+            cwd=settings.DBT_PROJECT_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise RuntimeError(f"dbt failed:\n{result.stdout[-3000:]}\n{result.stderr[-2000:]}")
+    return elapsed, peak.mb
+
+
+def _run(target: Callable[..., tuple[float, float]], *args: str) -> tuple[float, float]:
+    """Run one phase in a fresh (spawned) process; returns its seconds and peak RSS in MB."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(target, args)
+
+
+def _fresh(path: Path) -> Path:
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
+def run(rows: int, out: Path, seed: int, error_rate: float) -> list[Phase]:
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"generating {rows:,} rows (error rate {error_rate}) into {out} ...", flush=True)
+    start = time.perf_counter()
+    parquet, csv, injected = generate(rows, out, seed, error_rate)
+    print(
+        f"    {time.perf_counter() - start:.1f} s; {injected:,} rows with injected errors; "
+        f"parquet {parquet.stat().st_size / 1e6:,.0f} MB, csv {csv.stat().st_size / 1e6:,.0f} MB",
+        flush=True,
+    )
+    phases: list[Phase] = []
+    for kind, path, reader in (
+        ("parquet", parquet, f"read_parquet('{parquet}')"),
+        ("csv", csv, f"read_csv('{csv}')"),
+    ):
+        work = _fresh(out / f"work_{kind}")
+        print(f"floor ({kind}) ...", flush=True)
+        seconds, rss = _run(_floor, reader, str(work / "floor.duckdb"))
+        phases.append(Phase(f"raw floor ({kind})", rows, seconds, rss))
+        landing = _fresh(work / "landing")
+        (landing / "enterprise").mkdir()
+        (landing / "enterprise" / path.name).symlink_to(path)
+        print(f"ingest + validation ({kind}) ...", flush=True)
+        seconds, rss = _run(_ingest, str(landing), str(work / "warehouse.duckdb"))
+        phases.append(Phase(f"ingest + validation ({kind})", rows, seconds, rss, floor=f"raw floor ({kind})"))
+        if kind == "parquet":
+            print("marts build (dbt) ...", flush=True)
+            seconds, rss = _run(_dbt_build, str(work))
+            phases.append(Phase(BUILD, rows, seconds, rss))
+    return phases
+
+
+def report(phases: list[Phase]) -> str:
+    by_name = {p.name: p for p in phases}
+    lines = [
+        "| phase | seconds | rows/s | ratio to floor | peak RSS (MB) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for p in phases:
+        ratio = f"{p.seconds / by_name[p.floor].seconds:.2f}" if p.floor else ""
+        lines.append(f"| {p.name} | {p.seconds:.1f} | {p.rows / p.seconds:,.0f} | {ratio} | {p.peak_rss_mb:,.0f} |")
+    ingest, build = by_name["ingest + validation (parquet)"], by_name[BUILD]
+    csv_ingest = by_name["ingest + validation (csv)"]
+    for label, first in (("parquet", ingest), ("csv", csv_ingest)):
+        total = first.seconds + build.seconds
+        peak = max(first.peak_rss_mb, build.peak_rss_mb)
+        lines.append(f"| whole enterprise path ({label}: ingest + build) | {total:.1f} | {first.rows / total:,.0f} |  | {peak:,.0f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.enterprise_ingest", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=10_000_000, help="enterprise-period rows (default 10,000,000)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="working directory (default bench/out)")
+    parser.add_argument("--seed", type=int, default=2024, help="generator seed")
+    parser.add_argument("--error-rate", type=float, default=0.001, help="share of rows with an injected error")
+    parser.add_argument("--keep", action="store_true", help="keep the generated files and databases")
+    args = parser.parse_args(argv)
+    try:
+        phases = run(args.rows, args.out, args.seed, args.error_rate)
+    finally:
+        if not args.keep:
+            shutil.rmtree(args.out, ignore_errors=True)
+    print()
+    print(f"{args.rows:,} rows, {os.cpu_count()} cores, duckdb threads/memory as in ingestion.warehouse.CONNECTION_CONFIG")
+    print(report(phases))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
