@@ -421,3 +421,10 @@ def test_loader_output_matches_the_generated_frame_for_csv_too(landing: Path, co
     load_submissions(con, landing)
     got = con.execute(f"select {', '.join(HEADERS_EN)} from raw.enterprise_submissions order by row_number").pl()
     assert got.equals(frame.drop("injected_error").with_columns(pl.col(pl.Float64).round(1)))
+
+
+def test_a_file_with_only_its_header_loads_no_rows(landing: Path, con):
+    write_csv(landing / "enterprise" / "empty.csv", [])
+    summary = load_submissions(con, landing)
+    assert [(a.status, a.rows_loaded, a.rows_quarantined) for a in summary.attempts] == [("loaded", 0, 0)]
+    assert con.execute("select rows_read from raw.enterprise_files").fetchall() == [(0,)]

@@ -21,11 +21,11 @@ from ingestion.enterprise.readers import FORMATS, OpenedFile, open_source
 from ingestion.enterprise.schema import FileStructureError
 from ingestion.enterprise.tables import ENTERPRISE_DDL
 from ingestion.enterprise.validation import (
-    RAW_KEY_SQL,
     dictionary_columns,
     dictionary_sql,
     distinct_values_sql,
     explained_select,
+    key_sql,
     parsed_select,
     plan_lookup,
     period_dictionary_sql,
@@ -43,6 +43,7 @@ from ingestion.warehouse import (
     record_attempt,
     record_quarantine,
 )
+
 
 def load_submissions(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> LoadSummary:
     """Load every new file of ``landing_dir/enterprise`` (sorted by name); returns what happened."""
@@ -156,10 +157,10 @@ def _flag_rows(con: duckdb.DuckDBPyConnection, opened: OpenedFile, *, raw_keys_a
     The candidate keys come from the dictionary scan when the cells are canonical as received; when some
     are not (``2024-Q3`` next to ``2024Q3``), one more scan hashes the canonical values instead."""
     if raw_keys_are_canonical:
-        key = RAW_KEY_SQL.replace("uscc", "_src_uscc").replace("period", "_src_period")
+        key = key_sql("_src_uscc", "_src_period")
         con.execute("create or replace temp table _duplicate_keys as select _key as key from _distinct where _key is not null")
     else:
-        key = RAW_KEY_SQL
+        key = key_sql()
         con.execute(
             f"""create or replace temp table _duplicate_keys as
             select {key} as key from _rows where uscc__ok and period__ok group by key having count(*) > 1"""
@@ -202,11 +203,11 @@ def _typed(col: schema.Column) -> str:
     return col.name
 
 
-def _record_json(opened: OpenedFile, prefix: str = "_src_") -> str:
-    """The raw record as JSON, keyed by the file's own headers (columns ``<prefix><canonical name>``)."""
+def _record_json(opened: OpenedFile) -> str:
+    """The raw record as JSON (the ``_src_<column>`` cells), keyed by the file's own headers."""
     pairs = ", ".join(
         f"{quote_literal(opened.header.headers[opened.header.positions[c.name]] or c.name)}, "
-        f"cast({prefix}{c.name} as varchar)"
+        f"cast(_src_{c.name} as varchar)"
         for c in schema.columns()
     )
     return f"json_object({pairs})"

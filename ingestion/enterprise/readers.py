@@ -66,7 +66,9 @@ def open_source(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[OpenedFi
     con.execute("drop view if exists _src")
 
 
-def _create_view(con: duckdb.DuckDBPyConnection, relation: str, row_sql: str, header: HeaderMatch, names: list[str]) -> dict[str, str]:
+def _create_view(
+    con: duckdb.DuckDBPyConnection, relation: str, row_sql: str, header: HeaderMatch, names: list[str]
+) -> dict[str, str]:
     """``_src`` over ``relation`` whose columns are ``names`` (by position); returns canonical -> type."""
     schema.require_all_columns(header)
     select = [f"{row_sql} as _row"] + [
@@ -163,9 +165,15 @@ def _open_xlsx(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[OpenedFil
     try:
         if TEMPLATE_SHEET not in workbook.sheetnames:
             raise FileStructureError(
-                f"no sheet named {TEMPLATE_SHEET} (the reporting template's sheet); sheets: {', '.join(workbook.sheetnames)}"
+                f"no sheet named {TEMPLATE_SHEET} (the reporting template's sheet); "
+                f"sheets: {', '.join(workbook.sheetnames)}"
             )
-        rows = [tuple(_cell_text(v) for v in row) for row in workbook[TEMPLATE_SHEET].iter_rows(min_row=1, values_only=True)]
+        sheet = workbook[TEMPLATE_SHEET]
+        rows = [tuple(_cell_text(v) for v in row) for row in sheet.iter_rows(min_row=1, values_only=True)]
+    except FileStructureError:
+        raise
+    except Exception as error:  # a damaged sheet fails while its rows are read
+        raise FileStructureError(f"sheet {TEMPLATE_SHEET} cannot be read: {type(error).__name__}: {error}") from None
     finally:
         workbook.close()
     header = schema.find_header_row(rows)

@@ -129,9 +129,10 @@ def parsed_select(source_types: Mapping[str, str]) -> str:
 # ---------- dictionaries of distinct values
 
 
-#: The key of a submission: one enterprise, one period. Its hash over the cells as received finds the
-#: candidate duplicates in the same scan that collects the distinct values.
-RAW_KEY_SQL = "hash(uscc, period)"
+def key_sql(uscc: str = "uscc", period: str = "period") -> str:
+    """The hash of a submission's key: one enterprise, one period. Over the cells as received it finds the
+    candidate duplicates in the same scan that collects the distinct values."""
+    return f"hash({uscc}, {period})"
 
 
 def distinct_values_sql() -> str:
@@ -139,7 +140,7 @@ def distinct_values_sql() -> str:
     the hash of every raw (uscc, period) that occurs more than once."""
     names = [c.name for c in dictionary_columns()]
     sets = ", ".join(f"({n})" for n in [*names, "_key"])
-    return f"""select {', '.join(names)}, _key from (select *, {RAW_KEY_SQL} as _key from _src)
+    return f"""select {', '.join(names)}, _key from (select *, {key_sql()} as _key from _src)
         group by grouping sets ({sets}) having grouping(_key) = 1 or count(*) > 1"""
 
 

@@ -19,11 +19,7 @@ renamed as (
 
         ---------- period parts (the loader writes canonical labels: 2024, 2024Q3, 2024-09)
         cast(left(period, 4) as integer) as year,
-        case
-            when length(period) = 4 then 'A'
-            when substr(period, 5, 1) = 'Q' then 'Q'
-            else 'M'
-        end as frequency,
+        {{ period_frequency('period') }} as frequency,
         case
             when length(period) = 4 then null
             when substr(period, 5, 1) = 'Q' then cast(right(period, 1) as integer)
