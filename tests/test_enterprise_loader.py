@@ -428,3 +428,11 @@ def test_a_file_with_only_its_header_loads_no_rows(landing: Path, con):
     summary = load_submissions(con, landing)
     assert [(a.status, a.rows_loaded, a.rows_quarantined) for a in summary.attempts] == [("loaded", 0, 0)]
     assert con.execute("select rows_read from raw.enterprise_files").fetchall() == [(0,)]
+
+
+def test_csv_with_a_title_line_above_the_header_numbers_rows_by_line(landing: Path, con):
+    path = write_csv(landing / "enterprise" / "titled.csv", [row(), row(uscc=OTHER_USCC)], headers=HEADERS_ZH)
+    path.write_text("2023年度市属国有企业科技创新统计报表\n" + path.read_text())
+    summary = load_submissions(con, landing)
+    assert (summary.rows_loaded, summary.rows_quarantined) == (2, 0)
+    assert loaded(con, "row_number, uscc") == [(3, VALID["uscc"]), (4, OTHER_USCC)]
