@@ -12,12 +12,12 @@ from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
 from ingestion import settings, warehouse
-from ingestion.warehouse import WRITER_POOL  # noqa: F401  (re-exported for the asset modules)
 from orchestration.dbt_project import dbt_project
 
 
 class WarehouseResource(DuckDBResource):
-    """The build database. ``get_connection`` is a read-write connection taken under the writer lock."""
+    """The build database. ``get_connection`` is :func:`ingestion.warehouse.write_connection`: read-write,
+    under the writer lock, with the session settings and audit tables in place."""
 
     @property
     def path(self) -> Path:
@@ -25,9 +25,7 @@ class WarehouseResource(DuckDBResource):
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        with warehouse.writer_lock(self.path), super().get_connection() as con:
-            con.execute(warehouse.SESSION_SETUP)
-            con.execute(warehouse.AUDIT_DDL)
+        with warehouse.write_connection(self.path) as con:
             yield con
 
 
@@ -44,9 +42,7 @@ class LandingResource(dg.ConfigurableResource):
 def build_resources() -> dict[str, dg.ConfigurableResource]:
     settings.export_absolute_paths()  # dbt's profile reads the absolute WAREHOUSE_DIR
     return {
-        "warehouse": WarehouseResource(
-            database=str(settings.warehouse_db_path()), connection_config=warehouse.CONNECTION_CONFIG
-        ),
+        "warehouse": WarehouseResource(database=str(settings.warehouse_db_path())),
         "landing": LandingResource(path=str(settings.landing_dir())),
         "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=str(settings.DBT_PROJECT_DIR)),
     }

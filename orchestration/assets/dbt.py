@@ -7,9 +7,8 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from ingestion import settings
-from ingestion.warehouse import writer_lock
+from ingestion.warehouse import WRITER_POOL, writer_lock
 from orchestration.dbt_project import dbt_project
-from orchestration.resources import WRITER_POOL
 from orchestration.translator import WarehouseDbtTranslator
 
 DBT_TRANSLATOR = WarehouseDbtTranslator()

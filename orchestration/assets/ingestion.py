@@ -8,8 +8,8 @@ import duckdb
 
 from ingestion.enterprise.loader import load_submissions
 from ingestion.releases.loader import load_releases
-from ingestion.warehouse import LoadSummary
-from orchestration.resources import WRITER_POOL, LandingResource, WarehouseResource
+from ingestion.warehouse import WRITER_POOL, LoadSummary
+from orchestration.resources import LandingResource, WarehouseResource
 
 Loader = Callable[[duckdb.DuckDBPyConnection, Path], LoadSummary]
 
