@@ -12,7 +12,7 @@ import fcntl
 import json
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -155,6 +155,29 @@ def record_attempt(con: duckdb.DuckDBPyConnection, attempt: LoadAttempt) -> None
             attempt.loaded_at,
         ],
     )
+
+
+@contextmanager
+def file_transaction(
+    con: duckdb.DuckDBPyConnection, attempt: LoadAttempt, describe_failure: Callable[[Exception], str | None]
+) -> Iterator[None]:
+    """Load one file in one transaction and record its attempt in ``audit.load_log``.
+
+    On an error inside the block the transaction is rolled back (nothing of the file stays, nothing loaded
+    before is touched) and the attempt is recorded as failed with ``describe_failure(error)``; an error for
+    which it returns None is not a file failure and propagates. Check ``attempt.status`` after the block.
+    """
+    con.execute("begin transaction")
+    try:
+        yield
+        record_attempt(con, attempt)
+        con.execute("commit")
+    except Exception as error:
+        con.execute("rollback")
+        message = describe_failure(error)
+        if message is None:
+            raise
+        record_attempt(con, attempt.fail(message))
 
 
 def record_quarantine(

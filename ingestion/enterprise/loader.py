@@ -40,7 +40,7 @@ from ingestion.warehouse import (
     LoadAttempt,
     LoadSummary,
     QuarantinedRow,
-    record_attempt,
+    file_transaction,
     record_quarantine,
 )
 
@@ -73,15 +73,8 @@ def load_submissions(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> LoadS
 
 def load_file(con: duckdb.DuckDBPyConnection, path: Path, attempt: LoadAttempt) -> LoadAttempt:
     """Load one file in one transaction and record the attempt; a failure is recorded, not raised."""
-    con.execute("begin transaction")
-    try:
+    with file_transaction(con, attempt, _describe_failure(attempt)):
         _load(con, path, attempt)
-        record_attempt(con, attempt)
-        con.execute("commit")
-    except (FileStructureError, duckdb.Error, OSError) as error:
-        con.execute("rollback")
-        attempt.fail(f"{attempt.source_file}: {_describe(error)}")
-        record_attempt(con, attempt)
     return attempt
 
 
@@ -241,6 +234,17 @@ def _sha256(path: Path) -> str:
         while chunk := handle.read(8 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _describe_failure(attempt: LoadAttempt):
+    """File failures: structure errors, unreadable content (DuckDB) and I/O; anything else propagates."""
+
+    def describe(error: Exception) -> str | None:
+        if isinstance(error, FileStructureError | duckdb.Error | OSError):
+            return f"{attempt.source_file}: {_describe(error)}"
+        return None
+
+    return describe
 
 
 def _describe(error: BaseException) -> str:

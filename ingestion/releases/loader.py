@@ -22,7 +22,7 @@ from ingestion.releases.harmonize import Observation, ReferenceData, harmonize, 
 from ingestion.releases.records import ParsedFile, ReleaseFileError, ReleaseParser
 from ingestion.releases.sidecar import Sidecar, parse_sidecar, sidecar_path
 from ingestion.releases.tables import RELEASES_DDL
-from ingestion.warehouse import LoadAttempt, LoadSummary, record_attempt, record_quarantine
+from ingestion.warehouse import LoadAttempt, LoadSummary, file_transaction, record_quarantine
 
 logger = logging.getLogger(__name__)
 
@@ -80,8 +80,7 @@ def _load_file(
 ) -> None:
     """Load one file in one transaction, or roll it back and record the failure."""
     source_file = attempt.source_file
-    con.begin()
-    try:
+    with file_transaction(con, attempt, _describe_failure(source_file)):
         if sidecar_data is None or sidecar_sha256 is None:
             raise ReleaseFileError(source_file, f"no sidecar {Path(source_file).name}.meta.yml next to the file")
         sidecar = parse_sidecar(sidecar_data, f"{source_file}.meta.yml")
@@ -97,22 +96,25 @@ def _load_file(
         _insert_observations(con, attempt.load_id, harmonized.observations)
         attempt.rows_loaded = len(harmonized.observations)
         attempt.rows_quarantined = record_quarantine(con, attempt, harmonized.quarantined)
-        record_attempt(con, attempt)
-        con.commit()
-    except ReleaseFileError as error:
-        con.rollback()
-        logger.warning("release file failed: %s", error)
-        record_attempt(con, attempt.fail(str(error)))
-        return
-    except Exception as error:  # a parser bug on an odd file must not stop the other files
-        con.rollback()
-        logger.exception("release file %s failed unexpectedly", source_file)
-        record_attempt(con, attempt.fail(f"{source_file}: unexpected {type(error).__name__}: {error}"))
+    if attempt.status == "failed":
         return
     logger.info(
         "loaded %s: %d observations, %d quarantined, %d without figure",
         source_file, attempt.rows_loaded, attempt.rows_quarantined, harmonized.missing,
     )
+
+
+def _describe_failure(source_file: str):
+    """Every error fails the file, not the run: a parser bug on an odd file must not stop the other files."""
+
+    def describe(error: Exception) -> str:
+        if isinstance(error, ReleaseFileError):
+            logger.warning("release file failed: %s", error)
+            return str(error)
+        logger.error("release file %s failed unexpectedly", source_file, exc_info=error)
+        return f"{source_file}: unexpected {type(error).__name__}: {error}"
+
+    return describe
 
 
 def _sha256(data: bytes) -> str:
