@@ -45,6 +45,18 @@ def exports_dir() -> Path:
     return warehouse_dir() / "exports"
 
 
+#: Names the marts a publication may empty or halve on purpose (comma-separated, or ``all``).
+ALLOW_SHRINK_VARIABLE = "WAREHOUSE_ALLOW_SHRINK"
+
+
+def allowed_shrinkage() -> frozenset[str] | None:
+    """The marts (``marts.x``) confirmed to shrink in this run; None when all are (``all``)."""
+    value = os.environ.get(ALLOW_SHRINK_VARIABLE, "").strip()
+    if value.lower() == "all":
+        return None
+    return frozenset(name.strip() for name in value.split(",") if name.strip())
+
+
 def export_absolute_paths() -> None:
     """Put absolute LANDING_DIR and WAREHOUSE_DIR into the environment for subprocesses (dbt)."""
     os.environ["LANDING_DIR"] = str(landing_dir())

@@ -1,16 +1,14 @@
 """The build database: connections, the single-writer lock and the audit tables every loader shares.
 
-Only the pipeline opens ``warehouse.duckdb``, and only one writer at a time: Dagster runs every
-writing step in the ``warehouse_writer`` pool, and each writer also holds an exclusive OS lock on
-``warehouse.duckdb.lock`` (:func:`writer_lock`) so a second process (a second run, a test, dbt started by
-hand) waits instead of failing with DuckDB's "Could not set lock on file".
+Only the pipeline opens ``warehouse.duckdb``, and only one writer at a time: a run holds the OS writer
+lock of :mod:`ingestion.locking` from start to end and every writer takes it again inside
+(:func:`writer_lock`), so a second process (a second run, a test, dbt started by hand) waits, saying for
+whom, instead of failing with DuckDB's "Could not set lock on file".
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
-import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -23,9 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from ingestion import settings
-
-#: The Dagster pool of every step that opens warehouse.duckdb (limited to one at a time in dagster.yaml).
-WRITER_POOL = "warehouse_writer"
+from ingestion.locking import WriterLock
 
 #: Settings for every connection the project opens (and for dbt, in profiles.yml).
 CONNECTION_CONFIG: dict[str, Any] = {
@@ -72,32 +68,21 @@ def connect(path: Path | None = None, *, read_only: bool = False) -> duckdb.Duck
 
 
 @contextmanager
-def writer_lock(db_path: Path | None = None, timeout_s: float = 600.0) -> Iterator[None]:
-    """Hold the exclusive writer lock of a database file (waits up to ``timeout_s``)."""
-    db_path = db_path or settings.warehouse_db_path()
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = db_path.with_name(db_path.name + ".lock")
-    deadline = time.monotonic() + timeout_s
-    with open(lock_path, "a+") as handle:
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"another writer has held {lock_path} for over {timeout_s:.0f} s") from None
-                time.sleep(0.2)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def writer_lock(db_path: Path | None = None, activity: str = "writing") -> Iterator[None]:
+    """Hold the writer lock of a database file (the build database by default) while doing ``activity``.
+
+    Waits while another process holds it, saying whom it waits for; re-entrant within a process
+    (see :mod:`ingestion.locking`).
+    """
+    with WriterLock(db_path or settings.warehouse_db_path()).hold(activity):
+        yield
 
 
 @contextmanager
-def write_connection(db_path: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+def write_connection(db_path: Path | None = None, activity: str = "writing") -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection under the writer lock, with the audit tables in place; closed on exit."""
     db_path = db_path or settings.warehouse_db_path()
-    with writer_lock(db_path):
+    with writer_lock(db_path, activity):
         con = connect(db_path)
         try:
             con.execute(AUDIT_DDL)

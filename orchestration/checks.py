@@ -5,8 +5,8 @@ yields one ``AssetCheckResult`` per expectation: severity ERROR or WARN, with th
 unexpected count and a few examples as metadata. Error-level checks on marts are blocking, so a mart
 that fails them stops everything downstream of it (publishing included).
 
-Each check step, under the warehouse writer lock (and in the writer pool, so no other step holds the
-file): validates read-only, puts its result into the quality report, then appends it to
+Each check step, under the warehouse writer lock (so no other process writes the file meanwhile),
+validates read-only, puts its result into the quality report, then appends it to
 ``audit.quality_results``. Validation must see the file with no read-write connection open in the
 process, so the write happens only after the validation has closed its connection.
 
@@ -23,8 +23,8 @@ from typing import Any
 import dagster as dg
 
 from expectations import SUITES, ExpectationOutcome, Suite, record_results
-from ingestion import settings, warehouse
-from ingestion.warehouse import WRITER_POOL
+from ingestion import settings
+from orchestration.resources import WarehouseResource
 
 QUALITY_REPORT_KEY = dg.AssetKey(["reports", "quality"])
 _SEVERITY = {"error": dg.AssetCheckSeverity.ERROR, "warn": dg.AssetCheckSeverity.WARN}
@@ -59,19 +59,15 @@ def _suite_check(suite: Suite) -> dg.AssetChecksDefinition:
         name="quality_" + re.sub(r"\W", "_", suite.name),
         specs=specs,
         description=f"Expectation suite {suite.name}: {suite.description}",
-        pool=WRITER_POOL,
     )
-    def _check(context: dg.AssetCheckExecutionContext) -> Iterator[dg.AssetCheckResult]:
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> Iterator[dg.AssetCheckResult]:
         from expectations.report import run_and_report  # imports Great Expectations: only when checks run
 
-        db_path = settings.warehouse_db_path()
-        with warehouse.writer_lock(db_path):
+        db_path = warehouse.path
+        with warehouse.doing(f"quality checks of {suite.name}"):
             result = run_and_report(db_path, suite.name, run_name=context.run.run_id)
-            con = warehouse.connect(db_path)
-            try:
+            with warehouse.get_connection(f"recording the results of {suite.name}") as con:
                 record_results(con, context.run.run_id, [result])
-            finally:
-                con.close()
         if result.error:
             context.log.warning(f"suite {suite.name} not validated: {result.error}")
         for outcome in result.outcomes:
@@ -96,18 +92,16 @@ QUALITY_CHECKS: list[dg.AssetChecksDefinition] = [_suite_check(suite) for suite 
     deps=sorted({dg.AssetKey(list(s.asset_key)) for s in SUITES}, key=lambda k: k.to_user_string()),
     group_name="reports",
     kinds={"html"},
-    pool=WRITER_POOL,
     description=(
         "WAREHOUSE_DIR/reports/quality/index.html: Great Expectations Data Docs with the latest result of "
         "every expectation suite, readable offline."
     ),
 )
-def quality_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def quality_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     from expectations.report import build_quality_report
 
-    db_path = settings.warehouse_db_path()
-    with warehouse.writer_lock(db_path):
-        results = build_quality_report(db_path, run_name=context.run_id)
+    with warehouse.doing("writing the quality report"):
+        results = build_quality_report(warehouse.path, run_name=context.run_id)
     failed = {r.suite: r.failed() for r in results if not r.passed}
     return dg.MaterializeResult(
         metadata={

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import dagster as dg
@@ -12,20 +13,49 @@ from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
 from ingestion import settings, warehouse
-from orchestration.dbt_project import dbt_project
+from ingestion.locking import WriterLock
+from orchestration.recovery import report_interrupted_run
 
 
 class WarehouseResource(DuckDBResource):
-    """The build database. ``get_connection`` is :func:`ingestion.warehouse.write_connection`: read-write,
-    under the writer lock, with the session settings and audit tables in place."""
+    """The build database, and its writer lock held for the whole run.
+
+    Every step of the pipeline uses this resource, so a run takes the lock when it starts (waiting, and
+    saying so, while another run holds it; reporting a previous run that was interrupted) and keeps it
+    until it ends. Steps say what they are doing with :meth:`doing`, which is what a waiting run, or the
+    run after a crash, is told. ``get_connection`` is :func:`ingestion.warehouse.write_connection`.
+    """
 
     @property
     def path(self) -> Path:
         return Path(self.database)
 
+    @property
+    def lock(self) -> WriterLock:
+        return WriterLock(self.path)
+
     @contextmanager
-    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        with warehouse.write_connection(self.path) as con:
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[WarehouseResource]:
+        log = context.log
+        with self.lock.hold(
+            "run in progress",
+            run_id=context.run_id,
+            on_wait=log.info if log else None,
+            on_interrupted=partial(report_interrupted_run, instance=context.instance, say=log.warning)
+            if log
+            else None,
+        ):
+            yield self
+
+    @contextmanager
+    def doing(self, activity: str) -> Iterator[None]:
+        """Record what the run is doing while it does it."""
+        with self.lock.hold(activity):
+            yield
+
+    @contextmanager
+    def get_connection(self, activity: str = "writing") -> Iterator[duckdb.DuckDBPyConnection]:
+        with warehouse.write_connection(self.path, activity) as con:
             yield con
 
 
@@ -39,10 +69,17 @@ class LandingResource(dg.ConfigurableResource):
         return Path(self.path)
 
 
+def warehouse_resource() -> WarehouseResource:
+    """The build database of the current WAREHOUSE_DIR."""
+    return WarehouseResource(database=str(settings.warehouse_db_path()))
+
+
 def build_resources() -> dict[str, dg.ConfigurableResource]:
+    from orchestration.dbt_project import dbt_project  # parses the dbt project when stale: only here
+
     settings.export_absolute_paths()  # dbt's profile reads the absolute WAREHOUSE_DIR
     return {
-        "warehouse": WarehouseResource(database=str(settings.warehouse_db_path())),
+        "warehouse": warehouse_resource(),
         "landing": LandingResource(path=str(settings.landing_dir())),
         "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=str(settings.DBT_PROJECT_DIR)),
     }

@@ -1,42 +1,136 @@
-"""`make run`: materialize every asset once, in this process, and print where the outputs are.
+"""`make run`: materialize every asset once, in this process, and tell the user what happened.
 
 Uses the Dagster instance in DAGSTER_HOME when it is set (so `make dev` shows the run), else an
-ephemeral one. Logs at INFO (LOG_LEVEL=DEBUG for every Dagster event). Exits non-zero when any step failed.
+ephemeral one. Logs at INFO (LOG_LEVEL=DEBUG for every Dagster event).
+
+The run holds the warehouse writer lock from start to end (:mod:`ingestion.locking`): a second `make run`
+(or a run of `make dev`) waits and says for whom; a run that finds the previous one interrupted says
+which run and step, and does its work again. SIGTERM and SIGINT stop the run within seconds (dbt
+included) with exit status 143 / 130. Exits 1 when any step failed, with one line per failure (a full
+disk is named as such, with the path), then the run summary of the build database.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import signal
 import sys
 import time
+import uuid
+from datetime import datetime
+from functools import partial
+from types import FrameType
 
 import dagster as dg
 
 from ingestion import settings
+from ingestion.locking import WriterLock
+from orchestration.recovery import report_interrupted_run
+
+#: A DuckDB or OS error message of a full disk, with the path where DuckDB or Python names one.
+_DISK_FULL = re.compile(r"No space left on device|ENOSPC|disk is full|Could not write all bytes", re.IGNORECASE)
+_QUOTED_PATH = re.compile(r"""["'](/[^"']+)["']""")
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGINT arrived: unwinds the run like Ctrl-C, whichever signal it was."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise Stopped(signum)
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def disk_full_line(message: str) -> str | None:
+    """One line naming the path when ``message`` is a full disk's error; None otherwise."""
+    if not _DISK_FULL.search(message):
+        return None
+    path = _QUOTED_PATH.search(message)
+    where = path.group(1) if path else str(settings.warehouse_dir())
+    return (
+        f"DISK FULL: no space left on the device while writing {where}. Free some space and run again; "
+        "the previous serving database, exports and reports are unchanged."
+    )
+
+
+def interrupted_step(result: dg.ExecuteInProcessResult) -> str | None:
+    """The step a signal interrupted (Dagster turns SIGTERM/SIGINT into this error during execution)."""
+    for event in result.all_events:
+        if event.is_step_failure and event.event_specific_data.error.cls_name == "DagsterExecutionInterruptedError":
+            return event.step_key
+    return None
+
+
+def _error_chain_text(error) -> str:
+    """The messages of an error and of its causes and contexts (a full disk is often the root cause)."""
+    texts = []
+    while error is not None:
+        texts.append(error.message)
+        error = error.cause or error.context
+    return "\n".join(texts)
+
+
+def failure_lines(result: dg.ExecuteInProcessResult) -> list[str]:
+    """One line per failed step and failed check, a full disk said plainly."""
+    lines = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.event_specific_data.error
+            line = disk_full_line(_error_chain_text(error))
+            lines.append(line or f"FAILED step {event.step_key}: {error.message.strip()}")
+        elif event.event_type_value == "ASSET_CHECK_EVALUATION" and not event.asset_check_evaluation_data.passed:
+            check = event.asset_check_evaluation_data
+            lines.append(f"check failed: {check.asset_key.to_user_string()} / {check.check_name}")
+    return lines
 
 
 def main() -> int:
-    started = time.monotonic()
-    from orchestration.definitions import defs  # imported here: loading takes seconds, timed above
+    started, started_at = time.monotonic(), datetime.now()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _stop)
+    run_id = str(uuid.uuid4())
+    lock = WriterLock(settings.warehouse_db_path())
+    try:
+        from orchestration.definitions import defs  # imported here: loading takes seconds, timed above
 
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    result = defs.resolve_job_def("warehouse_job").execute_in_process(
-        instance=instance,
-        raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": os.environ.get("LOG_LEVEL", "INFO")}}}},
-    )
+        instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+        with lock.hold(
+            "run in progress",
+            run_id=run_id,
+            on_wait=_say,
+            on_interrupted=partial(report_interrupted_run, instance=instance, say=_say),
+        ):
+            result = defs.resolve_job_def("warehouse_job").execute_in_process(
+                instance=instance,
+                run_id=run_id,
+                raise_on_error=False,
+                run_config={"loggers": {"console": {"config": {"log_level": os.environ.get("LOG_LEVEL", "INFO")}}}},
+            )
+    except Stopped as stop:
+        _say_stopped(run_id, str(stop), started)
+        return 128 + stop.signum
+    except OSError as error:
+        line = disk_full_line(f"{error} '{error.filename}'" if error.filename else str(error))
+        if line is None:
+            raise
+        _say(line)
+        return 1
     elapsed = time.monotonic() - started
+    if (step := interrupted_step(result)) is not None:
+        _say_stopped(run_id, f"a signal during step {step}", started)
+        return 128 + signal.SIGINT
 
-    for event in result.all_events:
-        if event.is_step_failure:
-            print(f"FAILED step {event.step_key}: {event.event_specific_data.error.message.strip()}", file=sys.stderr)
-    failed_checks = [
-        e.asset_check_evaluation_data
-        for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.asset_check_evaluation_data.passed
-    ]
-    for check in failed_checks:
-        print(f"check failed: {check.asset_key.to_user_string()} / {check.check_name}", file=sys.stderr)
+    for line in failure_lines(result):
+        _say(line)
+    _print_summary(run_id, started_at)
 
     root = settings.warehouse_dir()
     print(f"\nrun {result.run_id} {'succeeded' if result.success else 'FAILED'} in {elapsed:.1f} s")
@@ -46,6 +140,17 @@ def main() -> int:
     print(f"  quality report   {root / 'reports' / 'quality' / 'index.html'}")
     print(f"  indicator report {root / 'reports' / 'indicators.html'}")
     return 0 if result.success else 1
+
+
+def _say_stopped(run_id: str, how: str, started: float) -> None:
+    _say(
+        f"\nrun {run_id} stopped by {how} after {time.monotonic() - started:.1f} s. "
+        "Nothing it had not finished is published; run again to complete it."
+    )
+
+
+def _print_summary(run_id: str, started_at: datetime) -> None:
+    """What the user has to know of this run's inputs and checks (see expectations' run summary)."""
 
 
 if __name__ == "__main__":

@@ -12,17 +12,22 @@ the history of earlier publications over from the file it replaces.
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
 import os
-from collections.abc import Sequence
-from contextlib import suppress
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from ingestion import settings
 from ingestion.warehouse import connect, writer_lock
+
+logger = logging.getLogger(__name__)
 
 #: Schemas copied from the build database into the serving database (and exported as Parquet).
 PUBLISHED_SCHEMAS: tuple[str, ...] = ("marts", "audit")
@@ -45,6 +50,50 @@ EXPORT_MANIFEST = "manifest.json"
 
 class PublishError(RuntimeError):
     """Publishing could not produce a complete serving database; the previous one is left as it was."""
+
+
+class ShrinkError(PublishError):
+    """A mart that had rows would be published empty or with less than half of them."""
+
+
+#: A mart may lose up to this share of its published rows without being confirmed on purpose.
+MAX_SHRINK_SHARE = 0.5
+
+
+def shrinking_tables(
+    previous: dict[str, int], current: dict[str, int], allowed: frozenset[str] | None
+) -> list[str]:
+    """The marts of ``previous`` (row counts of the last publication) that ``current`` empties or more
+    than halves, as ``"marts.x: 120 -> 0 rows"``; a table named in ``allowed`` (None: all) is let through.
+    A mart that disappears counts as emptied."""
+    shrinking = []
+    for table, before in sorted(previous.items()):
+        after = current.get(table, 0)
+        if not table.startswith("marts.") or before == 0 or after >= before * (1 - MAX_SHRINK_SHARE):
+            continue
+        if allowed is None or table in allowed:
+            continue
+        shrinking.append(f"{table}: {before} -> {after} rows")
+    return shrinking
+
+
+def _check_shrinkage(con: duckdb.DuckDBPyConnection, counts: dict[str, int], allowed: frozenset[str] | None) -> None:
+    """Raise :class:`ShrinkError` when this publication empties or halves a mart of the previous one."""
+    previous = dict(
+        con.execute(
+            """select table_schema || '.' || table_name, row_count from meta.publications
+               qualify published_at = max(published_at) over ()"""
+        ).fetchall()
+    )
+    shrinking = shrinking_tables(previous, counts, allowed)
+    if shrinking:
+        names = ",".join(t.split(":", 1)[0] for t in shrinking)
+        raise ShrinkError(
+            "not publishing: against the last publication, "
+            + "; ".join(shrinking)
+            + f". If the inputs really shrank (files withdrawn on purpose), confirm it by running again with "
+            f"{settings.ALLOW_SHRINK_VARIABLE}={names} (or =all); the current serving database is unchanged."
+        )
 
 
 def _quote(identifier: str) -> str:
@@ -110,6 +159,31 @@ def _copy_publication_history(con: duckdb.DuckDBPyConnection, previous: Path) ->
         con.execute("detach previous")
 
 
+#: What a temporary file's name carries before the pid of the process writing it.
+TMP_MARK = ".tmp-"
+
+
+def remove_leftovers(folder: Path, pattern: str) -> list[Path]:
+    """Delete the temporary files (and their WALs) matching ``pattern`` below ``folder`` that interrupted
+    publications or exports left behind; call it holding the lock that serializes their writers."""
+    leftovers = sorted(folder.rglob(pattern)) if folder.is_dir() else []
+    for path in leftovers:
+        logger.warning("removing %s, left by an interrupted publication", path)
+        _remove(path)
+    return leftovers
+
+
+@contextmanager
+def disk_full_named(path: Path) -> Iterator[None]:
+    """Turn a full disk while writing ``path`` into one :class:`PublishError` that names the path."""
+    try:
+        yield
+    except (OSError, duckdb.IOException) as error:
+        if getattr(error, "errno", None) != errno.ENOSPC and "No space left on device" not in str(error):
+            raise
+        raise PublishError(f"No space left on device while writing '{path}': free some space and run again") from error
+
+
 def _remove(*paths: Path) -> None:
     for path in paths:
         with suppress(FileNotFoundError):
@@ -154,12 +228,16 @@ def publish_serving_database(
     if not build_db.exists():
         raise PublishError(f"build database {build_db} does not exist: run the pipeline before publishing")
     serving_db.parent.mkdir(parents=True, exist_ok=True)
-    tmp = serving_db.with_name(f"{serving_db.name}.tmp-{os.getpid()}")
-    # Publications of the same serving file run one at a time, so none loses another's history row.
-    with writer_lock(serving_db):
-        _remove(tmp, _wal(tmp))
+    tmp = serving_db.with_name(f"{serving_db.name}{TMP_MARK}{os.getpid()}")
+    # Publications of the same serving file run one at a time, so none loses another's history row, and
+    # a temporary file found here is left by an interrupted publication.
+    with writer_lock(serving_db, "publishing"):
+        remove_leftovers(serving_db.parent, f"{serving_db.name}{TMP_MARK}*")
         try:
-            tables, published_at = _build_serving_file(build_db, serving_db, tmp, run_id, schemas)
+            with disk_full_named(tmp):
+                tables, published_at = _build_serving_file(
+                    build_db, serving_db, tmp, run_id, schemas, settings.allowed_shrinkage()
+                )
             if _wal(tmp).exists():
                 raise PublishError(f"{_wal(tmp)} was left after closing the new serving database")
             # A WAL next to the live file (someone opened it read-write) must not be replayed onto the new one.
@@ -178,7 +256,7 @@ def publish_serving_database(
 
 
 def _build_serving_file(
-    build_db: Path, serving_db: Path, tmp: Path, run_id: str, schemas: Sequence[str]
+    build_db: Path, serving_db: Path, tmp: Path, run_id: str, schemas: Sequence[str], allowed_shrinkage: frozenset[str] | None
 ) -> tuple[dict[str, int], datetime]:
     """Write the whole new serving database to ``tmp``; returns the row count per table and the time."""
     con = connect(tmp)
@@ -205,6 +283,7 @@ def _build_serving_file(
             con.execute("detach build")
         con.execute(PUBLICATIONS_DDL)
         _copy_publication_history(con, serving_db)
+        _check_shrinkage(con, counts, allowed_shrinkage)
         published_at = datetime.now(UTC)
         con.executemany(
             "insert into meta.publications values (?, ?, ?, ?, ?)",
@@ -221,44 +300,59 @@ def export_parquet(
 ) -> dict[str, Any]:
     """Write every table of ``schemas`` in ``serving_db`` to ``exports_dir/<schema>/<table>.parquet``.
 
-    Each file is written to a temporary name and swapped in with ``os.replace``, so a reader of a Parquet
-    file always gets a whole file; exports of tables that no longer exist are removed. ``manifest.json``,
-    written last, names the publication (run id, time, row counts) the files come from. Returns the manifest.
+    All files are first written under temporary names; only when every one of them is complete are they
+    swapped in with ``os.replace`` (so a full disk or a crash half-way leaves the previous exports as they
+    were, and a reader of a Parquet file always gets a whole file). Exports of tables that no longer exist
+    are removed, and temporary files an interrupted export left behind are deleted first.
+    ``manifest.json``, written last, names the publication (run id, time, row counts) the files come from.
+    Returns the manifest.
     """
     serving_db, exports_dir = Path(serving_db), Path(exports_dir)
-    con = connect(serving_db, read_only=True)
-    try:
-        relations = _published_relations(con, con.execute("select current_database()").fetchone()[0], schemas)
-        publication = _latest_publication(con)
-        files: dict[str, dict[str, Any]] = {}
-        suffix = f".tmp-{os.getpid()}"
-        for schema, name in relations:
-            target = exports_dir / schema / f"{name}.parquet"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(target.name + suffix)
+    suffix = f"{TMP_MARK}{os.getpid()}"
+    written: dict[Path, Path] = {}  # temporary file -> its final path
+    with writer_lock(exports_dir, "exporting Parquet"):
+        remove_leftovers(exports_dir, f"*{TMP_MARK}*")
+        try:
+            con = connect(serving_db, read_only=True)
             try:
-                con.execute(
-                    f"copy (select * from {_quote(schema)}.{_quote(name)}) to {_sql_string(str(tmp))} "
-                    "(format parquet, compression zstd)"
-                )
-                _replace_atomically(tmp, target)
-            except BaseException:
-                _remove(tmp)
-                raise
-            rows = con.execute(f"select count(*) from {_quote(schema)}.{_quote(name)}").fetchone()[0]
-            files[f"{schema}.{name}"] = {"path": f"{schema}/{name}.parquet", "row_count": rows}
-    finally:
-        con.close()
-    exported = {exports_dir / info["path"] for info in files.values()}
-    for schema in schemas:
-        for stale in (exports_dir / schema).glob("*.parquet"):
-            if stale not in exported:
-                stale.unlink()
-    manifest = {**publication, "tables": files}
-    manifest_path = exports_dir / EXPORT_MANIFEST
-    tmp = manifest_path.with_name(manifest_path.name + suffix)
-    tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    _replace_atomically(tmp, manifest_path)
+                relations = _published_relations(con, con.execute("select current_database()").fetchone()[0], schemas)
+                publication = _latest_publication(con)
+                files: dict[str, dict[str, Any]] = {}
+                for schema, name in relations:
+                    target = exports_dir / schema / f"{name}.parquet"
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    tmp = target.with_name(target.name + suffix)
+                    written[tmp] = target
+                    with disk_full_named(tmp):
+                        con.execute(
+                            f"copy (select * from {_quote(schema)}.{_quote(name)}) to {_sql_string(str(tmp))} "
+                            "(format parquet, compression zstd)"
+                        )
+                    rows = con.execute(f"select count(*) from {_quote(schema)}.{_quote(name)}").fetchone()[0]
+                    files[f"{schema}.{name}"] = {"path": f"{schema}/{name}.parquet", "row_count": rows}
+            finally:
+                con.close()
+            manifest = {**publication, "tables": files}
+            manifest_path = exports_dir / EXPORT_MANIFEST
+            tmp = manifest_path.with_name(manifest_path.name + suffix)
+            written[tmp] = manifest_path
+            with disk_full_named(tmp):
+                tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+                for tmp_file in written:
+                    with open(tmp_file, "rb") as handle:
+                        os.fsync(handle.fileno())
+        except BaseException:
+            _remove(*written)
+            raise
+        for tmp_file, target in written.items():  # the manifest last: it names what is there
+            os.replace(tmp_file, target)
+        for folder in {target.parent for target in written.values()}:
+            _fsync_directory(folder)
+        exported = set(written.values())
+        for schema in schemas:
+            for stale in (exports_dir / schema).glob("*.parquet"):
+                if stale not in exported:
+                    stale.unlink()
     return manifest
 
 

@@ -17,6 +17,7 @@ import pytest
 from expectations import SUITES, blocking_failures, build_quality_report
 from ingestion import settings
 from orchestration.checks import QUALITY_CHECKS, QUALITY_REPORT_KEY, quality_report
+from orchestration.resources import warehouse_resource
 from tests import browser
 from tests.test_expectations_suites import build_clean_warehouse
 
@@ -61,7 +62,7 @@ def test_failed_error_check_on_a_mart_blocks_downstream_assets(warehouse_dir: Pa
     published: list[str] = []
     assets = _pipeline("update marts.rd_intensity set rd_intensity_pct = 45 where region_code = 'CN-CQ'", published)
 
-    result = dg.materialize([*assets, _checks_on(RD_INTENSITY)], raise_on_error=False)
+    result = dg.materialize([*assets, _checks_on(RD_INTENSITY)], raise_on_error=False, resources={"warehouse": warehouse_resource()})
 
     evaluations = _evaluations(result)
     failed = {name for name, e in evaluations.items() if not e.passed}
@@ -79,7 +80,7 @@ def test_failed_error_check_on_a_mart_blocks_downstream_assets(warehouse_dir: Pa
 def test_passing_checks_let_downstream_assets_run(warehouse_dir: Path) -> None:
     published: list[str] = []
 
-    result = dg.materialize([*_pipeline(None, published), _checks_on(RD_INTENSITY)], raise_on_error=False)
+    result = dg.materialize([*_pipeline(None, published), _checks_on(RD_INTENSITY)], raise_on_error=False, resources={"warehouse": warehouse_resource()})
 
     assert result.success
     assert all(e.passed for e in result.get_asset_check_evaluations())
@@ -90,7 +91,7 @@ def test_a_failed_warning_check_does_not_block(warehouse_dir: Path) -> None:
     published: list[str] = []
     assets = _pipeline("update marts.rd_intensity set published_rd_intensity_pct = 7.9 where region_code = 'CN-BJ'", published)
 
-    result = dg.materialize([*assets, _checks_on(RD_INTENSITY)], raise_on_error=False)
+    result = dg.materialize([*assets, _checks_on(RD_INTENSITY)], raise_on_error=False, resources={"warehouse": warehouse_resource()})
 
     failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
     assert failed == ["rd_intensity__published_rd_intensity_pct_plausible"]
@@ -100,7 +101,7 @@ def test_a_failed_warning_check_does_not_block(warehouse_dir: Path) -> None:
 def test_check_results_are_recorded_and_reported(warehouse_dir: Path) -> None:
     assets = _pipeline("update marts.rd_intensity set reconciles = false where region_code = 'CN-CQ'", [])
 
-    result = dg.materialize([*assets, _checks_on(RD_INTENSITY)], raise_on_error=False)
+    result = dg.materialize([*assets, _checks_on(RD_INTENSITY)], raise_on_error=False, resources={"warehouse": warehouse_resource()})
 
     con = duckdb.connect(str(settings.warehouse_db_path()), read_only=True)
     try:
@@ -168,7 +169,7 @@ def test_report_shows_every_suite_offline(chromium: str, warehouse_dir: Path, tm
 
 
 def test_quality_report_asset_rebuilds_the_report_from_every_suite(warehouse_dir: Path) -> None:
-    result = dg.materialize([quality_report])
+    result = dg.materialize([quality_report], resources={"warehouse": warehouse_resource()})
 
     (materialization,) = result.asset_materializations_for_node(quality_report.op.name)
     assert materialization.metadata["suites"].value == len(SUITES)

@@ -12,6 +12,7 @@ import pytest
 from ingestion import settings
 from ingestion.warehouse import write_connection
 from orchestration.assets.serving import SERVING_DATABASE_KEY, build_serving_database_asset
+from orchestration.resources import warehouse_resource
 
 MART = dg.AssetKey(["marts", "rd_intensity_probe"])
 
@@ -53,7 +54,7 @@ def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def run(instance: dg.DagsterInstance, intensity: str | None = None, selection: list[dg.AssetKey] | None = None):
     if intensity is not None:
         (settings.landing_dir() / "intensity.txt").write_text(intensity)
-    return dg.materialize(ASSETS, instance=instance, selection=selection, raise_on_error=False)
+    return dg.materialize(ASSETS, instance=instance, selection=selection, raise_on_error=False, resources={"warehouse": warehouse_resource()})
 
 
 def served_intensity(serving: Path) -> list[tuple]:
@@ -139,6 +140,7 @@ def test_serving_job_of_a_code_location_refuses_after_a_failed_blocking_check(wa
             dg.define_asset_job("everything", selection=dg.AssetSelection.all()),
             dg.define_asset_job("publish_only", selection=dg.AssetSelection.assets(SERVING_DATABASE_KEY)),
         ],
+        resources={"warehouse": warehouse_resource()},
         executor=dg.in_process_executor,
     )
     instance = dg.DagsterInstance.ephemeral()

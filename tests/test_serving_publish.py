@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from serving.publish import PublishError, export_parquet, publish_serving_database
+from serving.publish import PublishError, ShrinkError, export_parquet, publish_serving_database
 from tests.serving_fixtures import CONTRACT_TABLES, build_marts_db
 
 
@@ -63,13 +63,16 @@ def test_table_and_column_descriptions_are_carried_to_the_serving_database(build
     ) == [("region_code", "ISO 3166-2:CN code (CN-CQ; CN for the nation)")]
 
 
-def test_every_publication_is_recorded_and_history_is_kept(build_db: Path, tmp_path: Path):
+def test_every_publication_is_recorded_and_history_is_kept(
+    build_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     serving = tmp_path / "serving.duckdb"
     first = publish_serving_database(build_db, serving, "run-1")
     con = duckdb.connect(str(build_db))
     con.execute("delete from marts.target_tracking where status = 'no_data'")
     con.close()
 
+    monkeypatch.setenv("WAREHOUSE_ALLOW_SHRINK", "marts.target_tracking")
     second = publish_serving_database(build_db, serving, "run-2")
 
     history = query(
@@ -82,6 +85,74 @@ def test_every_publication_is_recorded_and_history_is_kept(build_db: Path, tmp_p
     assert second["published_at"] > first["published_at"]
     (published_at,) = query(serving, "select distinct published_at from meta.publications where run_id = 'run-2'")[0]
     assert published_at.isoformat() == second["published_at"]
+
+
+def _shrink(build_db: Path, sql: str) -> None:
+    con = duckdb.connect(str(build_db))
+    con.execute(sql)
+    con.close()
+
+
+def test_a_mart_losing_more_than_half_its_rows_is_not_published(build_db: Path, tmp_path: Path):
+    serving = tmp_path / "serving.duckdb"
+    first = publish_serving_database(build_db, serving, "run-1")
+    before = serving.read_bytes()
+    ratios, targets = first["tables"]["marts.rd_intensity"], first["tables"]["marts.target_tracking"]
+    _shrink(build_db, "delete from marts.target_tracking where status = 'no_data'")
+    _shrink(build_db, "delete from marts.rd_intensity")
+
+    with pytest.raises(ShrinkError) as raised:
+        publish_serving_database(build_db, serving, "run-2")
+
+    assert str(raised.value) == (
+        f"not publishing: against the last publication, marts.rd_intensity: {ratios} -> 0 rows; "
+        f"marts.target_tracking: {targets} -> 7 rows. If the inputs really shrank (files withdrawn on purpose), confirm it "
+        "by running again with WAREHOUSE_ALLOW_SHRINK=marts.rd_intensity,marts.target_tracking (or =all); "
+        "the current serving database is unchanged."
+    )
+    assert serving.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("serving")) == [
+        "serving.duckdb", "serving.duckdb.lock"
+    ]
+
+
+def test_a_shrink_confirmed_by_the_setting_is_published(
+    build_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    serving = tmp_path / "serving.duckdb"
+    publish_serving_database(build_db, serving, "run-1")
+    _shrink(build_db, "delete from marts.rd_intensity")
+    monkeypatch.setenv("WAREHOUSE_ALLOW_SHRINK", "marts.target_tracking")  # not the one that shrinks
+    with pytest.raises(ShrinkError):
+        publish_serving_database(build_db, serving, "run-2")
+
+    monkeypatch.setenv("WAREHOUSE_ALLOW_SHRINK", "all")
+    published = publish_serving_database(build_db, serving, "run-3")
+
+    assert published["tables"]["marts.rd_intensity"] == 0
+
+
+def test_a_mart_losing_less_than_half_is_published(build_db: Path, tmp_path: Path):
+    serving = tmp_path / "serving.duckdb"
+    first = publish_serving_database(build_db, serving, "run-1")
+    targets = first["tables"]["marts.target_tracking"]
+    _shrink(build_db, "delete from marts.target_tracking where target_id in ('T01', 'T02', 'T03')")
+
+    published = publish_serving_database(build_db, serving, "run-2")
+
+    assert published["tables"]["marts.target_tracking"] == targets - 3
+
+
+def test_leftovers_of_an_interrupted_publication_are_removed(build_db: Path, tmp_path: Path):
+    serving = tmp_path / "serving.duckdb"
+    leftovers = [tmp_path / "serving.duckdb.tmp-999999", tmp_path / "serving.duckdb.tmp-999999.wal"]
+    for leftover in leftovers:
+        leftover.write_bytes(b"half a database")
+
+    publish_serving_database(build_db, serving, "run-1")
+
+    assert not any(p.exists() for p in leftovers)
+    assert query(serving, "select count(*) from marts.target_tracking") == [(28,)]
 
 
 def test_serving_database_opens_read_only_in_another_process(build_db: Path, tmp_path: Path):

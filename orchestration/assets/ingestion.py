@@ -8,7 +8,7 @@ import duckdb
 
 from ingestion.enterprise.loader import load_submissions
 from ingestion.releases.loader import load_releases
-from ingestion.warehouse import WRITER_POOL, LoadSummary
+from ingestion.warehouse import LoadSummary
 from orchestration.resources import LandingResource, WarehouseResource
 
 Loader = Callable[[duckdb.DuckDBPyConnection, Path], LoadSummary]
@@ -20,10 +20,9 @@ def _loader_asset(name: str, loader: Loader, description: str) -> dg.AssetsDefin
         group_name="ingestion",
         description=description,
         kinds={"python", "duckdb"},
-        pool=WRITER_POOL,
     )
     def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource):
-        with warehouse.get_connection() as con:
+        with warehouse.get_connection(f"loading {name}") as con:
             summary = loader(con, landing.root)
         for attempt in summary.attempts:
             if attempt.status == "failed":

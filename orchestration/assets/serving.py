@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import dagster as dg
 
 from ingestion import settings
-from ingestion.warehouse import WRITER_POOL
+from orchestration.resources import WarehouseResource
 from serving.publish import export_parquet, publish_serving_database
 from serving.report import build_indicator_report
 
@@ -47,21 +47,21 @@ def build_serving_database_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDe
         deps=list(upstream),
         group_name="serving",
         kinds={"duckdb"},
-        pool=WRITER_POOL,  # it reads warehouse.duckdb, which blocks writers while it copies
         description=(
             "WAREHOUSE_DIR/serving.duckdb: the marts and audit tables copied from the build database into a new "
             "file that replaces the old one atomically; BI tools open it read-only. Not published when a "
             "blocking check upstream failed."
         ),
     )
-    def serving_database(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    def serving_database(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         failed = failed_blocking_checks(context)
         if failed:
             raise dg.Failure(
                 description="not publishing: blocking checks failed on their latest evaluation: " + "; ".join(failed),
                 metadata={"failed_checks": failed},
             )
-        published = publish_serving_database(settings.warehouse_db_path(), settings.serving_db_path(), context.run_id)
+        with warehouse.doing("publishing serving.duckdb"):
+            published = publish_serving_database(warehouse.path, settings.serving_db_path(), context.run_id)
         tables = published["tables"]
         context.log.info(f"published {len(tables)} tables, {sum(tables.values())} rows, to {published['path']}")
         return dg.MaterializeResult(
@@ -86,9 +86,10 @@ def build_serving_database_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDe
     kinds={"parquet"},
     description="WAREHOUSE_DIR/exports/<schema>/<table>.parquet from the published serving database, plus manifest.json.",
 )
-def parquet_exports(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def parquet_exports(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     exports = settings.exports_dir()
-    manifest = export_parquet(settings.serving_db_path(), exports)
+    with warehouse.doing("exporting Parquet"):
+        manifest = export_parquet(settings.serving_db_path(), exports)
     context.log.info(f"exported {len(manifest['tables'])} tables to {exports}")
     return dg.MaterializeResult(
         metadata={
@@ -107,8 +108,9 @@ def parquet_exports(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     kinds={"html"},
     description="WAREHOUSE_DIR/reports/indicators.html: every policy target with its chart, status and sources (offline).",
 )
-def indicator_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    summary = build_indicator_report(settings.serving_db_path(), settings.reports_dir() / "indicators.html")
+def indicator_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.doing("writing the indicator report"):
+        summary = build_indicator_report(settings.serving_db_path(), settings.reports_dir() / "indicators.html")
     context.log.info(f"indicator report: {summary['targets']} targets, {summary['charts']} charts")
     return dg.MaterializeResult(
         metadata={
