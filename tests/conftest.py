@@ -4,6 +4,7 @@ WAREHOUSE_DIR, on a copy of the shipped landing data, so tests never touch wareh
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ class PipelineRun:
     landing_dir: Path
     warehouse_dir: Path
     result: dg.ExecuteInProcessResult
+    elapsed: float  # seconds the run took
 
     @property
     def build_db(self) -> Path:
@@ -46,5 +48,6 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineRun]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LANDING_DIR", str(landing))
         mp.setenv("WAREHOUSE_DIR", str(root / "warehouse"))
+        started = time.monotonic()
         result = run_warehouse_job()
-        yield PipelineRun(landing, root / "warehouse", result)
+        yield PipelineRun(landing, root / "warehouse", result, time.monotonic() - started)

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -138,13 +139,14 @@ def rerun(pipeline: PipelineRun, tmp_path_factory: pytest.TempPathFactory) -> Pi
              "--out", str(root / "reads.jsonl"), "--max-queries", "5000", "--max-seconds", "300",
              "--stop-file", str(stop)]
         )
+        started = time.monotonic()
         try:
             revised = run_warehouse_job()
         finally:
             stop.touch()
             reader.wait(timeout=60)
         assert revised.success
-    return PipelineRun(landing, warehouse, revised)
+    return PipelineRun(landing, warehouse, revised, time.monotonic() - started)
 
 
 def test_reader_during_a_pipeline_run_sees_only_whole_publications(rerun: PipelineRun):

@@ -1,0 +1,221 @@
+"""A killed, stopped or starved run never blocks the next one, and the next one repairs everything.
+
+Each test runs `make run`'s entry point (`python -m orchestration.run`) in its own process, as a user
+would, over a copy of the shipped landing data, and kills or stops it at a chosen step. The marts after
+recovery are compared with those of the session's uninterrupted run (the `pipeline` fixture).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import psutil
+import pytest
+
+from ingestion import settings
+from tests.conftest import PipelineRun
+from tests.pipeline_process import PipelineProcess, step_started
+
+pytestmark = pytest.mark.slow
+
+#: Columns that differ between two loads of the same files (new load ids, new load times).
+VOLATILE_COLUMNS = {"load_id", "loaded_at"}
+INTERRUPTED = "the previous run was interrupted: run {run_id} "
+
+
+def mart_rows(serving_db: Path) -> dict[str, list[tuple]]:
+    """Every mart's rows, sorted, without the columns a new load changes."""
+    con = duckdb.connect(str(serving_db), read_only=True)
+    try:
+        tables = [t for (t,) in con.execute(
+            "select table_name from duckdb_tables() where schema_name = 'marts' order by 1"
+        ).fetchall()]
+        rows = {}
+        for table in tables:
+            columns = [c for (c,) in con.execute(
+                "select column_name from duckdb_columns() where schema_name = 'marts' and table_name = ? "
+                "order by column_index", [table]
+            ).fetchall() if c not in VOLATILE_COLUMNS]
+            select = ", ".join(f'"{c}"' for c in columns)
+            rows[table] = sorted(con.execute(f"select {select} from marts.{table}").fetchall(), key=repr)
+        return rows
+    finally:
+        con.close()
+
+
+def outputs_fingerprint(warehouse: Path) -> dict[str, tuple[int, int]]:
+    """(inode, mtime) of every published file: serving database, exports and reports."""
+    paths = [warehouse / "serving.duckdb", *sorted((warehouse / "exports").rglob("*")),
+             *sorted((warehouse / "reports").rglob("*"))]
+    return {str(p.relative_to(warehouse)): (p.stat().st_ino, p.stat().st_mtime_ns) for p in paths if p.is_file()}
+
+
+def dbt_processes_of(warehouse: Path) -> list[psutil.Process]:
+    """dbt processes still running for this warehouse (left behind by a killed run)."""
+    found = []
+    for process in psutil.process_iter(["cmdline", "environ"]):
+        try:
+            cmdline = " ".join(process.info["cmdline"] or [])
+            if "dbt" in cmdline and (process.info["environ"] or {}).get("WAREHOUSE_DIR") == str(warehouse):
+                found.append(process)
+        except psutil.Error:
+            continue
+    return found
+
+
+@dataclass
+class Recovery:
+    warehouse: Path
+    runs: list[PipelineProcess]  # the killed runs, then the one that completed
+    killed_at: list[str]  # the step each killed run was in
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    landing = tmp_path_factory.mktemp("recovery") / "landing"
+    shutil.copytree(settings.REPO_ROOT / "data" / "landing", landing)
+    return landing
+
+
+@pytest.fixture(scope="module")
+def recovered(landing: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recovery]:
+    """A fresh warehouse whose runs are SIGKILLed, one after the other, at every step, then run to the end.
+
+    Every killed run starts over a warehouse its predecessor left half-done: killed while loading the
+    first files, during dbt build, during the quality checks, while publishing serving.duckdb, while
+    exporting Parquet. The last run is not interrupted.
+    """
+    warehouse = tmp_path_factory.mktemp("recovery") / "warehouse"
+    runs, killed_at = [], []
+    for step, delay in [
+        ("raw__releases", 0.5),
+        ("warehouse_dbt_models", 4.0),
+        ("quality_marts_rd_intensity", 0.5),
+        ("serving__serving_database", 0.0),
+        ("serving__parquet_exports", 0.0),
+    ]:
+        run = PipelineProcess(landing, warehouse)
+        run.wait_for(step_started(step))
+        time.sleep(delay)  # into the step's work
+        run.kill()
+        runs.append(run)
+        killed_at.append(step)
+    (warehouse / "serving.duckdb.tmp-999999").write_bytes(b"half a database")  # as if killed mid-copy
+    final = PipelineProcess(landing, warehouse)
+    final.finish()
+    runs.append(final)
+    yield Recovery(warehouse, runs, killed_at)
+
+
+def test_the_run_after_killed_runs_completes_with_the_marts_of_an_uninterrupted_run(
+    recovered: Recovery, pipeline: PipelineRun
+):
+    warehouse, final = recovered.warehouse, recovered.runs[-1]
+    assert final.process.returncode == 0, final.output[-3000:]
+    assert mart_rows(warehouse / "serving.duckdb") == mart_rows(pipeline.serving_db)
+    assert final.elapsed < pipeline.elapsed + 60
+    assert not dbt_processes_of(warehouse)
+
+
+def test_each_run_says_which_run_was_interrupted_and_where(recovered: Recovery):
+    runs = recovered.runs
+    activities = {
+        "raw__releases": "loading releases",
+        "warehouse_dbt_models": "dbt build",
+        "quality_marts_rd_intensity": "quality checks of marts.rd_intensity",
+        "serving__serving_database": "publishing serving.duckdb",
+        "serving__parquet_exports": "exporting Parquet",
+    }
+    for killed, step, after in zip(runs, recovered.killed_at, runs[1:]):
+        line = after.wait_for(INTERRUPTED.format(run_id=killed.run_id))
+        assert line.endswith(
+            f"at: {activities[step]}. Its unfinished work is redone by this run; nothing it published is lost."
+        ), line
+
+
+def test_no_temporary_file_of_an_interrupted_publication_is_left(recovered: Recovery):
+    warehouse = recovered.warehouse
+    assert sorted(str(p.relative_to(warehouse)) for p in warehouse.rglob("*.tmp-*")) == []
+
+
+def test_killed_runs_show_as_failed_in_dagster(recovered: Recovery):
+    warehouse, runs = recovered.warehouse, recovered.runs
+    with dg.DagsterInstance.from_config(str(warehouse.parent / f"{warehouse.name}_dagster_home")) as instance:
+        statuses = {run.run_id: instance.get_run_by_id(run.run_id).status for run in runs}
+    assert statuses == {
+        **{run.run_id: dg.DagsterRunStatus.FAILURE for run in runs[:-1]},
+        runs[-1].run_id: dg.DagsterRunStatus.SUCCESS,
+    }
+
+
+def test_a_second_run_waits_saying_for_whom_and_sigterm_stops_the_first_within_seconds(
+    recovered: Recovery, landing: Path
+):
+    warehouse = recovered.warehouse
+    first = PipelineProcess(landing, warehouse)
+    first.wait_for(step_started("warehouse_dbt_models"))
+    second = PipelineProcess(landing, warehouse)
+    waiting = second.wait_for("waiting for the warehouse writer lock")
+    assert f"held by run {first.run_id} (pid {first.process.pid} " in waiting
+    second.wait_for(r"waiting for the warehouse writer lock .*; waited 1\d s")  # and keeps saying so
+
+    sent = first.signal(signal.SIGTERM)
+    code = first.finish(timeout=30)
+
+    assert time.monotonic() - sent < 10
+    assert code == 130
+    assert "stopped by a signal during step warehouse_dbt_models" in first.output
+    assert second.finish() == 0, second.output[-3000:]
+    assert "the previous run was interrupted" not in second.output  # a stopped run cleans up after itself
+    assert not dbt_processes_of(warehouse)
+
+
+def _mount_small_filesystem(path: Path, size_mb: int) -> bool:
+    path.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        return False
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "tmpfs", str(path)], capture_output=True)
+    return result.returncode == 0
+
+
+def test_a_full_disk_is_one_clear_line_and_leaves_the_published_outputs(
+    recovered: Recovery, landing: Path, tmp_path: Path
+):
+    built = recovered.warehouse
+    disk = tmp_path / "disk"
+    if not _mount_small_filesystem(disk, 200):
+        pytest.skip("cannot mount a small file system here (needs root)")
+    try:
+        warehouse = disk / "warehouse"
+        shutil.copytree(built, warehouse, ignore=shutil.ignore_patterns("*.lock*"))
+        before = outputs_fingerprint(warehouse)
+        filler = disk / "filler"
+        free = shutil.disk_usage(disk).free
+        with open(filler, "wb") as handle:
+            handle.truncate(0)
+            handle.write(b"\0" * max(free - 256 * 1024, 0))
+
+        dagster_home = tmp_path / "dagster_home"  # on the roomy disk: Dagster's own storage is not the test
+        run = PipelineProcess(landing, warehouse, dagster_home=dagster_home)
+        code = run.finish()
+
+        full = [line for line in run.lines if line.startswith("DISK FULL")]
+        assert code == 1
+        assert len(full) >= 1, run.output[-3000:]
+        assert full[0].startswith(f"DISK FULL: no space left on the device while writing {warehouse}/")
+        assert outputs_fingerprint(warehouse) == before
+
+        filler.unlink()
+        again = PipelineProcess(landing, warehouse, dagster_home=dagster_home)
+        assert again.finish() == 0, again.output[-3000:]
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
