@@ -41,7 +41,7 @@ _REFERENCE_FIXES = (
     ("unknown_industry_code", "add the code to dbt_project/seeds/ref_industry_codes.csv if it is a GB/T 4754-2017 class"),
 )
 _FIX_THE_FILE = "correct the file: its new version replaces this one at the next run"
-_REMAP = "after a fix in dbt_project/seeds/, the next `make run` maps these rows again without reloading the file"
+REMAP = "after a fix in dbt_project/seeds/, the next `make run` maps these rows again without reloading the file"
 
 
 
@@ -77,7 +77,7 @@ class ReasonCount:
     @property
     def text(self) -> str:
         example = "" if self.example == self.rule else f" (e.g. {self.example})"
-        return f"{self.rule}, {_count(self.rows, 'row')}{example}"
+        return f"{self.rule}, {count_of(self.rows, 'row')}{example}"
 
     @property
     def fixed_in_reference_data(self) -> bool:
@@ -156,25 +156,25 @@ class RunSummary:
         if self.unavailable:
             return [*lines, f"  {self.unavailable}"]
         if self.blocking_checks:
-            lines.append(f"Publishing stopped by {_count(self.blocking_checks, 'blocking check')}:")
+            lines.append(f"Publishing stopped by {count_of(self.blocking_checks, 'blocking check')}:")
             for check in self.blocking_checks:
                 lines.append(f"  {check.suite} / {check.expectation}: {check.observed_value}")
                 if check.description:
                     lines.append(f"    expected: {check.description}")
                 lines.append(f"    what to do: {check.what_to_do}")
         if self.failed_files:
-            lines.append(f"{_count(self.failed_files, 'file')} failed to load (nothing of them was loaded):")
+            lines.append(f"{count_of(self.failed_files, 'file')} failed to load (nothing of them was loaded):")
             for failed in self.failed_files:
                 lines += [f"  {failed.source_file}: {failed.reason}", f"    what to do: {failed.what_to_do}"]
         if self.quarantined_files:
-            lines.append(f"{_count(self.quarantined_files, 'file')} with quarantined rows (their figures are missing):")
+            lines.append(f"{count_of(self.quarantined_files, 'file')} with quarantined rows (their figures are missing):")
             for file in self.quarantined_files:
-                lines.append(f"  {file.source_file}: {_count(file.rows, 'row')} quarantined, the most frequent reasons:")
+                lines.append(f"  {file.source_file}: {count_of(file.rows, 'row')} quarantined, the most frequent reasons:")
                 lines += [f"    {reason.text}; what to do: {reason.what_to_do}" for reason in file.reasons]
                 if any(reason.fixed_in_reference_data for reason in file.reasons):
-                    lines.append(f"    {_REMAP}")
+                    lines.append(f"    {REMAP}")
         if self.events:
-            lines.append(f"{_count(self.events, 'file')} withdrawn, restored or duplicate in this run:")
+            lines.append(f"{count_of(self.events, 'file')} withdrawn, restored or duplicate in this run:")
             for event in self.events:
                 lines += [f"  {event.status} {event.source_file} (load {event.load_id}): {event.note}",
                           f"    what to do: {event.what_to_do}"]
@@ -244,7 +244,8 @@ def _summary(audit: _Audit, run_id: str, since: datetime | None) -> RunSummary:
     )
 
 
-def _count(items: Any, noun: str) -> str:
+def count_of(items: Any, noun: str) -> str:
+    """``1 file``, ``2 files``: ``items`` is a number or a collection."""
     n = items if isinstance(items, int) else len(items)
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
@@ -360,17 +361,23 @@ class _Audit:
     # ------------------------------------------------------------ the report's tables
 
     def load_log(self) -> list[dict[str, Any]]:
-        """The latest row of every file (an attempt before an event recorded at the same time)."""
+        """The latest row of every file (an attempt before an event recorded at the same time), with the
+        rows of its load in the current quarantine."""
         if "load_log" not in self.columns:
             return []
-        return self._rows(
+        rows = self._rows(
             f"""select source_file, status, loaded_at, rows_loaded, rows_quarantined,
-                   coalesce(error, {self._col('load_log', 'note')}) as reason, load_id
-            from audit.load_log
+                   (select count(*) from {self._current_quarantine()} q where q.load_id = l.load_id)
+                       as rows_quarantined_now,
+                   coalesce(error, {self._col('load_log', 'note', 'l')}) as reason, load_id
+            from audit.load_log l
             qualify row_number() over (partition by source_file order by loaded_at desc,
                 case status when 'withdrawn' then 2 when 'loaded' then 0 when 'failed' then 0 else 1 end) = 1
             order by source_file"""
         )
+        for row in rows:
+            row["reason"] = row["reason"] and row["reason"].removeprefix(f"{row['source_file']}: ")
+        return rows
 
     def quarantine_rows(self) -> int:
         if "quarantine" not in self.columns:
