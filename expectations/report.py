@@ -188,7 +188,8 @@ def write_run_overview(
     index = (site_dir or report_dir()) / "index.html"
     if not index.is_file():
         return
-    block = f"<!-- run-overview -->\n{overview_html(read_run_overview(db_path, run_name, run_started_at))}\n<!-- /run-overview -->\n"
+    overview = overview_html(read_run_overview(db_path, run_name, run_started_at))
+    block = f"<!-- run-overview -->\n{overview}\n<!-- /run-overview -->\n"
     page = _OVERVIEW.sub("", index.read_text(encoding="utf-8"))
     if _GX_CONTENT in page:
         page = page.replace(_GX_CONTENT, block + _GX_CONTENT, 1)
@@ -243,12 +244,13 @@ def overview_html(overview: RunOverview) -> str:
         heading="h3",
     ))
     reasons = overview.quarantine_reasons
+    hidden = len(reasons) - QUARANTINE_REASON_GROUPS
     parts.append(_table(
         "quarantine", f"Current quarantine: {count_of(overview.quarantine_rows, 'row')}",
         ["file", "rule", "reason", "rows"],
         [[r["source_file"], r["rule"], r["reason"], r["rows"]] for r in reasons[:QUARANTINE_REASON_GROUPS]],
         heading="h3",
-        note=f"{len(reasons) - QUARANTINE_REASON_GROUPS} more reasons not shown" if len(reasons) > QUARANTINE_REASON_GROUPS else "",
+        note=f"{hidden} more reasons not shown" if hidden > 0 else "",
     ))
     sample = overview.quarantine_sample
     parts.append(_table(

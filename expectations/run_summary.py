@@ -44,7 +44,6 @@ _FIX_THE_FILE = "correct the file: its new version replaces this one at the next
 REMAP = "after a fix in dbt_project/seeds/, the next `make run` maps these rows again without reloading the file"
 
 
-
 def _rule_sql(reason: str) -> str:
     """SQL for a reason's rule: its text before the first quote, parenthesis or colon
     (``unmapped region '寧夏'`` -> ``unmapped region``; ``invalid_uscc: 9150...`` -> ``invalid_uscc``)."""
