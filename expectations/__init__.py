@@ -5,7 +5,9 @@
 - ``run_suite`` / ``run_suites``: validate, returning :class:`SuiteResult` (one outcome per expectation);
 - ``run_and_report`` / ``build_quality_report``: the same, written into the Data Docs report under
   ``WAREHOUSE_DIR/reports/quality/`` (GX file context under ``WAREHOUSE_DIR/gx/``);
-- ``record_results`` / ``blocking_failures``: the ``audit.quality_results`` table.
+- ``record_results`` / ``blocking_failures``: the ``audit.quality_results`` table;
+- ``expectations.run_summary``: what a run leaves to fix (failed files, quarantined rows, withdrawn and
+  duplicate files, failed blocking checks), printed by ``make run`` and shown at the top of the report.
 
 Importing this package is cheap; Great Expectations (seconds to import) loads on the first run.
 """

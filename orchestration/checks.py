@@ -6,9 +6,10 @@ unexpected count and a few examples as metadata. Error-level checks on marts are
 that fails them stops everything downstream of it (publishing included).
 
 Each check step, under the warehouse writer lock (so no other process writes the file meanwhile),
-validates read-only, puts its result into the quality report, then appends it to
-``audit.quality_results``. Validation must see the file with no read-write connection open in the
-process, so the write happens only after the validation has closed its connection.
+validates read-only, puts its result into the quality report, appends it to ``audit.quality_results``,
+then puts the run overview (summary, load log, quarantine, runs) back at the top of the report,
+read-only again. Validation must see the file with no read-write connection open in the process, so
+the write happens only after the validation has closed its connection.
 
 ``quality_report`` re-validates every suite and rebuilds the whole report; the daily schedule runs it
 with the checks. When a blocking check fails it is skipped, but each check has already put its result
@@ -18,6 +19,7 @@ into the report.
 # No `from __future__ import annotations`: Dagster checks the `context` annotation at definition time.
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import dagster as dg
@@ -42,6 +44,13 @@ def _metadata(suite: Suite, outcome: ExpectationOutcome) -> dict[str, Any]:
     }
 
 
+def _run_started_at(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> datetime | None:
+    """When the run started (local time, like the audit tables): its withdrawals and failures are this run's."""
+    stats = context.instance.get_run_stats(context.run.run_id)
+    started = stats.start_time or stats.launch_time
+    return datetime.fromtimestamp(started) if started else None
+
+
 def _suite_check(suite: Suite) -> dg.AssetChecksDefinition:
     asset_key = dg.AssetKey(list(suite.asset_key))
     specs = [
@@ -61,13 +70,14 @@ def _suite_check(suite: Suite) -> dg.AssetChecksDefinition:
         description=f"Expectation suite {suite.name}: {suite.description}",
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> Iterator[dg.AssetCheckResult]:
-        from expectations.report import run_and_report  # imports Great Expectations: only when checks run
+        from expectations.report import run_and_report, write_run_overview  # imports Great Expectations
 
         db_path = warehouse.path
         with warehouse.doing(f"quality checks of {suite.name}"):
             result = run_and_report(db_path, suite.name, run_name=context.run.run_id)
             with warehouse.get_connection(f"recording the results of {suite.name}") as con:
                 record_results(con, context.run.run_id, [result])
+            write_run_overview(db_path, context.run.run_id, _run_started_at(context))
         if result.error:
             context.log.warning(f"suite {suite.name} not validated: {result.error}")
         for outcome in result.outcomes:
@@ -101,7 +111,7 @@ def quality_report(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     from expectations.report import build_quality_report
 
     with warehouse.doing("writing the quality report"):
-        results = build_quality_report(warehouse.path, run_name=context.run_id)
+        results = build_quality_report(warehouse.path, run_name=context.run_id, run_started_at=_run_started_at(context))
     failed = {r.suite: r.failed() for r in results if not r.passed}
     return dg.MaterializeResult(
         metadata={

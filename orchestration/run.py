@@ -24,6 +24,7 @@ from types import FrameType
 
 import dagster as dg
 
+from expectations.run_summary import render_run_summary
 from ingestion import settings
 from ingestion.locking import WriterLock
 from orchestration.recovery import report_interrupted_run
@@ -150,7 +151,9 @@ def _say_stopped(run_id: str, how: str, started: float) -> None:
 
 
 def _print_summary(run_id: str, started_at: datetime) -> None:
-    """What the user has to know of this run's inputs and checks (see expectations' run summary)."""
+    """What the user has to know of this run's inputs and checks: failed files, quarantined rows,
+    withdrawn and duplicate files, the checks that stopped publishing, each with what to do."""
+    print("\n" + render_run_summary(settings.warehouse_db_path(), run_id, started_at))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from ingestion.enterprise.tables import ENTERPRISE_DDL
 from ingestion.releases.tables import RELEASES_DDL
 from ingestion.settings import SEEDS_DIR
 from ingestion.warehouse import AUDIT_DDL
+from tests.audit_design import DESIGN_SQL
 
 
 def _seed(name: str) -> str:
@@ -44,7 +45,8 @@ insert into raw.release_observations (load_id, row_number, region_code, indicato
     ('L1', 40, 'CN-CQ', 'rd_expenditure', '2020', 526.8, 100000000, 1),
     ('L2', 1, 'CN-CQ', 'gdp', '2020', 25002.79, 100000000, 2),
     ('L3', 1, 'CN-CQ', 'gdp', '2020', 25041.0, 100000000, 1);
-insert into audit.load_log values
+insert into audit.load_log (load_id, source_file, sha256, format, release_date, rows_loaded, rows_quarantined,
+                            status, error, loaded_at) values
     ('L0', 'releases/nbs/rd_intensity_2020.csv', null, null, null, 0, 0, 'failed',
      'releases/nbs/rd_intensity_2020.csv: no sidecar', timestamp '2026-11-20 09:00:00'),
     ('L1', 'releases/nbs/rd_intensity_2020.csv', repeat('a', 64), 'nbs_export', date '2021-09-22', 32, 0, 'loaded',
@@ -103,11 +105,20 @@ create table marts.target_tracking as
 """
 
 
+def _quarantine(load_id: str, source_file: str, rows: int, stage: str) -> str:
+    """SQL quarantining ``rows`` rows of a load, as the loader (``load``) or the mapping (``mapping``) does."""
+    return (
+        "insert into audit.quarantine (load_id, source_file, row_number, reason, record, quarantined_at, stage)"
+        f" select '{load_id}', '{source_file}', 100 + i, 'unparseable number 1,2x', '{{}}',"
+        f" timestamp '2026-11-21 08:00:00', '{stage}' from range({rows}) t(i);"
+    )
+
+
 def build_clean_warehouse(path: Path) -> Path:
     """A small warehouse on which every suite passes."""
     con = duckdb.connect(str(path))
     try:
-        con.execute(AUDIT_DDL + RELEASES_DDL + ENTERPRISE_DDL)
+        con.execute(AUDIT_DDL + DESIGN_SQL + RELEASES_DDL + ENTERPRISE_DDL)
         con.execute(CLEAN_WAREHOUSE_SQL)
     finally:
         con.close()
@@ -208,14 +219,25 @@ VIOLATIONS = [
     ),
     pytest.param(
         "audit.load_log.releases",
-        "insert into audit.load_log values ('L4', 'releases/cq/gdp_2020_revised.json', null, null, null, 0, 0, "
+        "insert into audit.load_log (load_id, source_file, sha256, format, release_date, rows_loaded, rows_quarantined,"
+        " status, error, loaded_at) values ('L4', 'releases/cq/gdp_2020_revised.json', null, null, null, 0, 0, "
         "'failed', 'releases/cq/gdp_2020_revised.json: sidecar has no release_date', timestamp '2026-11-21 08:00:00')",
         {"latest_attempt_of_each_file_loaded"},
         id="file-whose-latest-attempt-failed",
     ),
     pytest.param(
+        "audit.load_log.releases",
+        "insert into audit.load_log (load_id, source_file, sha256, format, release_date, rows_loaded, rows_quarantined,"
+        " status, error, loaded_at, note) values ('L2', 'releases/cq/gdp_2020.json', repeat('c', 64), null, null, 0, 0,"
+        " 'withdrawn', null, timestamp '2026-11-21 08:00:00', null), ('L9', 'releases/cq/gone.json', repeat('0', 64),"
+        " null, null, 0, 0, 'restored', null, timestamp '2026-11-21 08:00:00', 'back in the landing folder')",
+        {"event_says_why", "event_names_its_load"},
+        id="withdrawal-without-note-and-restoration-of-no-load",
+    ),
+    pytest.param(
         "audit.load_log.enterprise",
-        "update audit.load_log set rows_loaded = 3, rows_quarantined = 2 where load_id = 'E1'",
+        "update audit.load_log set rows_loaded = 3, rows_quarantined = 2 where load_id = 'E1'; "
+        + _quarantine("E1", "enterprise/bulk_2024.csv", 2, "load"),
         {"quarantine_share_below_threshold"},
         id="enterprise-file-with-40-percent-quarantined",
     ),
@@ -448,3 +470,33 @@ def test_examples_are_plain_json_values(clean_warehouse: Path, tmp_path: Path) -
         "region_code": "CN-CQ", "indicator_code": "gdp", "period": "2020", "release_date": "2020-06-30",
         "source_file": "releases/cq/gdp_2020.json",
     }]
+
+
+def test_quarantine_share_fails_on_a_current_release_file_above_the_threshold(clean_warehouse: Path, tmp_path: Path) -> None:
+    # rd_intensity_2020.csv gave 32 rows: 4 unmapped at this run's mapping are 12.5 %; gdp_2020_revised.json's
+    # one row is quarantined too, but the file was removed from the landing folder: no longer counted
+    broken = _broken(
+        clean_warehouse, tmp_path,
+        _quarantine("L1", "releases/nbs/rd_intensity_2020.csv", 4, "mapping")
+        + _quarantine("L3", "releases/cq/gdp_2020_revised.json", 1, "load")
+        + "insert into audit.load_log (load_id, source_file, sha256, format, release_date, rows_loaded, "
+        "rows_quarantined, status, error, loaded_at, note) values ('L3', 'releases/cq/gdp_2020_revised.json', "
+        "repeat('e', 64), null, null, 0, 0, 'withdrawn', null, timestamp '2026-11-21 08:00:01', "
+        "'removed from the landing folder')",
+    )
+
+    result = run_suite(broken, "audit.load_log.releases")
+
+    assert result.failed() == ["quarantine_share_below_threshold"]
+    outcome = result.outcome("quarantine_share_below_threshold")
+    assert (outcome.severity, outcome.unexpected_count) == ("warn", 1)
+    assert outcome.examples == [
+        {"source_file": "releases/nbs/rd_intensity_2020.csv", "rows_received": 32, "rows_quarantined_now": 4}
+    ]
+    assert run_suite(broken, "audit.load_log.enterprise").failed() == []
+
+
+def test_quarantine_share_at_most_the_threshold_passes(clean_warehouse: Path, tmp_path: Path) -> None:
+    broken = _broken(clean_warehouse, tmp_path, _quarantine("L1", "releases/nbs/rd_intensity_2020.csv", 3, "mapping"))
+
+    assert run_suite(broken, "audit.load_log.releases").failed() == []

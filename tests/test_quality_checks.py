@@ -20,6 +20,7 @@ from orchestration.checks import QUALITY_CHECKS, QUALITY_REPORT_KEY, quality_rep
 from orchestration.resources import warehouse_resource
 from tests import browser
 from tests.test_expectations_suites import build_clean_warehouse
+from tests.test_quality_report_overview import parse
 
 RD_INTENSITY = dg.AssetKey(["marts", "rd_intensity"])
 
@@ -119,6 +120,13 @@ def test_check_results_are_recorded_and_reported(warehouse_dir: Path) -> None:
     pages = list((warehouse_dir / "reports" / "quality" / "validations" / "marts" / "rd_intensity").rglob("*.html"))
     assert len(pages) == 1 and result.run_id in str(pages[0])
     assert "reconciles" in pages[0].read_text(encoding="utf-8")
+    index = parse(warehouse_dir / "reports" / "quality" / "index.html")  # opens with the run's summary
+    assert index.ids.index("run-overview") < index.ids.index("summary-blocking-checks") < index.ids.index("section-1")
+    assert [row[:3] for row in index.tables["summary-blocking-checks"][1:]] == [
+        ["marts.rd_intensity", "reconciles", "1 of 2 rows unexpected"]
+    ]
+    # run, suites, expectations, failed, blocking failed
+    assert [[r[0], *r[3:7]] for r in index.tables["runs"][1:]] == [[result.run_id, "1", str(expectations), "1", "1"]]
 
 
 def test_every_suite_is_one_multi_asset_check_with_blocking_error_checks_on_marts() -> None:

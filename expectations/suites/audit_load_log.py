@@ -1,24 +1,59 @@
-"""audit.load_log: one row per file per load attempt, validated per source (releases, enterprise).
+"""audit.load_log: one row per file per load attempt (``loaded``, ``failed``, ``duplicate``) and per
+landing event of a loaded content (``withdrawn``, ``restored``: they carry the load's ``load_id``),
+validated per source (releases, enterprise).
 
 Each source's rows form a suite on the asset that loads them, so a failing check points at the loader
 that wrote the row.
 """
 
-from expectations.spec import Expect, Suite, columns_present, in_set, no_rows, not_negative, not_null, unique_key
+from expectations.spec import Expect, Suite, columns_present, in_set, no_rows, not_negative, not_null
 
 #: A file whose share of quarantined rows is above this is reported (warning): likely a template problem.
 MAX_QUARANTINE_SHARE = 0.10
 
 COLUMNS = ["load_id", "source_file", "sha256", "format", "release_date", "rows_loaded", "rows_quarantined",
-           "status", "error", "loaded_at"]
+           "status", "error", "loaded_at", "kind", "sidecar_sha256", "note"]
+ATTEMPTS = ("loaded", "failed", "duplicate")
+EVENTS = ("withdrawn", "restored")
+
+#: The current quarantine of a current load (its ``load`` rows and its current ``mapping`` rows) against
+#: the rows the file gave: the rows loaded (mapping quarantines rows already in the raw tables) plus the
+#: rows quarantined at load.
+_QUARANTINE_SHARE_SQL = (
+    "select f.source_file, f.rows_loaded + f.rows_quarantined as rows_received, count(*) as rows_quarantined_now"
+    " from {batch} as f join audit.quarantine as q using (load_id)"
+    " where f.status = 'loaded' and f.load_id in (select load_id from audit.current_loads)"
+    " group by f.load_id, f.source_file, f.rows_loaded, f.rows_quarantined"
+    f" having count(*) > {MAX_QUARANTINE_SHARE} * (f.rows_loaded + f.rows_quarantined)"
+)
 
 
-def _expectations(extra: tuple[Expect, ...] = ()) -> tuple[Expect, ...]:
+def _expectations() -> tuple[Expect, ...]:
     return (
         columns_present(COLUMNS),
         *not_null("load_id", "source_file", "status", "rows_loaded", "rows_quarantined", "loaded_at"),
-        unique_key("load_id"),
-        in_set("status", ["loaded", "failed"]),
+        no_rows(
+            "key_unique",
+            "select load_id, count(*) as rows from {batch}"
+            f" where status in {ATTEMPTS} group by load_id having count(*) > 1",
+            "error",
+            "load_id identifies one attempt: no two loaded, failed or duplicate rows share it.",
+        ),
+        in_set("status", [*ATTEMPTS, *EVENTS]),
+        no_rows(
+            "event_names_its_load",
+            f"select source_file, status, load_id from {{batch}} where status in {EVENTS}"
+            " and load_id not in (select load_id from {batch} where status = 'loaded')",
+            "error",
+            "A withdrawn or restored row carries the load_id of a loaded content.",
+        ),
+        no_rows(
+            "event_says_why",
+            "select source_file, status from {batch}"
+            f" where status in {(*EVENTS, 'duplicate')} and (note is null or note = '')",
+            "error",
+            "A withdrawn, restored or duplicate row says why in its note (the original file of a duplicate).",
+        ),
         *not_negative("rows_loaded", "rows_quarantined"),
         no_rows(
             "failed_attempt_names_its_error",
@@ -41,12 +76,18 @@ def _expectations(extra: tuple[Expect, ...] = ()) -> tuple[Expect, ...]:
         ),
         no_rows(
             "latest_attempt_of_each_file_loaded",
-            "select source_file, error from {batch}"
+            f"select source_file, error from {{batch}} where status in {ATTEMPTS}"
             " qualify row_number() over (partition by source_file order by loaded_at desc) = 1 and status = 'failed'",
             "warn",
             "The latest attempt of every landing file loaded (observed: files that still fail).",
         ),
-        *extra,
+        no_rows(
+            "quarantine_share_below_threshold",
+            _QUARANTINE_SHARE_SQL,
+            "warn",
+            f"At most {MAX_QUARANTINE_SHARE:.0%} of a current file's rows are quarantined, at load or by the mapping "
+            "of this run (observed: files above).",
+        ),
     )
 
 
@@ -55,7 +96,7 @@ RELEASES = Suite(
     table="audit.load_log",
     where="source_file like 'releases/%'",
     asset_key=("raw", "releases"),
-    description="Load attempts of statistical release files.",
+    description="Load attempts of statistical release files, with their share of quarantined rows.",
     expectations=_expectations(),
 )
 
@@ -65,13 +106,5 @@ ENTERPRISE = Suite(
     where="source_file like 'enterprise/%'",
     asset_key=("raw", "enterprise_submissions"),
     description="Load attempts of SOE submission files, with their share of quarantined rows.",
-    expectations=_expectations((
-        no_rows(
-            "quarantine_share_below_threshold",
-            "select source_file, rows_loaded, rows_quarantined from {batch} where status = 'loaded'"
-            f" and rows_quarantined > {MAX_QUARANTINE_SHARE} * (rows_loaded + rows_quarantined)",
-            "warn",
-            f"At most {MAX_QUARANTINE_SHARE:.0%} of a file's rows are quarantined (observed: files above).",
-        ),
-    )),
+    expectations=_expectations(),
 )
