@@ -1,4 +1,4 @@
-"""What the mapping steps share: the ``mapped`` schema, which loads are current, one transaction, a summary.
+"""What the mapping steps share: which loads are current, one transaction for a rebuild, a summary.
 
 Raw tables keep what the files said; the mapping steps (``ingestion/releases/mapping.py``,
 ``ingestion/enterprise/mapping.py``) run on every build, read the raw records and the current seeds, and
@@ -15,9 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
-
-MAPPED_SCHEMA_DDL = "create schema if not exists mapped;"
-
 
 def current_loads(con: duckdb.DuckDBPyConnection) -> str:
     """The relation of the current loads: ``audit.current_loads`` (one row per load_id).

@@ -278,3 +278,13 @@ def test_a_sidecar_format_that_does_not_fit_the_file_kind_fails_the_file(con, la
     assert [attempt.error for attempt in summary.attempts] == [
         "releases/x/table.xlsx: the sidecar says format sdmx_csv, whose files are .csv, not .xlsx"
     ]
+
+
+def test_a_build_database_harmonized_at_load_time_is_refused_with_what_to_do(con, landing):
+    con.execute("create schema raw; create table raw.release_observations (load_id varchar, row_number bigint, region_code varchar)")
+    with pytest.raises(RuntimeError) as error:
+        load_releases(con, landing)
+    assert str(error.value) == (
+        f"{settings.warehouse_db_path()}: raw.release_observations has the layout of an older version (harmonized at "
+        "load time); delete the build database warehouse.duckdb and run again: it is rebuilt from LANDING_DIR"
+    )
