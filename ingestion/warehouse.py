@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -52,8 +52,10 @@ create table if not exists audit.quarantine (
     row_number     bigint,              -- 1-based line or row in the file (JSON: 1-based datanode)
     reason         varchar   not null,
     record         json      not null,  -- the raw record as received
-    quarantined_at timestamp not null
+    quarantined_at timestamp not null,
+    stage          varchar              -- load (written once by the loader) | mapping (rebuilt every run)
 );
+alter table audit.quarantine add column if not exists stage varchar;  -- databases built before the column
 """
 
 
@@ -168,23 +170,35 @@ def file_transaction(
 def record_quarantine(
     con: duckdb.DuckDBPyConnection, attempt: LoadAttempt, rows: Iterable[QuarantinedRow]
 ) -> int:
-    """Insert the quarantined rows of one attempt in one batch; returns how many."""
-    rows = list(rows)
+    """Insert the quarantined rows of one attempt (stage ``load``) in one batch; returns how many."""
+    return insert_quarantine(con, [(attempt.load_id, attempt.source_file, row) for row in rows], "load", attempt.loaded_at)
+
+
+def insert_quarantine(
+    con: duckdb.DuckDBPyConnection,
+    rows: Sequence[tuple[str, str, QuarantinedRow]],
+    stage: str,
+    quarantined_at: datetime,
+) -> int:
+    """Insert ``(load_id, source_file, row)`` triples into ``audit.quarantine`` in one batch; returns how many."""
     if not rows:
         return 0
     batch = pa.table(
         {
-            "load_id": [attempt.load_id] * len(rows),
-            "source_file": [attempt.source_file] * len(rows),
-            "row_number": pa.array([r.row_number for r in rows], pa.int64()),
-            "reason": [r.reason for r in rows],
-            "record": [json.dumps(r.record, ensure_ascii=False, default=str) for r in rows],
-            "quarantined_at": [attempt.loaded_at] * len(rows),
+            "load_id": pa.array([load_id for load_id, _, _ in rows], pa.string()),
+            "source_file": pa.array([source_file for _, source_file, _ in rows], pa.string()),
+            "row_number": pa.array([r.row_number for _, _, r in rows], pa.int64()),
+            "reason": pa.array([r.reason for _, _, r in rows], pa.string()),
+            "record": pa.array([json.dumps(r.record, ensure_ascii=False, default=str) for _, _, r in rows], pa.string()),
         }
     )
     con.register("_quarantine_batch", batch)
     try:
-        con.execute("insert into audit.quarantine select load_id, source_file, row_number, reason, record::json, quarantined_at from _quarantine_batch")
+        con.execute(
+            """insert into audit.quarantine (load_id, source_file, row_number, reason, record, quarantined_at, stage)
+            select load_id, source_file, row_number, reason, record::json, ?, ? from _quarantine_batch""",
+            [quarantined_at, stage],
+        )
     finally:
         con.unregister("_quarantine_batch")
     return len(rows)

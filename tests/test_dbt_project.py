@@ -1,9 +1,9 @@
 """The dbt project on the shipped release figures: `dbt build` (models, contracts, data and unit tests),
 exact mart values, one tracking row per policy target, and the MetricFlow metrics from the command line.
 
-The raw tables are filled from `tests/fixtures/dbt_warehouse/`: the shipped sample releases exactly as
-the release loader stores them (exported from its raw tables, with fixed load ids and load times), so
-this runs without the loaders; the enterprise raw tables stay empty.
+The tables dbt reads are filled from `tests/fixtures/dbt_warehouse/`: the shipped sample releases exactly
+as the release loader and the mapping step store them (`raw.release_files`, `mapped.release_observations`,
+with fixed load ids and load times), so this runs without the loaders; the enterprise tables stay empty.
 The project is copied to a temporary folder so its `target/` never touches the repository's.
 """
 
@@ -22,8 +22,8 @@ import duckdb
 import pytest
 
 from ingestion import settings
-from ingestion.enterprise.tables import ENTERPRISE_DDL
-from ingestion.releases.tables import RELEASES_DDL
+from ingestion.enterprise.tables import ENTERPRISE_DDL, MAPPED_ENTERPRISE_DDL
+from ingestion.releases.tables import MAPPED_RELEASES_DDL, RELEASES_DDL
 from ingestion.warehouse import AUDIT_DDL
 
 pytestmark = pytest.mark.slow
@@ -58,12 +58,11 @@ class BuiltProject:
 def _fill_raw_tables(db_path: Path) -> None:
     con = duckdb.connect(str(db_path))
     try:
-        con.execute(RELEASES_DDL)
-        con.execute(AUDIT_DDL)
-        con.execute(ENTERPRISE_DDL)
-        for table in ("release_files", "release_observations"):
-            csv_path = FIXTURES / f"{table}.csv"
-            con.execute(f"insert into raw.{table} by name select * from read_csv('{csv_path}', header = true, all_varchar = true)")
+        for ddl in (RELEASES_DDL, MAPPED_RELEASES_DDL, AUDIT_DDL, ENTERPRISE_DDL, MAPPED_ENTERPRISE_DDL):
+            con.execute(ddl)
+        for table in ("raw.release_files", "mapped.release_observations"):
+            csv_path = FIXTURES / f"{table.split('.')[1]}.csv"
+            con.execute(f"insert into {table} by name select * from read_csv('{csv_path}', header = true, all_varchar = true)")
     finally:
         con.close()
 

@@ -21,6 +21,7 @@ def test_every_step_from_landing_files_to_reports_is_an_asset(defs: dg.Definitio
     assert {
         "raw/releases",
         "raw/enterprise_submissions",
+        "mapped/observations",
         "reference/ref_regions",
         "staging/stg_releases__observations",
         "marts/dim_region",
@@ -48,7 +49,19 @@ def test_lineage_runs_unbroken_from_the_release_loader_to_rd_intensity(defs: dg.
             if parent not in seen:
                 seen.add(parent)
                 frontier.append(parent)
-    assert dg.AssetKey(["raw", "releases"]) in seen
+    assert {dg.AssetKey(["raw", "releases"]), dg.AssetKey(["mapped", "observations"])} <= seen
+
+
+def test_the_mapping_runs_after_both_loaders_and_feeds_the_staging_models(defs: dg.Definitions):
+    graph = defs.resolve_asset_graph()
+    assert graph.get(dg.AssetKey(["mapped", "observations"])).parent_keys == {
+        dg.AssetKey(["raw", "releases"]), dg.AssetKey(["raw", "enterprise_submissions"])
+    }
+    for model in ("stg_releases__observations", "stg_mapped__enterprise_rejected_rows"):
+        assert graph.get(dg.AssetKey(["staging", model])).parent_keys == {dg.AssetKey(["mapped", "observations"])}
+    assert dg.AssetKey(["staging", "stg_mapped__enterprise_rejected_rows"]) in graph.get(
+        dg.AssetKey(["intermediate", "int_enterprise_submissions_accepted"])
+    ).parent_keys
 
 
 def test_marts_have_blocking_quality_checks_and_dbt_tests(defs: dg.Definitions):

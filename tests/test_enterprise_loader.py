@@ -15,9 +15,10 @@ import pyarrow.parquet as pq
 import pytest
 import xlsxwriter
 
-from ingestion import warehouse
+from ingestion import settings, warehouse
 from ingestion.enterprise import schema, synthetic
 from ingestion.enterprise.loader import load_submissions
+from ingestion.enterprise.mapping import map_enterprise
 
 FIXTURES = Path(__file__).parent / "fixtures" / "enterprise"
 HEADERS_EN = [c.name for c in schema.columns()]
@@ -205,18 +206,6 @@ def test_accepted_spellings_load_in_canonical_form(landing: Path, con):
             "(8 digits, then 0-9 and A-Z without I, O, S, V, Z)",
         ),
         (
-            {"industry_code": "C9999"},
-            "unknown_industry_code: 'C9999' is not a GB/T 4754-2017 class (letter + 4 digits, e.g. C3670) in ref_industry_codes",
-        ),
-        (
-            {"industry_code": "7320"},
-            "unknown_industry_code: '7320' is not a GB/T 4754-2017 class (letter + 4 digits, e.g. C3670) in ref_industry_codes",
-        ),
-        (
-            {"district_code": "510104"},
-            "unknown_district_code: '510104' is not a district or county of Chongqing (GB/T 2260, ref_chongqing_districts)",
-        ),
-        (
             {"period": "2023Q5"},
             "invalid_period: unparseable period '2023Q5': expected a year (2022), quarter (2022Q3) or month (2022-09)",
         ),
@@ -257,6 +246,69 @@ def test_each_rule_quarantines_its_row_with_the_reason_and_the_valid_row_loads(l
     assert log == [("loaded", 1, 1, None)]
 
 
+UNKNOWN_INDUSTRY = "is not a GB/T 4754-2017 class (letter + 4 digits, e.g. C3670) in ref_industry_codes"
+UNKNOWN_DISTRICT = "is not a district or county of Chongqing (GB/T 2260, ref_chongqing_districts)"
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"industry_code": "C9999"}, f"unknown_industry_code: 'C9999' {UNKNOWN_INDUSTRY}"),
+        ({"industry_code": "7320"}, f"unknown_industry_code: '7320' {UNKNOWN_INDUSTRY}"),
+        ({"district_code": "510104"}, f"unknown_district_code: '510104' {UNKNOWN_DISTRICT}"),
+        (
+            {"industry_code": "c9999", "district_code": "510104"},
+            f"unknown_industry_code: 'C9999' {UNKNOWN_INDUSTRY}; unknown_district_code: '510104' {UNKNOWN_DISTRICT}",
+        ),
+    ],
+)
+def test_unknown_codes_load_and_the_mapping_rejects_their_row_with_the_reason(landing: Path, con, changes, reason):
+    write_csv(landing / "enterprise" / "a.csv", [row(uscc=OTHER_USCC), row(**changes)])
+    summary = load_submissions(con, landing)
+    assert (summary.rows_loaded, summary.rows_quarantined) == (2, 0)
+    mapping = map_enterprise(con)
+    assert (mapping.rows_mapped, mapping.rows_quarantined, dict(mapping.reasons)) == (1, 1, {reason: 1})
+    (load_id,) = con.execute("select load_id from audit.load_log").fetchone()
+    assert con.execute("select * from mapped.enterprise_rejected_rows").fetchall() == [(load_id, 3, reason)]
+    assert con.execute("select source_file, row_number, reason, stage from audit.quarantine").fetchall() == [
+        ("enterprise/a.csv", 3, reason, "mapping")
+    ]
+
+
+def test_a_code_added_to_its_seed_releases_the_rejected_row_without_reloading(landing: Path, con, tmp_path: Path):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(settings.SEEDS_DIR, seeds)
+    write_csv(landing / "enterprise" / "a.csv", [row(uscc=OTHER_USCC), row(industry_code="C9999")])
+    load_submissions(con, landing)
+    map_enterprise(con, seeds)
+    assert quarantined(con) == [("enterprise/a.csv", 3, f"unknown_industry_code: 'C9999' {UNKNOWN_INDUSTRY}")]
+
+    with open(seeds / "ref_industry_codes.csv", "a", encoding="utf-8") as handle:
+        handle.write("C9999,测试新增行业,C,制造业,99,测试\n")
+    assert load_submissions(con, landing).attempts == []
+    mapping = map_enterprise(con, seeds)
+
+    assert (mapping.rows_mapped, mapping.rows_quarantined) == (2, 0)
+    assert con.execute("select count(*) from mapped.enterprise_rejected_rows").fetchone() == (0,)
+    assert quarantined(con) == []
+    assert con.execute("select count(*), count(distinct load_id) from audit.load_log").fetchone() == (1, 1)
+
+
+def test_mapping_quarantine_is_replaced_and_load_quarantine_kept(landing: Path, con):
+    write_csv(landing / "enterprise" / "a.csv", [row(uscc=OTHER_USCC, rd_personnel="-3"), row(district_code="510104")])
+    load_submissions(con, landing)
+    map_enterprise(con)
+    map_enterprise(con)
+    assert con.execute("select row_number, stage, split_part(reason, ':', 1) from audit.quarantine order by 1").fetchall() == [
+        (2, "load", "negative_amount"),
+        (3, "mapping", "unknown_district_code"),
+    ]
+    (record,) = con.execute("select record from audit.quarantine where stage = 'mapping'").fetchone()
+    assert json.loads(record) == {  # the row as loaded, keyed by the file's (English) headers
+        **VALID, "district_code": "510104", "is_hightech": "true", "is_tech_based": "false", "has_rd_institution": "true"
+    }
+
+
 def test_quarantined_record_keeps_the_cells_as_received(landing: Path, con):
     write_csv(landing / "enterprise" / "a.csv", [row(revenue_10k_yuan="9x", period=" 2023 ")])
     load_submissions(con, landing)
@@ -292,11 +344,11 @@ def test_exact_duplicates_collapse_to_the_first_even_when_spelled_differently(la
 
 
 def test_a_duplicate_of_a_rejected_row_is_no_conflict(landing: Path, con):
-    write_csv(landing / "enterprise" / "a.csv", [row(district_code="510104"), row()])
+    write_csv(landing / "enterprise" / "a.csv", [row(rd_personnel="-3"), row()])
     summary = load_submissions(con, landing)
     assert (summary.rows_loaded, summary.rows_quarantined) == (1, 1)
     assert loaded(con, "row_number") == [(3,)]
-    assert [r[2].split(":")[0] for r in quarantined(con)] == ["unknown_district_code"]
+    assert [r[2].split(":")[0] for r in quarantined(con)] == ["negative_amount"]
 
 
 # ---------- whole-file failures

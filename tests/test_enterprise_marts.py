@@ -16,6 +16,7 @@ import pytest
 from ingestion import settings, warehouse
 from ingestion.enterprise import synthetic
 from ingestion.enterprise.loader import load_submissions
+from ingestion.enterprise.mapping import map_enterprise
 from tests.test_enterprise_loader import VALID, row, write_csv
 
 
@@ -38,8 +39,10 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_csv(folder / "y_2024.csv", [row(period="2024", group_name="两江电子信息集团")])
     con = warehouse.connect(root / "warehouse.duckdb")
     summary = load_submissions(con, root / "landing")
+    rejected = map_enterprise(con).rows_quarantined
     con.close()
     assert summary.files_failed == 0
+    assert rejected > 0  # the panel's unknown industry and district codes
     env = {**os.environ, "WAREHOUSE_DIR": str(root), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     result = subprocess.run(
         [
@@ -115,7 +118,7 @@ def expected_soe_innovation(raw: pl.DataFrame) -> pl.DataFrame:
 
 
 def test_soe_innovation_matches_an_independent_computation_over_the_loaded_rows(built: Path):
-    raw = query(built, "select * from raw.enterprise_submissions")
+    raw = query(built, "select * from raw.enterprise_submissions anti join mapped.enterprise_rejected_rows using (load_id, row_number)")
     expected = expected_soe_innovation(raw)
     actual = query(built, "select * from marts.soe_innovation order by group_name, period")
     assert actual.columns == expected.columns

@@ -1,5 +1,5 @@
 """The synthetic generator: deterministic, valid by default, and every injected bad row is caught by
-the loader with the rule it was made to break."""
+the loader (or, for unknown codes, the mapping step) with the rule it was made to break."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from stdnum.cn import uscc as stdnum_uscc
 from ingestion import warehouse
 from ingestion.enterprise import synthetic
 from ingestion.enterprise.loader import load_submissions
+from ingestion.enterprise.mapping import map_enterprise
 
 PERIODS = synthetic.period_labels([2022, 2023, 2024], [2024])
 
@@ -75,12 +76,13 @@ def test_error_rate_injects_every_kind_in_turn():
     assert counts["conflicting_duplicate"] % 2 == 0 and counts["exact_duplicate"] % 2 == 0
 
 
-def test_loader_catches_every_injected_row_with_the_rule_it_breaks(tmp_path: Path):
+def test_loader_and_mapping_catch_every_injected_row_with_the_rule_it_breaks(tmp_path: Path):
     frame = synthetic.generate(synthetic.Spec(enterprises=200, periods=PERIODS, seed=5, error_rate=0.03))
     landing = tmp_path / "landing"
     synthetic.write_csv(frame, landing / "enterprise" / "injected.csv", language="zh", encoding="gb18030")
     con = warehouse.connect(tmp_path / "warehouse.duckdb")
     summary = load_submissions(con, landing)
+    mapping = map_enterprise(con)
 
     labelled = frame.with_row_index("line", offset=2).filter(pl.col("injected_error").is_not_null())
     bad = labelled.filter(pl.col("injected_error") != "exact_duplicate")
@@ -89,8 +91,9 @@ def test_loader_catches_every_injected_row_with_the_rule_it_breaks(tmp_path: Pat
     for line, kind in bad.select("line", "injected_error").iter_rows():
         assert quarantine[line].split(":")[0] == RULE_OF_KIND[kind], (line, kind, quarantine[line])
     copies = labelled.filter(pl.col("injected_error") == "exact_duplicate").height // 2
-    assert summary.rows_quarantined == bad.height
-    assert summary.rows_loaded == len(frame) - bad.height - copies
+    unknown_codes = bad.filter(pl.col("injected_error").is_in(["unknown_industry_code", "unknown_district_code"])).height
+    assert (summary.rows_quarantined, mapping.rows_quarantined) == (bad.height - unknown_codes, unknown_codes)
+    assert summary.rows_loaded == len(frame) - (bad.height - unknown_codes) - copies
     assert con.execute("select duplicate_rows_collapsed from raw.enterprise_files").fetchone() == (copies,)
 
 

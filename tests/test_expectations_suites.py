@@ -15,7 +15,7 @@ import pytest
 
 from expectations import SUITES, get_suite, run_suite
 from ingestion.enterprise.tables import ENTERPRISE_DDL
-from ingestion.releases.tables import RELEASES_DDL
+from ingestion.releases.tables import MAPPED_RELEASES_DDL, RELEASES_DDL
 from ingestion.settings import SEEDS_DIR
 from ingestion.warehouse import AUDIT_DDL
 from tests.audit_design import DESIGN_SQL
@@ -35,16 +35,18 @@ insert into raw.release_files (load_id, source_file, sha256, sidecar_sha256, for
      'GDP 2020, first release', date '2021-03-18', 'preliminary', date '2026-11-20', null, timestamp '2026-11-20 10:00:01'),
     ('L3', 'releases/cq/gdp_2020_revised.json', repeat('e', 64), repeat('f', 64), 'nbs_easyquery_json', 'NBS',
      'GDP 2020, revised', date '2022-01-10', 'revised', date '2026-11-20', null, timestamp '2026-11-20 10:00:02');
-insert into raw.release_observations (load_id, row_number, region_code, indicator_code, period, value,
+insert into mapped.release_observations (load_id, row_number, region_code, indicator_code, period, value,
                                       unit_multiplier, published_decimals)
     select 'L1', row_number() over (order by region_code), region_code, 'rd_intensity', '2020',
            1.0 + (row_number() over (order by region_code)) / 10.0, 1, 2
     from {_seed('ref_regions')} where level = 'province';
-insert into raw.release_observations (load_id, row_number, region_code, indicator_code, period, value,
+insert into mapped.release_observations (load_id, row_number, region_code, indicator_code, period, value,
                                       unit_multiplier, published_decimals) values
     ('L1', 40, 'CN-CQ', 'rd_expenditure', '2020', 526.8, 100000000, 1),
     ('L2', 1, 'CN-CQ', 'gdp', '2020', 25002.79, 100000000, 2),
     ('L3', 1, 'CN-CQ', 'gdp', '2020', 25041.0, 100000000, 1);
+insert into raw.release_observations (load_id, row_number, region_raw, indicator_raw, period_raw, value_raw)
+    select load_id, row_number, region_code, indicator_code, period, value::varchar from mapped.release_observations;
 insert into audit.load_log (load_id, source_file, sha256, format, release_date, rows_loaded, rows_quarantined,
                             status, error, loaded_at) values
     ('L0', 'releases/nbs/rd_intensity_2020.csv', null, null, null, 0, 0, 'failed',
@@ -72,7 +74,7 @@ create table marts.dim_indicator as
     select indicator_code, name_zh, name_en, unit, description from {_seed('ref_indicators')};
 create table marts.fct_indicator_vintages as
     select o.region_code, o.indicator_code, o.period, o.value, d.unit, f.release_date, f.status, f.source_file, o.load_id
-    from raw.release_observations o join raw.release_files f using (load_id) join marts.dim_indicator d using (indicator_code);
+    from mapped.release_observations o join raw.release_files f using (load_id) join marts.dim_indicator d using (indicator_code);
 create table marts.fct_indicator_values as
     select * exclude (load_id) from marts.fct_indicator_vintages
     qualify row_number() over (partition by region_code, indicator_code, period order by release_date desc) = 1;
@@ -118,7 +120,7 @@ def build_clean_warehouse(path: Path) -> Path:
     """A small warehouse on which every suite passes."""
     con = duckdb.connect(str(path))
     try:
-        con.execute(AUDIT_DDL + DESIGN_SQL + RELEASES_DDL + ENTERPRISE_DDL)
+        con.execute(AUDIT_DDL + DESIGN_SQL + RELEASES_DDL + MAPPED_RELEASES_DDL + ENTERPRISE_DDL)
         con.execute(CLEAN_WAREHOUSE_SQL)
     finally:
         con.close()
@@ -152,44 +154,44 @@ def test_every_suite_passes_on_the_clean_warehouse(clean_warehouse: Path) -> Non
 
 VIOLATIONS = [
     pytest.param(
-        "raw.release_observations",
-        "update raw.release_observations set value = 45 where region_code = 'CN-CQ' and indicator_code = 'rd_intensity'",
+        "mapped.release_observations",
+        "update mapped.release_observations set value = 45 where region_code = 'CN-CQ' and indicator_code = 'rd_intensity'",
         {"value_in_range_rd_intensity", "value_plausible_rd_intensity"},
         id="provincial-rd-intensity-of-45-percent",
     ),
     pytest.param(
-        "raw.release_observations",
-        "insert into raw.release_observations select * from raw.release_observations where indicator_code = 'gdp' and load_id = 'L2'",
+        "mapped.release_observations",
+        "insert into mapped.release_observations select * from mapped.release_observations where indicator_code = 'gdp' and load_id = 'L2'",
         {"key_unique"},
         id="duplicated-observation",
     ),
     pytest.param(
-        "raw.release_observations",
-        "update raw.release_observations set region_code = 'CN-XX' where region_code = 'CN-BJ'",
+        "mapped.release_observations",
+        "update mapped.release_observations set region_code = 'CN-XX' where region_code = 'CN-BJ'",
         {"region_code_known", "provincial_release_covers_all_provinces"},
         id="unknown-region",
     ),
     pytest.param(
-        "raw.release_observations",
-        "update raw.release_observations set indicator_code = 'rd_spend' where indicator_code = 'rd_expenditure'",
+        "mapped.release_observations",
+        "update mapped.release_observations set indicator_code = 'rd_spend' where indicator_code = 'rd_expenditure'",
         {"indicator_code_known"},
         id="unknown-indicator",
     ),
     pytest.param(
-        "raw.release_observations",
-        "update raw.release_observations set period = '2020年' where load_id = 'L2'",
+        "mapped.release_observations",
+        "update mapped.release_observations set period = '2020年' where load_id = 'L2'",
         {"period_format"},
         id="period-not-canonical",
     ),
     pytest.param(
-        "raw.release_observations",
+        "mapped.release_observations",
         "update raw.release_files set release_date = date '2020-06-30' where load_id = 'L2'",
         {"released_after_period_end"},
         id="release-before-its-period-ends",
     ),
     pytest.param(
-        "raw.release_observations",
-        "delete from raw.release_observations where region_code = 'CN-XZ'",
+        "mapped.release_observations",
+        "delete from mapped.release_observations where region_code = 'CN-XZ'",
         {"provincial_release_covers_all_provinces"},
         id="provincial-release-missing-a-province",
     ),
@@ -197,7 +199,7 @@ VIOLATIONS = [
         "raw.release_observations",
         "update raw.release_observations set load_id = 'L9' where load_id = 'L3'",
         {"load_id_in_release_files"},
-        id="observation-of-no-loaded-file",
+        id="record-of-no-loaded-file",
     ),
     pytest.param(
         "raw.release_files",
@@ -370,11 +372,11 @@ def test_every_suite_has_a_violation_test() -> None:
 def test_failed_outcome_carries_count_observed_value_and_examples(clean_warehouse: Path, tmp_path: Path) -> None:
     broken = _broken(
         clean_warehouse, tmp_path,
-        "update raw.release_observations set value = 45 where region_code in ('CN-CQ', 'CN-SC') "
+        "update mapped.release_observations set value = 45 where region_code in ('CN-CQ', 'CN-SC') "
         "and indicator_code = 'rd_intensity'",
     )
 
-    outcome = run_suite(broken, "raw.release_observations").outcome("value_in_range_rd_intensity")
+    outcome = run_suite(broken, "mapped.release_observations").outcome("value_in_range_rd_intensity")
 
     assert (outcome.passed, outcome.severity, outcome.blocking) == (False, "error", False)
     assert outcome.unexpected_count == 2
@@ -464,7 +466,7 @@ def test_codes_dbt_loaded_as_integers_still_match_text_codes(clean_warehouse: Pa
 def test_examples_are_plain_json_values(clean_warehouse: Path, tmp_path: Path) -> None:
     broken = _broken(clean_warehouse, tmp_path, "update raw.release_files set release_date = date '2020-06-30' where load_id = 'L2'")
 
-    outcome = run_suite(broken, "raw.release_observations").outcome("released_after_period_end")
+    outcome = run_suite(broken, "mapped.release_observations").outcome("released_after_period_end")
 
     assert outcome.examples == [{
         "region_code": "CN-CQ", "indicator_code": "gdp", "period": "2020", "release_date": "2020-06-30",

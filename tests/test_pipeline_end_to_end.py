@@ -74,6 +74,32 @@ def test_every_shipped_release_loads_without_quarantine(pipeline: PipelineRun):
     assert rows == [("loaded", 12, 0)]
 
 
+def test_every_run_maps_the_loaded_records_from_the_seeds_before_dbt(pipeline: PipelineRun):
+    (event,) = [
+        e for e in pipeline.result.get_asset_materialization_events()
+        if e.asset_key.to_user_string() == "mapped/observations"
+    ]
+    metadata = {k: v.value for k, v in event.materialization.metadata.items()}
+    assert metadata == {
+        "releases_rows_mapped": 99, "releases_rows_quarantined": 0, "releases_quarantined_by_reason": {},
+        "enterprise_rows_mapped": 3457, "enterprise_rows_quarantined": 4,
+        "enterprise_quarantined_by_reason": {
+            "unknown_industry_code: 'C9999' is not a GB/T 4754-2017 class (letter + 4 digits, e.g. C3670) in ref_industry_codes": 2,
+            "unknown_district_code: '510104' is not a district or county of Chongqing (GB/T 2260, ref_chongqing_districts)": 2,
+        },
+    }
+    assert query(
+        pipeline.build_db,
+        """select (select count(*) from raw.release_observations), (select count(*) from mapped.release_observations),
+                  (select count(*) from marts.fct_indicator_vintages), (select count(*) from raw.enterprise_submissions),
+                  (select count(*) from intermediate.int_enterprise_submissions_accepted)""",
+    ) == [(115, 99, 99, 3461, 3457)]
+    assert query(
+        pipeline.build_db,
+        "select row_number, stage from audit.quarantine where reason like 'unknown%' order by 1",
+    ) == [(122, "mapping"), (254, "mapping"), (1362, "mapping"), (1401, "mapping")]
+
+
 def test_every_contract_table_is_served_read_only_to_another_process(pipeline: PipelineRun):
     script = (
         "import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True);"

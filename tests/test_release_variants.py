@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from ingestion.releases.loader import load_releases
+from ingestion.releases.mapping import map_releases
 from tests.test_release_bulletin_xlsx import workbook_bytes
 from tests.test_release_loader import con, landing, put, rows, sidecar  # noqa: F401 (fixtures)
 
@@ -101,13 +102,15 @@ def test_unseen_variants_of_every_format_load_with_exact_values(con, landing):
         "release_date: 2023-03-20\nstatus: final\n")
 
     summary = load_releases(con, landing)
+    mapping = map_releases(con)
 
-    assert (summary.files_loaded, summary.files_failed, summary.rows_loaded, summary.rows_quarantined) == (8, 0, 21, 3)
+    assert (summary.files_loaded, summary.files_failed, summary.rows_loaded, summary.rows_quarantined) == (8, 0, 29, 0)
+    assert (mapping.rows_mapped, mapping.rows_quarantined) == (21, 3)  # and 5 cells without a figure
     assert rows(
         con,
         """select f.source_file, o.row_number, o.region_code, o.indicator_code, o.period, o.value,
                   o.published_decimals, o.obs_status, o.note
-           from raw.release_observations o join raw.release_files f using (load_id) order by all""",
+           from mapped.release_observations o join raw.release_files f using (load_id) order by all""",
     ) == [
         ("releases/json/fsyd.json", 1, "CN-CQ", "industrial_va_growth", "2022-09", 6.2, 1, None, None),
         ("releases/json/fsyd.json", 2, "CN", "industrial_va_growth", "2022-09", 6.3, 1, None, None),
@@ -150,9 +153,10 @@ def test_a_later_release_in_another_format_is_a_new_vintage_next_to_the_first(co
     put(landing, "xlsx/final.xlsx", workbook_bytes([["2022年四川省科技创新主要指标"], ["指标", "2022年"], [RD, "1,215.0注1"]]),
         sidecar("bulletin_xlsx", "2023-09-18", "final"))
     assert load_releases(con, landing).files_loaded == 2
+    map_releases(con)
     assert rows(
         con,
-        """select f.release_date::varchar, f.status, o.value, o.published_decimals, o.note from raw.release_observations o
+        """select f.release_date::varchar, f.status, o.value, o.published_decimals, o.note from mapped.release_observations o
            join raw.release_files f using (load_id)
            where o.region_code = 'CN-SC' and o.indicator_code = 'rd_expenditure' and o.period = '2022' order by f.release_date""",
     ) == [("2023-01-17", "preliminary", 1215.0, 0, "preliminary, from the 2022 survey"), ("2023-09-18", "final", 1215.0, 1, "注1")]

@@ -12,6 +12,7 @@ from expectations.suites import (
     marts_rd_intensity,
     marts_soe_innovation,
     marts_target_tracking,
+    mapped_release_observations,
     raw_enterprise_files,
     raw_enterprise_submissions,
     raw_release_files,
@@ -21,6 +22,7 @@ from expectations.suites import (
 SUITES: tuple[Suite, ...] = (
     raw_release_files.SUITE,
     raw_release_observations.SUITE,
+    mapped_release_observations.SUITE,
     audit_load_log.RELEASES,
     raw_enterprise_files.SUITE,
     raw_enterprise_submissions.SUITE,

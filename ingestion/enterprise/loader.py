@@ -1,9 +1,10 @@
 """Loading SOE submissions (``LANDING_DIR/enterprise/*.{xlsx,csv,parquet}``) into the raw tables.
 
 One transaction per file: the valid rows go to ``raw.enterprise_submissions``, every rejected row to
-``audit.quarantine`` with the rules it broke, and one row to ``audit.load_log``. A file that cannot be read
-or lacks a required column loads nothing and leaves everything loaded before untouched. A file whose
-bytes (sha256) were already loaded is skipped. Validation is set-based SQL (``validation.py``): the file
+``audit.quarantine`` with the rules it broke, and one row to ``audit.load_log``. Industry and district
+codes are checked against the reference tables by ``mapping.py`` on every run, not here. A file that
+cannot be read or lacks a required column loads nothing and leaves everything loaded before untouched. A
+file whose bytes (sha256) were already loaded is skipped. Validation is set-based SQL (``validation.py``): the file
 is scanned a few times by DuckDB, never row by row in Python.
 """
 
@@ -15,7 +16,6 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion import settings
 from ingestion.enterprise import schema
 from ingestion.enterprise.readers import FORMATS, OpenedFile, open_source
 from ingestion.enterprise.schema import FileStructureError
@@ -58,7 +58,6 @@ def load_submissions(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> LoadS
     )
     if not files:
         return summary
-    _register_references(con)
     for path in files:
         sha256 = _sha256(path)
         if _already_loaded(con, sha256):
@@ -204,18 +203,6 @@ def _record_json(opened: OpenedFile) -> str:
         for c in schema.columns()
     )
     return f"json_object({pairs})"
-
-
-def _register_references(con: duckdb.DuckDBPyConnection) -> None:
-    """The shipped reference lists (dbt seeds), read from the repository: ingestion runs before dbt."""
-    con.execute(
-        f"""create or replace temp table _ref_industry as select industry_code
-        from read_csv({quote_literal(str(settings.SEEDS_DIR / 'ref_industry_codes.csv'))}, all_varchar = true)"""
-    )
-    con.execute(
-        f"""create or replace temp table _ref_district as select district_code
-        from read_csv({quote_literal(str(settings.SEEDS_DIR / 'ref_chongqing_districts.csv'))}, all_varchar = true)"""
-    )
 
 
 def _already_loaded(con: duckdb.DuckDBPyConnection, sha256: str) -> bool:

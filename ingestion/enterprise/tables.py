@@ -4,6 +4,10 @@
 Every accepted row of every loaded file is kept, with the load it came from: a later file with the same
 (uscc, period) supersedes the earlier figures downstream (dbt picks the latest load), and the replaced
 rows stay here as history. Rows are never updated in place.
+
+Whether a row's industry and district codes are in the reference tables is decided on every run from the
+current seeds (``mapping.py``): ``mapped.enterprise_rejected_rows`` names the rows that fail, and dbt
+leaves them out.
 """
 
 from ingestion.enterprise import schema
@@ -44,5 +48,14 @@ create table if not exists raw.enterprise_submissions (
     row_number                           bigint    not null,  -- 1-based line (csv), Excel row or record (parquet)
     {_SUBMISSION_COLUMNS},
     loaded_at                            timestamp not null
+);
+"""
+
+MAPPED_ENTERPRISE_DDL = """
+create schema if not exists mapped;
+create table if not exists mapped.enterprise_rejected_rows (
+    load_id    varchar not null,  -- -> raw.enterprise_submissions
+    row_number bigint  not null,
+    reason     varchar not null   -- unknown_industry_code: ...; unknown_district_code: ...
 );
 """

@@ -2,14 +2,15 @@
 
 Every column that is not a measure (codes, names, the period, the yes/no flags) is checked on its
 *distinct* values, not on every row: an enterprise reports many periods and a file has few groups, period
-labels or flag spellings, so the expensive work (trimming, the USCC check character, the reference lists,
-``parse_period``) runs on a few hundred thousand values at most and each row only looks its values up in
+labels or flag spellings, so the expensive work (trimming, the USCC check character, ``parse_period``) runs on a few hundred thousand values at most and each row only looks its values up in
 ``_dict_<column>``. Measures are parsed per row with plain casts. A row is valid when :func:`valid_sql`
 holds (no strings built); only the rows where it does not get their reasons spelled out by
 :func:`reasons_sql`.
 
-A reason starts with the rule's name (``invalid_uscc:``, ``unknown_industry_code:`` ...) followed by what
-was wrong, naming the column and the value; a row breaking several rules gets them all, joined by ``; ``.
+A reason starts with the rule's name (``invalid_uscc:``, ``invalid_period:`` ...) followed by what was
+wrong, naming the column and the value; a row breaking several rules gets them all, joined by ``; ``.
+Whether an industry or district code is in its reference table is not a load rule: the mapping step
+(``ingestion/enterprise/mapping.py``) checks it against the current seeds on every run.
 
 The USCC check follows GB 32100-2015 exactly as ``stdnum.cn.uscc`` does (the reference implementation,
 cross-checked in the tests): after removing spaces and hyphens and upper-casing, 18 characters, the first
@@ -164,19 +165,9 @@ def dictionary_sql(col: schema.Column, source_type: str) -> str:
     elif col.kind == "uscc":
         value = uscc_compact_sql("text")
         problem = uscc_problem_sql("value")
-    elif col.kind == "industry":
-        value = "upper(text)"
-        problem = (
-            "case when value not in (select industry_code from _ref_industry) then 'unknown_industry_code: ' || "
-            f"{_quoted('text')} || ' is not a GB/T 4754-2017 class (letter + 4 digits, e.g. C3670) in ref_industry_codes' end"
-        )
-    elif col.kind == "district":
-        value = "text"
-        problem = (
-            "case when value not in (select district_code from _ref_district) then 'unknown_district_code: ' || "
-            f"{_quoted('text')} || ' is not a district or county of Chongqing (GB/T 2260, ref_chongqing_districts)' end"
-        )
-    else:  # free text
+    elif col.kind == "industry":  # membership in ref_industry_codes: ingestion/enterprise/mapping.py
+        value, problem = "upper(text)", "null"
+    else:  # free text, and district codes (membership in ref_chongqing_districts: mapping.py)
         value, problem = "text", "null"
     return f"""select raw, text, case when problem is null then value end as value, problem from (
         select raw, text, value, case when text is not null then {problem} end as problem

@@ -175,7 +175,7 @@ def load_reference(seeds_dir: Path = settings.SEEDS_DIR) -> ReferenceData:
 
 @dataclass(frozen=True)
 class Observation:
-    """A harmonized observation: one row of ``raw.release_observations``."""
+    """A harmonized observation: one row of ``mapped.release_observations``."""
 
     raw: RawObservation
     region_code: str

@@ -1,9 +1,9 @@
 """Load every statistical release under ``LANDING_DIR/releases`` into ``raw`` and ``audit``.
 
-One transaction per file: the file's origin (``raw.release_files``), its harmonized observations
-(``raw.release_observations``), its quarantined rows (``audit.quarantine``) and the attempt
-(``audit.load_log``) are committed together. A file-level error rolls back that file only, is logged as a
-'failed' attempt and is retried on the next run. A file whose bytes and sidecar bytes were loaded before
+One transaction per file: the file's origin (``raw.release_files``), its records as received
+(``raw.release_observations``) and the attempt (``audit.load_log``) are committed together; nothing is
+mapped here (``ingestion/releases/mapping.py`` maps the records of every load on every run). A file-level
+error rolls back that file only, is logged as a 'failed' attempt and is retried on the next run. A file whose bytes and sidecar bytes were loaded before
 is skipped, so re-running over the same landing directory loads nothing; a changed file or sidecar is a
 new load next to the old one (vintages are never updated in place).
 """
@@ -18,11 +18,10 @@ import duckdb
 import pyarrow as pa
 
 from ingestion.releases import bulletin_xlsx, nbs_easyquery_json, nbs_export, sdmx_csv
-from ingestion.releases.harmonize import Observation, ReferenceData, harmonize, load_reference
-from ingestion.releases.records import ParsedFile, ReleaseFileError, ReleaseParser
+from ingestion.releases.records import ParsedFile, RawObservation, ReleaseFileError, ReleaseParser
 from ingestion.releases.sidecar import Sidecar, parse_sidecar, sidecar_path
-from ingestion.releases.tables import RELEASES_DDL
-from ingestion.warehouse import LoadAttempt, LoadSummary, file_transaction, record_quarantine
+from ingestion.releases.tables import RELEASES_DDL, check_layout
+from ingestion.warehouse import LoadAttempt, LoadSummary, file_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +52,7 @@ def discover_release_files(landing_dir: Path) -> list[Path]:
 def load_releases(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> LoadSummary:
     """Load the new or changed release files of ``landing_dir``; ``con`` must already have the audit tables."""
     con.execute(RELEASES_DDL)
-    reference = load_reference()
+    check_layout(con)
     summary = LoadSummary()
     for path in discover_release_files(landing_dir):
         source_file = path.relative_to(landing_dir).as_posix()
@@ -65,7 +64,7 @@ def load_releases(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> LoadSumm
             summary.files_skipped += 1
             continue
         attempt = LoadAttempt(source_file=source_file, sha256=sha256)
-        _load_file(con, attempt, data, sidecar_data, sidecar_sha256, reference)
+        _load_file(con, attempt, data, sidecar_data, sidecar_sha256)
         summary.attempts.append(attempt)
     return summary
 
@@ -76,7 +75,6 @@ def _load_file(
     data: bytes,
     sidecar_data: bytes | None,
     sidecar_sha256: str | None,
-    reference: ReferenceData,
 ) -> None:
     """Load one file in one transaction, or roll it back and record the failure."""
     source_file = attempt.source_file
@@ -91,17 +89,11 @@ def _load_file(
                 source_file, f"the sidecar says format {sidecar.format}, whose files are {FORMAT_EXTENSIONS[sidecar.format]}, not {extension}"
             )
         parsed = PARSERS[sidecar.format](data, source_file, sidecar)
-        harmonized = harmonize(parsed.observations, reference)
         _insert_release_file(con, attempt, sidecar, sidecar_sha256, parsed)
-        _insert_observations(con, attempt.load_id, harmonized.observations)
-        attempt.rows_loaded = len(harmonized.observations)
-        attempt.rows_quarantined = record_quarantine(con, attempt, harmonized.quarantined)
-    if attempt.status == "failed":
-        return
-    logger.info(
-        "loaded %s: %d observations, %d quarantined, %d without figure",
-        source_file, attempt.rows_loaded, attempt.rows_quarantined, harmonized.missing,
-    )
+        _insert_records(con, attempt.load_id, parsed.observations)
+        attempt.rows_loaded = len(parsed.observations)
+    if attempt.status == "loaded":
+        logger.info("loaded %s: %d records", source_file, attempt.rows_loaded)
 
 
 def _describe_failure(source_file: str):
@@ -154,33 +146,28 @@ def _insert_release_file(
     )
 
 
-def _insert_observations(con: duckdb.DuckDBPyConnection, load_id: str, observations: list[Observation]) -> None:
-    """One Arrow batch insert of the file's observations."""
-    if not observations:
+def _insert_records(con: duckdb.DuckDBPyConnection, load_id: str, records: list[RawObservation]) -> None:
+    """One Arrow batch insert of the file's records, in the parser's order (the mapping keeps the first of
+    a repeated observation, so that order is part of what the file said)."""
+    if not records:
         return
-    raw = [o.raw for o in observations]
     batch = pa.table(
         {
-            "load_id": pa.array([load_id] * len(observations), pa.string()),
-            "row_number": pa.array([r.row_number for r in raw], pa.int64()),
-            "region_raw": pa.array([r.region_raw for r in raw], pa.string()),
-            "indicator_raw": pa.array([r.indicator_raw for r in raw], pa.string()),
-            "unit_raw": pa.array([r.unit_raw for r in raw], pa.string()),
-            "period_raw": pa.array([r.period_raw for r in raw], pa.string()),
-            "value_raw": pa.array([r.value_raw for r in raw], pa.string()),
-            "region_code": pa.array([o.region_code for o in observations], pa.string()),
-            "indicator_code": pa.array([o.indicator_code for o in observations], pa.string()),
-            "period": pa.array([o.period for o in observations], pa.string()),
-            "value": pa.array([o.value for o in observations], pa.float64()),
-            "unit_multiplier": pa.array([o.unit_multiplier for o in observations], pa.float64()),
-            "published_decimals": pa.array([o.published_decimals for o in observations], pa.int32()),
-            "obs_status": pa.array([r.obs_status for r in raw], pa.string()),
-            "note": pa.array([o.note for o in observations], pa.string()),
+            "load_id": pa.array([load_id] * len(records), pa.string()),
+            "row_number": pa.array([r.row_number for r in records], pa.int64()),
+            "region_raw": pa.array([r.region_raw for r in records], pa.string()),
+            "indicator_raw": pa.array([r.indicator_raw for r in records], pa.string()),
+            "unit_raw": pa.array([r.unit_raw for r in records], pa.string()),
+            "unit_mult": pa.array([r.unit_mult for r in records], pa.string()),
+            "period_raw": pa.array([r.period_raw for r in records], pa.string()),
+            "value_raw": pa.array([r.value_raw for r in records], pa.string()),
+            "obs_status": pa.array([r.obs_status for r in records], pa.string()),
+            "note": pa.array([r.note for r in records], pa.string()),
         }
     )
     columns = ", ".join(batch.column_names)
-    con.register("_release_observations_batch", batch)
+    con.register("_release_records_batch", batch)
     try:
-        con.execute(f"insert into raw.release_observations ({columns}) select {columns} from _release_observations_batch")
+        con.execute(f"insert into raw.release_observations ({columns}) select {columns} from _release_records_batch")
     finally:
-        con.unregister("_release_observations_batch")
+        con.unregister("_release_records_batch")

@@ -38,11 +38,12 @@ raw_releases = _loader_asset(
     "releases",
     load_releases,
     "Statistical releases (LANDING_DIR/releases/**, four formats, each with its .meta.yml sidecar) into "
-    "raw.release_files and raw.release_observations; unusable rows into audit.quarantine.",
+    "raw.release_files and raw.release_observations, every record as received (mapped by mapped/observations).",
 )
 raw_enterprise_submissions = _loader_asset(
     "enterprise_submissions",
     load_submissions,
     "SOE reporting submissions (LANDING_DIR/enterprise/*: xlsx template, csv, parquet) into raw tables, "
-    "validated row by row; rejected rows into audit.quarantine, resubmissions kept as history.",
+    "validated row by row; rejected rows into audit.quarantine, resubmissions kept as history (industry and "
+    "district codes are checked by mapped/observations).",
 )

@@ -3,8 +3,8 @@
 -- resubmitted ones need ordering, which keeps this cheap on millions of rows. A table, so that the
 -- marts read the current rows from storage instead of recomputing them.
 --
--- The staging model is referenced where it is used rather than through one CTE: DuckDB would hold a CTE
--- used three times in memory, all ten million rows of it.
+-- The accepted rows are referenced where they are used rather than through one CTE: DuckDB would hold a
+-- CTE used three times in memory, all ten million rows of it.
 
 {{ config(materialized='table') }}
 
@@ -14,7 +14,7 @@ resubmitted as (
 
     -- hashes of the keys loaded more than once (a hash collision only sends a key the ordered way)
     select hash(uscc, period) as key
-    from {{ ref('stg_enterprise__submissions') }}
+    from {{ ref('int_enterprise_submissions_accepted') }}
     group by key
     having count(*) > 1
 
@@ -27,7 +27,7 @@ submitted_once as (
         cast(1 as bigint) as version,
         cast(null as timestamp) as superseded_at,
         cast(null as varchar) as superseded_by_file
-    from {{ ref('stg_enterprise__submissions') }} s
+    from {{ ref('int_enterprise_submissions_accepted') }} s
     anti join resubmitted r on r.key = hash(s.uscc, s.period)
 
 ),
@@ -39,7 +39,7 @@ submitted_again as (
         row_number() over by_load as version,
         lead(s.loaded_at) over by_load as superseded_at,
         lead(s.source_file) over by_load as superseded_by_file
-    from {{ ref('stg_enterprise__submissions') }} s
+    from {{ ref('int_enterprise_submissions_accepted') }} s
     semi join resubmitted r on r.key = hash(s.uscc, s.period)
     window by_load as (partition by s.uscc, s.period order by s.loaded_at, s.load_id)
 

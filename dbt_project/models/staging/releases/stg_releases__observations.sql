@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('releases', 'release_observations') }}
+    select * from {{ source('mapped', 'release_observations') }}
 
 ),
 

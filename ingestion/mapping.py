@@ -1,0 +1,58 @@
+"""What the mapping steps share: which loads are current, one transaction for a rebuild, a summary.
+
+Raw tables keep what the files said; the mapping steps (``ingestion/releases/mapping.py``,
+``ingestion/enterprise/mapping.py``) run on every build, read the raw records and the current seeds, and
+rebuild the ``mapped`` tables and the ``mapping`` rows of ``audit.quarantine``: an alias or a code added
+to a seed applies to every file loaded before, without reloading it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+def current_loads(con: duckdb.DuckDBPyConnection) -> str:
+    """The relation of the current loads: ``audit.current_loads`` (one row per load_id).
+
+    TEMPORARY (until the landing branch, which creates the view in ``AUDIT_DDL``, is merged): without
+    the view, every ``loaded`` attempt of ``audit.load_log`` is current. Delete the fallback at merge.
+    """
+    exists = con.execute(
+        "select 1 from duckdb_views() where schema_name = 'audit' and view_name = 'current_loads'"
+    ).fetchone()
+    if exists:
+        return "audit.current_loads"
+    return "(select load_id from audit.load_log where status = 'loaded')"
+
+
+@contextmanager
+def rebuild(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One transaction for a whole rebuild: readers see the previous mapping or the new one, never half."""
+    con.execute("begin transaction")
+    try:
+        yield
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
+@dataclass
+class MappingSummary:
+    """What one mapping step produced, for asset metadata and logs (quarantine: current loads only)."""
+
+    rows_mapped: int = 0
+    rows_quarantined: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)  # quarantined rows per reason
+
+    def as_metadata(self, prefix: str) -> dict[str, Any]:
+        return {
+            f"{prefix}_rows_mapped": self.rows_mapped,
+            f"{prefix}_rows_quarantined": self.rows_quarantined,
+            f"{prefix}_quarantined_by_reason": dict(self.reasons.most_common()),
+        }

@@ -1,0 +1,98 @@
+"""Rebuild ``mapped.release_observations`` from the raw records and the current seeds, on every run.
+
+The rules are :func:`ingestion.releases.harmonize.harmonize`, applied to each load's records in the order
+the parser gave them (so "a repeated observation keeps the first" still means first in the file). Every
+load in ``raw.release_observations`` is mapped, withdrawn ones too (their vintages stay in the history);
+the ``mapping`` rows of ``audit.quarantine`` are written for the current loads only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import fields
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from ingestion import settings
+from ingestion.mapping import MappingSummary, current_loads, rebuild
+from ingestion.releases.harmonize import Observation, harmonize, load_reference
+from ingestion.releases.records import RawObservation
+from ingestion.releases.tables import MAPPED_RELEASES_DDL, RELEASES_DDL, check_layout
+from ingestion.warehouse import QuarantinedRow, insert_quarantine
+
+logger = logging.getLogger(__name__)
+
+#: The raw columns in the order of RawObservation's fields.
+_RECORD_COLUMNS = ", ".join(f.name for f in fields(RawObservation))
+
+
+def map_releases(con: duckdb.DuckDBPyConnection, seeds_dir: Path = settings.SEEDS_DIR) -> MappingSummary:
+    """Map every raw release record with the seeds of ``seeds_dir`` (read afresh), in one transaction."""
+    con.execute(RELEASES_DDL)
+    con.execute(MAPPED_RELEASES_DDL)
+    check_layout(con)
+    reference = load_reference(seeds_dir)
+    records: dict[str, list[RawObservation]] = defaultdict(list)
+    # rowid: the insertion order, i.e. the parser's order (raw rows are never updated)
+    for load_id, *fields in con.execute(f"select load_id, {_RECORD_COLUMNS} from raw.release_observations order by rowid").fetchall():
+        records[load_id].append(RawObservation(*fields))
+    current = {load_id for (load_id,) in con.execute(f"select load_id from {current_loads(con)}").fetchall()}
+    source_files = dict(con.execute("select load_id, source_file from raw.release_files").fetchall())
+
+    summary = MappingSummary()
+    observations: list[tuple[str, Observation]] = []
+    quarantined: list[tuple[str, str, QuarantinedRow]] = []
+    for load_id, load_records in records.items():
+        result = harmonize(load_records, reference)
+        observations.extend((load_id, o) for o in result.observations)
+        if load_id in current:
+            quarantined.extend((load_id, source_files[load_id], row) for row in result.quarantined)
+    with rebuild(con):
+        con.execute("delete from mapped.release_observations")
+        _insert_observations(con, observations)
+        con.execute(
+            "delete from audit.quarantine where stage = 'mapping' and load_id in (select load_id from raw.release_files)"
+        )
+        insert_quarantine(con, quarantined, "mapping", datetime.now())
+    summary.rows_mapped = len(observations)
+    summary.rows_quarantined = len(quarantined)
+    summary.reasons.update(row.reason for _, _, row in quarantined)
+    logger.info("mapped %d release observations, %d quarantined", summary.rows_mapped, summary.rows_quarantined)
+    return summary
+
+
+def _insert_observations(con: duckdb.DuckDBPyConnection, observations: list[tuple[str, Observation]]) -> None:
+    """One Arrow batch insert of every mapped observation."""
+    if not observations:
+        return
+    raw = [o.raw for _, o in observations]
+    mapped = [o for _, o in observations]
+    batch = pa.table(
+        {
+            "load_id": pa.array([load_id for load_id, _ in observations], pa.string()),
+            "row_number": pa.array([r.row_number for r in raw], pa.int64()),
+            "region_raw": pa.array([r.region_raw for r in raw], pa.string()),
+            "indicator_raw": pa.array([r.indicator_raw for r in raw], pa.string()),
+            "unit_raw": pa.array([r.unit_raw for r in raw], pa.string()),
+            "period_raw": pa.array([r.period_raw for r in raw], pa.string()),
+            "value_raw": pa.array([r.value_raw for r in raw], pa.string()),
+            "region_code": pa.array([o.region_code for o in mapped], pa.string()),
+            "indicator_code": pa.array([o.indicator_code for o in mapped], pa.string()),
+            "period": pa.array([o.period for o in mapped], pa.string()),
+            "value": pa.array([o.value for o in mapped], pa.float64()),
+            "unit_multiplier": pa.array([o.unit_multiplier for o in mapped], pa.float64()),
+            "published_decimals": pa.array([o.published_decimals for o in mapped], pa.int32()),
+            "obs_status": pa.array([r.obs_status for r in raw], pa.string()),
+            "note": pa.array([o.note for o in mapped], pa.string()),
+        }
+    )
+    columns = ", ".join(batch.column_names)
+    con.register("_mapped_observations_batch", batch)
+    try:
+        con.execute(f"insert into mapped.release_observations ({columns}) select {columns} from _mapped_observations_batch")
+    finally:
+        con.unregister("_mapped_observations_batch")
