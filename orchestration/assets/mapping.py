@@ -4,7 +4,6 @@ import dagster as dg
 
 from ingestion.enterprise.mapping import map_enterprise
 from ingestion.releases.mapping import map_releases
-from ingestion.warehouse import WRITER_POOL
 from orchestration.assets.ingestion import raw_enterprise_submissions, raw_releases
 from orchestration.resources import WarehouseResource
 
@@ -14,7 +13,6 @@ from orchestration.resources import WarehouseResource
     group_name="mapping",
     deps=[raw_releases, raw_enterprise_submissions],
     kinds={"python", "duckdb"},
-    pool=WRITER_POOL,
     description=(
         "Every loaded release record mapped to region, indicator, period and canonical unit "
         "(mapped.release_observations), and every SOE submission row whose industry or district code is not "
@@ -23,7 +21,7 @@ from orchestration.resources import WarehouseResource
     ),
 )
 def mapped_observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    with warehouse.get_connection() as con:
+    with warehouse.get_connection("mapping onto the reference data") as con:
         releases = map_releases(con)
         enterprise = map_enterprise(con)
     for summary in (releases, enterprise):
