@@ -44,7 +44,8 @@ insert into raw.release_observations (load_id, row_number, region_code, indicato
     ('L1', 40, 'CN-CQ', 'rd_expenditure', '2020', 526.8, 100000000, 1),
     ('L2', 1, 'CN-CQ', 'gdp', '2020', 25002.79, 100000000, 2),
     ('L3', 1, 'CN-CQ', 'gdp', '2020', 25041.0, 100000000, 1);
-insert into audit.load_log values
+insert into audit.load_log (load_id, source_file, sha256, format, release_date, rows_loaded, rows_quarantined, status,
+                            error, loaded_at) values
     ('L0', 'releases/nbs/rd_intensity_2020.csv', null, null, null, 0, 0, 'failed',
      'releases/nbs/rd_intensity_2020.csv: no sidecar', timestamp '2026-11-20 09:00:00'),
     ('L1', 'releases/nbs/rd_intensity_2020.csv', repeat('a', 64), 'nbs_export', date '2021-09-22', 32, 0, 'loaded',
@@ -69,10 +70,11 @@ create schema marts;
 create table marts.dim_indicator as
     select indicator_code, name_zh, name_en, unit, description from {_seed('ref_indicators')};
 create table marts.fct_indicator_vintages as
-    select o.region_code, o.indicator_code, o.period, o.value, d.unit, f.release_date, f.status, f.source_file, o.load_id
+    select o.region_code, o.indicator_code, o.period, o.value, d.unit, f.release_date, f.status, f.source_file, o.load_id,
+           false as is_withdrawn
     from raw.release_observations o join raw.release_files f using (load_id) join marts.dim_indicator d using (indicator_code);
 create table marts.fct_indicator_values as
-    select * exclude (load_id) from marts.fct_indicator_vintages
+    select * exclude (load_id, is_withdrawn) from marts.fct_indicator_vintages
     qualify row_number() over (partition by region_code, indicator_code, period order by release_date desc) = 1;
 create table marts.rd_intensity as select * from (values
     ('CN-CQ', 2020::integer, 526.8::double, 25041.0::double, 2.1037::double, 2.11::double, date '2021-09-22',
@@ -208,10 +210,19 @@ VIOLATIONS = [
     ),
     pytest.param(
         "audit.load_log.releases",
-        "insert into audit.load_log values ('L4', 'releases/cq/gdp_2020_revised.json', null, null, null, 0, 0, "
+        "insert into audit.load_log (load_id, source_file, sha256, format, release_date, rows_loaded, rows_quarantined,"
+        " status, error, loaded_at) values ('L4', 'releases/cq/gdp_2020_revised.json', null, null, null, 0, 0, "
         "'failed', 'releases/cq/gdp_2020_revised.json: sidecar has no release_date', timestamp '2026-11-21 08:00:00')",
         {"latest_attempt_of_each_file_loaded"},
         id="file-whose-latest-attempt-failed",
+    ),
+    pytest.param(
+        "audit.load_log.releases",
+        "insert into audit.load_log (load_id, source_file, sha256, rows_loaded, rows_quarantined, status, loaded_at, kind)"
+        " values ('L1', 'releases/nbs/rd_intensity_2020.csv', repeat('a', 64), 0, 0, 'withdrawn',"
+        " timestamp '2026-11-21 08:00:00', 'releases')",
+        {"landing_event_has_note"},
+        id="withdrawal-without-note",
     ),
     pytest.param(
         "audit.load_log.enterprise",
@@ -252,6 +263,13 @@ VIOLATIONS = [
     ),
     pytest.param(
         "marts.fct_indicator_vintages",
+        "update marts.fct_indicator_vintages set value = 45, release_date = date '2019-01-10', is_withdrawn = true"
+        " where indicator_code = 'rd_intensity'",
+        set(),
+        id="withdrawn-vintage-of-45-percent-released-before-its-period-blocks-nothing",
+    ),
+    pytest.param(
+        "marts.fct_indicator_vintages",
         "update marts.fct_indicator_vintages set unit = '10,000 yuan' where indicator_code = 'gdp'",
         {"unit_is_the_indicator_unit"},
         id="vintage-in-the-wrong-unit",
@@ -267,6 +285,15 @@ VIOLATIONS = [
         "delete from marts.fct_indicator_values where indicator_code = 'rd_expenditure'",
         {"covers_every_vintaged_figure"},
         id="figure-without-latest-value",
+    ),
+    pytest.param(
+        "marts.fct_indicator_values",
+        "update marts.fct_indicator_vintages set is_withdrawn = true where indicator_code = 'rd_expenditure';"
+        " delete from marts.fct_indicator_values where indicator_code = 'rd_expenditure';"
+        " update marts.fct_indicator_vintages set release_date = date '2030-01-01', is_withdrawn = true"
+        " where indicator_code = 'gdp' and load_id = 'L3'",
+        set(),
+        id="withdrawn-vintages-are-neither-latest-nor-missing",
     ),
     pytest.param(
         "marts.rd_intensity",

@@ -1,4 +1,5 @@
-"""audit.load_log: one row per file per load attempt, validated per source (releases, enterprise).
+"""audit.load_log: one row per file per load attempt and per landing event (duplicate, withdrawn,
+restored: ``ingestion/landing.py``), validated per source (releases, enterprise).
 
 Each source's rows form a suite on the asset that loads them, so a failing check points at the loader
 that wrote the row.
@@ -10,15 +11,16 @@ from expectations.spec import Expect, Suite, columns_present, in_set, no_rows, n
 MAX_QUARANTINE_SHARE = 0.10
 
 COLUMNS = ["load_id", "source_file", "sha256", "format", "release_date", "rows_loaded", "rows_quarantined",
-           "status", "error", "loaded_at"]
+           "status", "error", "loaded_at", "kind", "sidecar_sha256", "note"]
+STATUSES = ["loaded", "failed", "duplicate", "withdrawn", "restored"]
 
 
 def _expectations(extra: tuple[Expect, ...] = ()) -> tuple[Expect, ...]:
     return (
         columns_present(COLUMNS),
         *not_null("load_id", "source_file", "status", "rows_loaded", "rows_quarantined", "loaded_at"),
-        unique_key("load_id"),
-        in_set("status", ["loaded", "failed"]),
+        unique_key("load_id", "status", "loaded_at"),  # withdrawn/restored rows repeat their load's id
+        in_set("status", STATUSES),
         *not_negative("rows_loaded", "rows_quarantined"),
         no_rows(
             "failed_attempt_names_its_error",
@@ -38,6 +40,13 @@ def _expectations(extra: tuple[Expect, ...] = ()) -> tuple[Expect, ...]:
             "select source_file, loaded_at from {batch} where status = 'loaded' and sha256 is null",
             "error",
             "A loaded file is identified by the SHA-256 of its bytes.",
+        ),
+        no_rows(
+            "landing_event_has_note",
+            "select source_file, status, loaded_at from {batch}"
+            " where status in ('duplicate', 'withdrawn', 'restored') and (note is null or note = '')",
+            "error",
+            "A duplicate, withdrawn or restored row says what happened (the original file, removed or replaced).",
         ),
         no_rows(
             "latest_attempt_of_each_file_loaded",
