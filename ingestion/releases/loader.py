@@ -26,6 +26,7 @@ from ingestion.releases.harmonize import Observation, ReferenceData, harmonize, 
 from ingestion.releases.records import ParsedFile, RawObservation, ReleaseFileError, ReleaseParser
 from ingestion.releases.sidecar import Sidecar, parse_sidecar, sidecar_path
 from ingestion.releases.tables import RELEASES_DDL
+from ingestion.values import NumberError, parse_published_number
 from ingestion.warehouse import LoadAttempt, LoadSummary, file_transaction, record_quarantine
 
 logger = logging.getLogger(__name__)
@@ -91,16 +92,20 @@ def _load_file(con: duckdb.DuckDBPyConnection, file: LandingFile, attempt: LoadA
 
 
 def check_release_date(source_file: str, release_date: date, records: list[RawObservation], today: date) -> None:
-    """A release cannot be published after the day it is loaded, nor before the end of a period it reports
-    (records whose period cannot be parsed are left to the mapping step). Raises :class:`ReleaseFileError`
-    naming the first such row."""
+    """A release cannot be published after the day it is loaded, nor before the end of a period it reports a
+    figure for (a cell with no figure reports nothing; records whose period cannot be parsed are left to the
+    mapping step). Raises :class:`ReleaseFileError` naming the first such row."""
     if release_date > today:
         raise ReleaseFileError(source_file, f"release_date {release_date} is after the day of loading ({today})")
     for record in records:
         try:
             period = parse_period(record.period_raw)
+            if parse_published_number(record.value_raw) is None:
+                continue
         except PeriodError:
             continue
+        except NumberError:
+            pass  # a figure, though not a number: the mapping step quarantines it
         if period.end > release_date:
             raise ReleaseFileError(
                 source_file,
