@@ -203,6 +203,22 @@ def test_sha256_of_a_file_larger_than_a_chunk(tmp_path):
     assert sha256_of(tmp_path / "big.bin") == hashlib.sha256(data).hexdigest()
 
 
+def test_a_build_database_of_older_code_upgrades_and_recognizes_its_loads(landing):
+    put(landing, "nbs/rd.csv", export("重庆市,526.8\r\n火星省,1\r\n"), sidecar())
+    shutil.copy(ENTERPRISE_FIXTURES / "bulk_2024q2.csv", landing / "enterprise")
+    with write_connection(settings.warehouse_db_path()) as old:
+        load_releases(old, landing)
+        load_submissions(old, landing)
+        old.execute("drop view audit.current_loads")  # what the build database of older code lacks
+        for table, column in [("load_log", "kind"), ("load_log", "sidecar_sha256"), ("load_log", "note"), ("quarantine", "stage")]:
+            old.execute(f"alter table audit.{table} drop column {column}")
+    with write_connection(settings.warehouse_db_path()) as upgraded:
+        releases, submissions = load_releases(upgraded, landing), load_submissions(upgraded, landing)
+        assert (releases.attempts, releases.events, submissions.attempts, submissions.events) == ([], [], [], [])
+        assert current(upgraded) == [("enterprise/bulk_2024q2.csv", "enterprise"), ("releases/nbs/rd.csv", "releases")]
+        assert upgraded.execute("select stage, count(*) from audit.quarantine group by stage").fetchall() == [("load", 1)]
+
+
 # ---------------------------------------------------------------- impossible release dates
 
 
