@@ -90,7 +90,8 @@ def build_warehouse(path: Path, rows: int) -> None:
         from raw.enterprise_submissions group by load_id"""
     )
     con.execute(
-        """insert into audit.load_log
+        """insert into audit.load_log (load_id, source_file, sha256, format, release_date, rows_loaded,
+                                      rows_quarantined, status, error, loaded_at)
         select load_id, source_file, sha256, format, null, rows_loaded, rows_quarantined, 'loaded', null, loaded_at
         from raw.enterprise_files"""
     )

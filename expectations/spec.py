@@ -190,7 +190,7 @@ def between(
     *,
     severity: Severity = "error",
     name: str | None = None,
-    when: dict[str, str] | None = None,
+    when: dict[str, Any] | None = None,
     why: str = "",
 ) -> Expect:
     """``min_value <= column <= max_value`` for every non-null value (of the rows ``when`` selects)."""
@@ -198,7 +198,7 @@ def between(
     if when:
         kwargs["when"] = dict(when)
     bounds = f"{'-inf' if min_value is None else min_value} .. {'+inf' if max_value is None else max_value}"
-    scope = "".join(f" where {k} = {v}" for k, v in (when or {}).items())
+    scope = f" where {' and '.join(f'{k} = {v}' for k, v in when.items())}" if when else ""
     return Expect(name or f"{column}_in_range", "ExpectColumnValuesToBeBetween", severity, kwargs,
                   f"{column} within {bounds}{scope}. {why}".strip())
 
@@ -279,12 +279,15 @@ def _range_name(severity: Severity) -> str:
     return "in_range" if severity == "error" else "plausible"
 
 
-def value_ranges_by_indicator(value_column: str = "value", indicator_column: str = "indicator_code") -> list[Expect]:
-    """One expectation per row of ``indicator_ranges.csv`` on a long table (one indicator per row)."""
+def value_ranges_by_indicator(
+    value_column: str = "value", indicator_column: str = "indicator_code", *, when: dict[str, Any] | None = None
+) -> list[Expect]:
+    """One expectation per row of ``indicator_ranges.csv`` on a long table (one indicator per row), on the
+    rows ``when`` selects too."""
     return [
         between(value_column, r.min_value, r.max_value, severity=r.severity,
                 name=f"{value_column}_{_range_name(r.severity)}_{r.indicator_code}",
-                when={indicator_column: r.indicator_code}, why=r.rationale)
+                when={indicator_column: r.indicator_code, **(when or {})}, why=r.rationale)
         for r in indicator_ranges()
     ]
 

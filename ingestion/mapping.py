@@ -16,20 +16,6 @@ from typing import Any
 
 import duckdb
 
-def current_loads(con: duckdb.DuckDBPyConnection) -> str:
-    """The relation of the current loads: ``audit.current_loads`` (one row per load_id).
-
-    TEMPORARY (until the landing branch, which creates the view in ``AUDIT_DDL``, is merged): without
-    the view, every ``loaded`` attempt of ``audit.load_log`` is current. Delete the fallback at merge.
-    """
-    exists = con.execute(
-        "select 1 from duckdb_views() where schema_name = 'audit' and view_name = 'current_loads'"
-    ).fetchone()
-    if exists:
-        return "audit.current_loads"
-    return "(select load_id from audit.load_log where status = 'loaded')"
-
-
 @contextmanager
 def rebuild(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """One transaction for a whole rebuild: readers see the previous mapping or the new one, never half."""

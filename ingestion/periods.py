@@ -13,8 +13,10 @@ Whitespace anywhere in a label is ignored (``2022 年``, ``2022年 第三季度`
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
+from datetime import date
 
 _CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
 _YEAR = r"(?P<year>(?:19|20)\d{2})"
@@ -46,6 +48,12 @@ class Period:
         if self.frequency == "Q":
             return f"{self.year}Q{self.number}"
         return f"{self.year}-{self.number:02d}"
+
+    @property
+    def end(self) -> date:
+        """The last day of the period (a release about it cannot be published before)."""
+        month = {"A": 12, "Q": 3 * (self.number or 0), "M": self.number or 0}[self.frequency]
+        return date(self.year, month, calendar.monthrange(self.year, month)[1])
 
 
 def parse_period(text: object) -> Period:

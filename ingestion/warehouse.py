@@ -35,16 +35,19 @@ SESSION_SETUP = "set enable_progress_bar = false"
 AUDIT_DDL = """
 create schema if not exists audit;
 create table if not exists audit.load_log (
-    load_id          varchar   not null,  -- one per file and attempt
+    load_id          varchar   not null,  -- one per file and attempt; withdrawn/restored rows repeat the load's
     source_file      varchar   not null,  -- path relative to LANDING_DIR
     sha256           varchar,             -- of the file's bytes; null when it could not be read
     format           varchar,
     release_date     date,
     rows_loaded      bigint    not null,
     rows_quarantined bigint    not null,
-    status           varchar   not null,  -- loaded | failed
+    status           varchar   not null,  -- loaded | failed | duplicate | withdrawn | restored
     error            varchar,
-    loaded_at        timestamp not null
+    loaded_at        timestamp not null,
+    kind             varchar,             -- the landing folder: releases | enterprise
+    sidecar_sha256   varchar,             -- releases: of the .meta.yml bytes
+    note             varchar              -- duplicate/withdrawn/restored: what happened
 );
 create table if not exists audit.quarantine (
     load_id        varchar   not null,
@@ -53,9 +56,28 @@ create table if not exists audit.quarantine (
     reason         varchar   not null,
     record         json      not null,  -- the raw record as received
     quarantined_at timestamp not null,
-    stage          varchar              -- load (written once by the loader) | mapping (rebuilt every run)
+    stage          varchar   default 'load'  -- load (written once, by the loader) | mapping (rebuilt every run)
 );
-alter table audit.quarantine add column if not exists stage varchar;  -- databases built before the column
+-- build databases made before these columns existed
+alter table audit.load_log add column if not exists kind varchar;
+alter table audit.load_log add column if not exists sidecar_sha256 varchar;
+alter table audit.load_log add column if not exists note varchar;
+alter table audit.quarantine add column if not exists stage varchar default 'load';
+update audit.load_log set kind = split_part(source_file, '/', 1) where kind is null;
+-- A load is current while the latest of its loaded/withdrawn/restored rows is not 'withdrawn'.
+create or replace view audit.current_loads as
+with events as (
+    select load_id, status
+    from audit.load_log
+    where status in ('loaded', 'withdrawn', 'restored')
+    qualify row_number() over (
+        partition by load_id order by loaded_at desc, case status when 'loaded' then 0 else 1 end desc
+    ) = 1
+)
+select l.load_id, l.kind, l.source_file, l.sha256, l.sidecar_sha256, l.format, l.release_date, l.loaded_at
+from audit.load_log l
+semi join events e on e.load_id = l.load_id and e.status <> 'withdrawn'
+where l.status = 'loaded';
 """
 
 
@@ -117,18 +139,27 @@ class LoadAttempt:
     load_id: str = field(default_factory=new_load_id)
     rows_loaded: int = 0
     rows_quarantined: int = 0
-    status: str = "loaded"
+    status: str = "loaded"  # loaded | failed | duplicate | withdrawn | restored
     error: str | None = None
     loaded_at: datetime = field(default_factory=datetime.now)
+    kind: str | None = None  # the landing folder: releases | enterprise
+    sidecar_sha256: str | None = None
+    note: str | None = None  # duplicate/withdrawn/restored: what happened, for the user
 
     def fail(self, error: str) -> LoadAttempt:
         self.status, self.error, self.rows_loaded, self.rows_quarantined = "failed", error, 0, 0
         return self
 
 
+LOAD_LOG_COLUMNS = (
+    "load_id", "source_file", "sha256", "format", "release_date", "rows_loaded", "rows_quarantined", "status",
+    "error", "loaded_at", "kind", "sidecar_sha256", "note",
+)
+
+
 def record_attempt(con: duckdb.DuckDBPyConnection, attempt: LoadAttempt) -> None:
     con.execute(
-        "insert into audit.load_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"insert into audit.load_log ({', '.join(LOAD_LOG_COLUMNS)}) values ({', '.join('?' for _ in LOAD_LOG_COLUMNS)})",
         [
             attempt.load_id,
             attempt.source_file,
@@ -140,6 +171,9 @@ def record_attempt(con: duckdb.DuckDBPyConnection, attempt: LoadAttempt) -> None
             attempt.status,
             attempt.error,
             attempt.loaded_at,
+            attempt.kind,
+            attempt.sidecar_sha256,
+            attempt.note,
         ],
     )
 
@@ -209,7 +243,8 @@ class LoadSummary:
     """What one loader run did, for asset metadata and logs."""
 
     attempts: list[LoadAttempt] = field(default_factory=list)
-    files_skipped: int = 0  # already loaded with the same content
+    files_skipped: int = 0  # content already loaded (unchanged, duplicate or restored): not loaded again
+    events: list[LoadAttempt] = field(default_factory=list)  # the duplicate/withdrawn/restored rows recorded
 
     @property
     def files_loaded(self) -> int:
@@ -235,4 +270,5 @@ class LoadSummary:
             "rows_loaded": self.rows_loaded,
             "rows_quarantined": self.rows_quarantined,
             "errors": [f"{a.source_file}: {a.error}" for a in self.attempts if a.status == "failed"],
+            "events": [f"{e.status} {e.source_file}: {e.note}" for e in self.events],
         }

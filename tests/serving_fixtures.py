@@ -13,8 +13,10 @@ import duckdb
 from ingestion import settings
 from ingestion.warehouse import AUDIT_DDL
 
-#: Every table CONTRACT.md promises in serving.duckdb.
+#: Every table CONTRACT.md promises in serving.duckdb (audit.current_loads: the view of ingestion/warehouse.py,
+#: published as a table).
 CONTRACT_TABLES = (
+    "audit.current_loads",
     "audit.load_log",
     "audit.quarantine",
     "marts.dim_indicator",
@@ -178,12 +180,13 @@ def build_marts_db(path: Path) -> Path:
                from marts.fct_indicator_values"""
         )
         con.execute(
-            """insert into audit.load_log values
+            """insert into audit.load_log (load_id, source_file, sha256, format, release_date, rows_loaded,
+                                          rows_quarantined, status, error, loaded_at) values
                ('l1', 'releases/cq/chongqing_innovation_indicators_2023.xlsx', 'ab12', 'bulletin_xlsx', '2024-09-30', 8, 0, 'loaded', null, '2026-11-20 10:00:00'),
                ('l2', 'enterprise/bulk_2024q2.csv', 'cd34', 'enterprise_csv', null, 1200, 2, 'loaded', null, '2026-11-20 10:00:05')"""
         )
         con.execute(
-            """insert into audit.quarantine values
+            """insert into audit.quarantine (load_id, source_file, row_number, reason, record, quarantined_at) values
                ('l2', 'enterprise/bulk_2024q2.csv', 17, 'uscc: check character does not match (GB 32100-2015)',
                 '{"uscc": "91500000MA5U7XXXX1", "企业名称": "重庆某公司"}', '2026-11-20 10:00:05'),
                ('l2', 'enterprise/bulk_2024q2.csv', 42, 'rd_expenditure_10k_yuan above revenue_10k_yuan',

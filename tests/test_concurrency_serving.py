@@ -41,7 +41,8 @@ def write_version(build_db: Path, version: int) -> None:
         con.execute(f"create or replace table marts.snapshot_b as select {version} as version, range + {version} as x from range({n})")
         con.execute("delete from audit.load_log")
         con.execute(
-            f"insert into audit.load_log select 'l' || range, 'f' || range, null, 'test', null, 1, 0, 'loaded', null, now() from range({version})"
+            "insert into audit.load_log (load_id, source_file, format, rows_loaded, rows_quarantined, status, loaded_at)"
+            f" select 'l' || range, 'f' || range, 'test', 1, 0, 'loaded', now() from range({version})"
         )
     finally:
         con.close()

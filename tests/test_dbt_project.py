@@ -63,6 +63,13 @@ def _fill_raw_tables(db_path: Path) -> None:
         for table in ("raw.release_files", "mapped.release_observations"):
             csv_path = FIXTURES / f"{table.split('.')[1]}.csv"
             con.execute(f"insert into {table} by name select * from read_csv('{csv_path}', header = true, all_varchar = true)")
+        # every file is a current load (audit.current_loads), as the release loader would have recorded it
+        con.execute(
+            """insert into audit.load_log by name
+               select load_id, source_file, sha256, sidecar_sha256, format, release_date, loaded_at, 'releases' as kind,
+                      0 as rows_loaded, 0 as rows_quarantined, 'loaded' as status
+               from raw.release_files"""
+        )
     finally:
         con.close()
 

@@ -415,13 +415,15 @@ def test_workbook_without_the_template_sheet_fails(landing: Path, con):
 # ---------- re-ingestion and resubmission
 
 
-def test_reingesting_the_same_bytes_adds_nothing(landing: Path, con):
+def test_reingesting_the_same_bytes_adds_nothing_but_a_duplicate_row(landing: Path, con):
     shutil.copy(FIXTURES / "bulk_2024q2.csv", landing / "enterprise")
     first = load_submissions(con, landing)
     shutil.copy(FIXTURES / "bulk_2024q2.csv", landing / "enterprise" / "same_bytes_other_name.csv")
     second = load_submissions(con, landing)
     assert (first.files_loaded, second.files_loaded, second.files_skipped) == (1, 0, 2)
-    assert con.execute("select count(*) from audit.load_log").fetchone() == (1,)
+    assert con.execute("select source_file, status from audit.load_log order by loaded_at").fetchall() == [
+        ("enterprise/bulk_2024q2.csv", "loaded"), ("enterprise/same_bytes_other_name.csv", "duplicate")
+    ]
     assert con.execute("select count(*) from raw.enterprise_submissions").fetchone() == (20,)
 
 
@@ -450,7 +452,7 @@ def test_files_load_in_name_order_with_paths_relative_to_the_landing_dir(landing
     assert times == [("2021",), ("2022",), ("2023",)]
 
 
-def test_no_enterprise_folder_is_nothing_to_do(tmp_path: Path, con):
+def test_no_enterprise_folder_is_no_submissions(tmp_path: Path, con):
     summary = load_submissions(con, tmp_path)
     assert (summary.attempts, summary.files_skipped) == ([], 0)
 

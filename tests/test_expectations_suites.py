@@ -18,7 +18,6 @@ from ingestion.enterprise.tables import ENTERPRISE_DDL
 from ingestion.releases.tables import MAPPED_RELEASES_DDL, RELEASES_DDL
 from ingestion.settings import SEEDS_DIR
 from ingestion.warehouse import AUDIT_DDL
-from tests.audit_design import DESIGN_SQL
 
 
 def _seed(name: str) -> str:
@@ -73,10 +72,11 @@ create schema marts;
 create table marts.dim_indicator as
     select indicator_code, name_zh, name_en, unit, description from {_seed('ref_indicators')};
 create table marts.fct_indicator_vintages as
-    select o.region_code, o.indicator_code, o.period, o.value, d.unit, f.release_date, f.status, f.source_file, o.load_id
+    select o.region_code, o.indicator_code, o.period, o.value, d.unit, f.release_date, f.status, f.source_file, o.load_id,
+           false as is_withdrawn
     from mapped.release_observations o join raw.release_files f using (load_id) join marts.dim_indicator d using (indicator_code);
 create table marts.fct_indicator_values as
-    select * exclude (load_id) from marts.fct_indicator_vintages
+    select * exclude (load_id, is_withdrawn) from marts.fct_indicator_vintages
     qualify row_number() over (partition by region_code, indicator_code, period order by release_date desc) = 1;
 create table marts.rd_intensity as select * from (values
     ('CN-CQ', 2020::integer, 526.8::double, 25041.0::double, 2.1037::double, 2.11::double, date '2021-09-22',
@@ -120,7 +120,7 @@ def build_clean_warehouse(path: Path) -> Path:
     """A small warehouse on which every suite passes."""
     con = duckdb.connect(str(path))
     try:
-        con.execute(AUDIT_DDL + DESIGN_SQL + RELEASES_DDL + MAPPED_RELEASES_DDL + ENTERPRISE_DDL)
+        con.execute(AUDIT_DDL + RELEASES_DDL + MAPPED_RELEASES_DDL + ENTERPRISE_DDL)
         con.execute(CLEAN_WAREHOUSE_SQL)
     finally:
         con.close()
@@ -276,6 +276,13 @@ VIOLATIONS = [
     ),
     pytest.param(
         "marts.fct_indicator_vintages",
+        "update marts.fct_indicator_vintages set value = 45, release_date = date '2019-01-10', is_withdrawn = true"
+        " where indicator_code = 'rd_intensity'",
+        set(),
+        id="withdrawn-vintage-of-45-percent-released-before-its-period-blocks-nothing",
+    ),
+    pytest.param(
+        "marts.fct_indicator_vintages",
         "update marts.fct_indicator_vintages set unit = '10,000 yuan' where indicator_code = 'gdp'",
         {"unit_is_the_indicator_unit"},
         id="vintage-in-the-wrong-unit",
@@ -291,6 +298,15 @@ VIOLATIONS = [
         "delete from marts.fct_indicator_values where indicator_code = 'rd_expenditure'",
         {"covers_every_vintaged_figure"},
         id="figure-without-latest-value",
+    ),
+    pytest.param(
+        "marts.fct_indicator_values",
+        "update marts.fct_indicator_vintages set is_withdrawn = true where indicator_code = 'rd_expenditure';"
+        " delete from marts.fct_indicator_values where indicator_code = 'rd_expenditure';"
+        " update marts.fct_indicator_vintages set release_date = date '2030-01-01', is_withdrawn = true"
+        " where indicator_code = 'gdp' and load_id = 'L3'",
+        set(),
+        id="withdrawn-vintages-are-neither-latest-nor-missing",
     ),
     pytest.param(
         "marts.rd_intensity",

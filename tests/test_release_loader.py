@@ -22,7 +22,7 @@ SHIPPED_LANDING = settings.REPO_ROOT / "data" / "landing"
 RD = "研究与试验发展(R&D)经费支出(亿元)"
 
 
-def sidecar(fmt: str = "nbs_export", release_date: str = "2021-09-22", status: str = "final") -> str:
+def sidecar(fmt: str = "nbs_export", release_date: str = "2024-09-20", status: str = "final") -> str:
     return (
         f"format: {fmt}\npublisher: test publisher\ntitle: test release\nrelease_date: {release_date}\n"
         f"status: {status}\nurl: http://example.invalid/\nretrieved: 2026-11-20\n"
@@ -225,6 +225,16 @@ def test_changed_file_or_sidecar_is_a_new_load_next_to_the_old_one(con, landing)
         """select f.status, o.value from raw.release_files f join mapped.release_observations o using (load_id)
            order by f.loaded_at""",
     ) == [("final", 526.8), ("final", 526.9), ("revised", 526.9)]
+    assert rows(con, "select status, note from audit.load_log order by loaded_at") == [
+        ("loaded", None),
+        ("withdrawn", "replaced by new content of the same file"),
+        ("loaded", None),
+        ("withdrawn", "replaced by new content of the same file"),
+        ("loaded", None),
+    ]
+    assert rows(con, "select f.status, f.sha256 = l.sha256 from audit.current_loads l join raw.release_files f using (load_id)") == [
+        ("revised", True)
+    ]
 
 
 def test_revision_with_later_release_date_is_kept_next_to_the_older_vintage(con, landing):
@@ -261,15 +271,6 @@ def test_a_failure_while_writing_rolls_back_that_file_only(con, landing, monkeyp
     )
     assert rows(con, "select source_file from raw.release_files") == [("releases/a/first.csv",)]
     assert rows(con, "select region_raw from raw.release_observations") == [("重庆市",)]
-
-
-def test_hidden_lock_and_sidecar_files_are_not_releases(landing):
-    put(landing, "x/a.csv", b"", None)
-    put(landing, "x/~$book.xlsx", b"", None)
-    put(landing, "x/.hidden.json", b"", None)
-    put(landing, "x/readme.txt", b"", None)
-    assert loader.discover_release_files(landing) == [landing / "releases" / "x" / "a.csv"]
-    assert loader.discover_release_files(landing / "nowhere") == []
 
 
 def test_a_sidecar_format_that_does_not_fit_the_file_kind_fails_the_file(con, landing):

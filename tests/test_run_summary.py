@@ -11,7 +11,7 @@ import pytest
 
 from expectations.results import QUALITY_RESULTS_DDL
 from expectations.run_summary import read_run_summary, render_run_summary
-from tests.audit_design import create_audit_tables
+from ingestion.warehouse import AUDIT_DDL
 
 RUN_STARTED_AT = datetime(2026, 11, 21, 9, 0, 0)
 
@@ -75,7 +75,7 @@ insert into audit.quality_results values
 def build_audit_db(path: Path) -> Path:
     con = duckdb.connect(str(path))
     try:
-        create_audit_tables(con)
+        con.execute(AUDIT_DDL)
         con.execute(QUALITY_RESULTS_DDL)
         con.execute(AUDIT_ROWS_SQL)
     finally:
@@ -163,7 +163,7 @@ def test_without_a_start_time_files_whose_latest_attempt_failed_and_no_events(au
 def test_a_run_with_nothing_to_report_says_so(tmp_path: Path) -> None:
     db = tmp_path / "warehouse.duckdb"
     con = duckdb.connect(str(db))
-    create_audit_tables(con)
+    con.execute(AUDIT_DDL)
     con.execute(
         "insert into audit.load_log (load_id, kind, source_file, sha256, rows_loaded, rows_quarantined, status, "
         "loaded_at) values ('L1', 'releases', 'releases/a.csv', repeat('a', 64), 3, 0, 'loaded', "

@@ -17,16 +17,16 @@ SUITE = Suite(
             "select v.region_code, v.indicator_code, v.period, v.release_date, max(w.release_date) as newer_release"
             " from {batch} as v join marts.fct_indicator_vintages as w"
             " on w.region_code = v.region_code and w.indicator_code = v.indicator_code and w.period = v.period"
-            " and w.release_date > v.release_date group by v.region_code, v.indicator_code, v.period, v.release_date",
+            " and w.release_date > v.release_date and not w.is_withdrawn group by v.region_code, v.indicator_code, v.period, v.release_date",
             "error",
-            "No vintage of the same figure was released later than the one shown.",
+            "No current vintage of the same figure was released later than the one shown.",
         ),
         no_rows(
             "covers_every_vintaged_figure",
-            "select region_code, indicator_code, period from marts.fct_indicator_vintages"
+            "select region_code, indicator_code, period from marts.fct_indicator_vintages where not is_withdrawn"
             " except select region_code, indicator_code, period from {batch}",
             "error",
-            "Every figure that has a vintage has a latest value.",
+            "Every figure that has a current vintage has a latest value.",
         ),
     ),
 )

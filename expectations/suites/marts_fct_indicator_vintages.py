@@ -10,7 +10,7 @@ SUITE = Suite(
     blocking=True,
     description="Every vintage of every (region, indicator, period): one row per figure per loaded release.",
     expectations=(
-        *indicator_fact_expectations(),
+        *indicator_fact_expectations(current_only=True),
         unique_key("region_code", "indicator_code", "period", "load_id"),
         no_rows(
             "provincial_release_covers_all_provinces",

@@ -1,16 +1,16 @@
-"""Loading SOE submissions (``LANDING_DIR/enterprise/*.{xlsx,csv,parquet}``) into the raw tables.
+"""Loading SOE submissions (``LANDING_DIR/enterprise/**/*.{xlsx,csv,parquet}``) into the raw tables.
 
 One transaction per file: the valid rows go to ``raw.enterprise_submissions``, every rejected row to
 ``audit.quarantine`` with the rules it broke, and one row to ``audit.load_log``. Industry and district
 codes are checked against the reference tables by ``mapping.py`` on every run, not here. A file that
-cannot be read or lacks a required column loads nothing and leaves everything loaded before untouched. A
-file whose bytes (sha256) were already loaded is skipped. Validation is set-based SQL (``validation.py``): the file
-is scanned a few times by DuckDB, never row by row in Python.
+cannot be read or lacks a required column loads nothing and leaves everything loaded before untouched.
+Which files to load, and what was removed, duplicated or restored, is :mod:`ingestion.landing`'s rule
+(the content is the file's bytes): a content already loaded is not loaded again. Validation is set-based
+SQL (``validation.py``): the file is scanned a few times by DuckDB, never row by row in Python.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -34,6 +34,7 @@ from ingestion.enterprise.validation import (
     row_select,
     valid_sql,
 )
+from ingestion.landing import LandingFile, land
 from ingestion.periods import PeriodError, parse_period
 from ingestion.warehouse import (
     AUDIT_DDL,
@@ -44,30 +45,21 @@ from ingestion.warehouse import (
     record_quarantine,
 )
 
+#: The landing folder of SOE submissions (``LANDING_DIR/enterprise``) and the ``kind`` of their load_log rows.
+KIND = "enterprise"
+
 
 def load_submissions(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> LoadSummary:
-    """Load every new file of ``landing_dir/enterprise`` (sorted by name); returns what happened."""
+    """Sync ``landing_dir/enterprise/**`` (:mod:`ingestion.landing`; the folder may be absent: no
+    submissions, but ``landing_dir`` must exist) and load its new contents in path order."""
     con.execute(AUDIT_DDL)
     con.execute(ENTERPRISE_DDL)
-    summary = LoadSummary()
-    folder = landing_dir / "enterprise"
-    files = sorted(
-        p
-        for p in (folder.iterdir() if folder.is_dir() else [])
-        if p.is_file() and p.suffix.lower() in FORMATS and not p.name.startswith((".", "~$"))
-    )
-    if not files:
-        return summary
-    for path in files:
-        sha256 = _sha256(path)
-        if _already_loaded(con, sha256):
-            summary.files_skipped += 1
-            continue
-        attempt = LoadAttempt(
-            source_file=path.relative_to(landing_dir).as_posix(), format=FORMATS[path.suffix.lower()], sha256=sha256
-        )
-        summary.attempts.append(load_file(con, path, attempt))
-    return summary
+
+    def load(file: LandingFile, attempt: LoadAttempt) -> None:
+        attempt.format = FORMATS[file.path.suffix.lower()]
+        load_file(con, file.path, attempt)
+
+    return land(con, landing_dir, KIND, FORMATS, load)
 
 
 def load_file(con: duckdb.DuckDBPyConnection, path: Path, attempt: LoadAttempt) -> LoadAttempt:
@@ -203,24 +195,6 @@ def _record_json(opened: OpenedFile) -> str:
         for c in schema.columns()
     )
     return f"json_object({pairs})"
-
-
-def _already_loaded(con: duckdb.DuckDBPyConnection, sha256: str) -> bool:
-    return (
-        con.execute(
-            "select count(*) from audit.load_log where sha256 = ? and status = 'loaded' and format like 'enterprise%'",
-            [sha256],
-        ).fetchone()[0]
-        > 0
-    )
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(8 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _describe_failure(attempt: LoadAttempt):

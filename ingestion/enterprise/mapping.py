@@ -20,7 +20,7 @@ from ingestion import settings
 from ingestion.enterprise import schema
 from ingestion.enterprise.tables import ENTERPRISE_DDL, MAPPED_ENTERPRISE_DDL
 from ingestion.enterprise.validation import quote_literal
-from ingestion.mapping import MappingSummary, current_loads, rebuild
+from ingestion.mapping import MappingSummary, rebuild
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def map_enterprise(con: duckdb.DuckDBPyConnection, seeds_dir: Path = settings.SE
             dict(
                 con.execute(
                     f"""select reason, count(*) from mapped.enterprise_rejected_rows
-                    where load_id in (select load_id from {current_loads(con)}) group by reason"""
+                    where load_id in (select load_id from audit.current_loads) group by reason"""
                 ).fetchall()
             )
         )
@@ -109,7 +109,7 @@ def _reject(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(
             f"""insert into audit.quarantine (load_id, source_file, row_number, reason, record, quarantined_at, stage)
             select load_id, source_file, row_number, reason, record, ?, 'mapping' from _rejected
-            where load_id in (select load_id from {current_loads(con)}) order by load_id, row_number""",
+            where load_id in (select load_id from audit.current_loads) order by load_id, row_number""",
             [datetime.now()],
         )
     finally:

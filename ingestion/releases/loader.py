@@ -3,24 +3,30 @@
 One transaction per file: the file's origin (``raw.release_files``), its records as received
 (``raw.release_observations``) and the attempt (``audit.load_log``) are committed together; nothing is
 mapped here (``ingestion/releases/mapping.py`` maps the records of every load on every run). A file-level
-error rolls back that file only, is logged as a 'failed' attempt and is retried on the next run. A file whose bytes and sidecar bytes were loaded before
-is skipped, so re-running over the same landing directory loads nothing; a changed file or sidecar is a
-new load next to the old one (vintages are never updated in place).
+error rolls back that file only, is logged as a 'failed' attempt and is retried on the next run. Which
+files to load, and what was removed, duplicated or restored, is :mod:`ingestion.landing`'s rule (the
+content is the file's bytes and its sidecar's bytes): re-running over the same landing directory loads
+nothing; a changed file or sidecar is a new load, and the load it replaces is withdrawn (vintages are
+never updated in place, raw rows never deleted). A release dated after the day of loading, or before the
+end of a period it reports, fails.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
+from datetime import date
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
+from ingestion.landing import LandingFile, land
+from ingestion.periods import PeriodError, parse_period
 from ingestion.releases import bulletin_xlsx, nbs_easyquery_json, nbs_export, sdmx_csv
 from ingestion.releases.records import ParsedFile, RawObservation, ReleaseFileError, ReleaseParser
 from ingestion.releases.sidecar import Sidecar, parse_sidecar, sidecar_path
 from ingestion.releases.tables import RELEASES_DDL, check_layout
+from ingestion.values import NumberError, parse_published_number
 from ingestion.warehouse import LoadAttempt, LoadSummary, file_transaction
 
 logger = logging.getLogger(__name__)
@@ -35,52 +41,33 @@ PARSERS: dict[str, ReleaseParser] = {
 #: The file extension of each format: a sidecar naming another format than the file's kind is an error.
 FORMAT_EXTENSIONS = {"nbs_export": ".csv", "nbs_easyquery_json": ".json", "sdmx_csv": ".csv", "bulletin_xlsx": ".xlsx"}
 RELEASE_EXTENSIONS = tuple(sorted(set(FORMAT_EXTENSIONS.values())))
-
-
-def discover_release_files(landing_dir: Path) -> list[Path]:
-    """``landing_dir/releases/**/*.{csv,json,xlsx}``, sorted; hidden files and Office lock files (``~$``) left out."""
-    root = landing_dir / "releases"
-    if not root.is_dir():
-        return []
-    return sorted(
-        path
-        for path in root.rglob("*")
-        if path.is_file() and path.suffix.lower() in RELEASE_EXTENSIONS and not path.name.startswith((".", "~$"))
-    )
+#: The landing folder of releases (``LANDING_DIR/releases``) and the ``kind`` of their load_log rows.
+KIND = "releases"
 
 
 def load_releases(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> LoadSummary:
-    """Load the new or changed release files of ``landing_dir``; ``con`` must already have the audit tables."""
+    """Sync ``landing_dir/releases`` (:mod:`ingestion.landing`) and load its new contents; ``con`` must
+    already have the audit tables. Raises :class:`~ingestion.landing.LandingError` when the folder is missing."""
     con.execute(RELEASES_DDL)
     check_layout(con)
-    summary = LoadSummary()
-    for path in discover_release_files(landing_dir):
-        source_file = path.relative_to(landing_dir).as_posix()
-        data = path.read_bytes()
-        sidecar_file = sidecar_path(path)
-        sidecar_data = sidecar_file.read_bytes() if sidecar_file.is_file() else None
-        sha256, sidecar_sha256 = _sha256(data), _sha256(sidecar_data) if sidecar_data is not None else None
-        if sidecar_sha256 is not None and _already_loaded(con, sha256, sidecar_sha256):
-            summary.files_skipped += 1
-            continue
-        attempt = LoadAttempt(source_file=source_file, sha256=sha256)
-        _load_file(con, attempt, data, sidecar_data, sidecar_sha256)
-        summary.attempts.append(attempt)
-    return summary
+    return land(
+        con,
+        landing_dir,
+        KIND,
+        RELEASE_EXTENSIONS,
+        lambda file, attempt: _load_file(con, file, attempt),
+        required=True,
+        sidecar=sidecar_path,
+    )
 
 
-def _load_file(
-    con: duckdb.DuckDBPyConnection,
-    attempt: LoadAttempt,
-    data: bytes,
-    sidecar_data: bytes | None,
-    sidecar_sha256: str | None,
-) -> None:
+def _load_file(con: duckdb.DuckDBPyConnection, file: LandingFile, attempt: LoadAttempt) -> None:
     """Load one file in one transaction, or roll it back and record the failure."""
     source_file = attempt.source_file
     with file_transaction(con, attempt, _describe_failure(source_file)):
-        if sidecar_data is None or sidecar_sha256 is None:
+        if file.sidecar_sha256 is None:
             raise ReleaseFileError(source_file, f"no sidecar {Path(source_file).name}.meta.yml next to the file")
+        data, sidecar_data = file.path.read_bytes(), sidecar_path(file.path).read_bytes()
         sidecar = parse_sidecar(sidecar_data, f"{source_file}.meta.yml")
         attempt.format, attempt.release_date = sidecar.format, sidecar.release_date
         extension = Path(source_file).suffix.lower()
@@ -89,11 +76,35 @@ def _load_file(
                 source_file, f"the sidecar says format {sidecar.format}, whose files are {FORMAT_EXTENSIONS[sidecar.format]}, not {extension}"
             )
         parsed = PARSERS[sidecar.format](data, source_file, sidecar)
-        _insert_release_file(con, attempt, sidecar, sidecar_sha256, parsed)
+        check_release_date(source_file, sidecar.release_date, parsed.observations, attempt.loaded_at.date())
+        _insert_release_file(con, attempt, sidecar, file.sidecar_sha256, parsed)
         _insert_records(con, attempt.load_id, parsed.observations)
         attempt.rows_loaded = len(parsed.observations)
     if attempt.status == "loaded":
         logger.info("loaded %s: %d records", source_file, attempt.rows_loaded)
+
+
+def check_release_date(source_file: str, release_date: date, records: list[RawObservation], today: date) -> None:
+    """A release cannot be published after the day it is loaded, nor before the end of a period it reports a
+    figure for (a cell with no figure reports nothing; records whose period cannot be parsed are left to the
+    mapping step). Raises :class:`ReleaseFileError` naming the first such row."""
+    if release_date > today:
+        raise ReleaseFileError(source_file, f"release_date {release_date} is after the day of loading ({today})")
+    for record in records:
+        try:
+            period = parse_period(record.period_raw)
+            if parse_published_number(record.value_raw) is None:
+                continue
+        except PeriodError:
+            continue
+        except NumberError:
+            pass  # a figure, though not a number: the mapping step quarantines it
+        if period.end > release_date:
+            raise ReleaseFileError(
+                source_file,
+                f"release_date {release_date} is before the end of period {period} ({period.end}) "
+                f"reported in row {record.row_number}",
+            )
 
 
 def _describe_failure(source_file: str):
@@ -107,19 +118,6 @@ def _describe_failure(source_file: str):
         return f"{source_file}: unexpected {type(error).__name__}: {error}"
 
     return describe
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _already_loaded(con: duckdb.DuckDBPyConnection, sha256: str, sidecar_sha256: str) -> bool:
-    return (
-        con.execute(
-            "select 1 from raw.release_files where sha256 = ? and sidecar_sha256 = ? limit 1", [sha256, sidecar_sha256]
-        ).fetchone()
-        is not None
-    )
 
 
 def _insert_release_file(

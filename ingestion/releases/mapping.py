@@ -18,7 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from ingestion import settings
-from ingestion.mapping import MappingSummary, current_loads, rebuild
+from ingestion.mapping import MappingSummary, rebuild
 from ingestion.releases.harmonize import Observation, harmonize, load_reference
 from ingestion.releases.records import RawObservation
 from ingestion.releases.tables import MAPPED_RELEASES_DDL, RELEASES_DDL, check_layout
@@ -40,7 +40,7 @@ def map_releases(con: duckdb.DuckDBPyConnection, seeds_dir: Path = settings.SEED
     # rowid: the insertion order, i.e. the parser's order (raw rows are never updated)
     for load_id, *fields in con.execute(f"select load_id, {_RECORD_COLUMNS} from raw.release_observations order by rowid").fetchall():
         records[load_id].append(RawObservation(*fields))
-    current = {load_id for (load_id,) in con.execute(f"select load_id from {current_loads(con)}").fetchall()}
+    current = {load_id for (load_id,) in con.execute(f"select load_id from audit.current_loads").fetchall()}
     source_files = dict(con.execute("select load_id, source_file from raw.release_files").fetchall())
 
     summary = MappingSummary()

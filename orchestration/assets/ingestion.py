@@ -7,6 +7,7 @@ import dagster as dg
 import duckdb
 
 from ingestion.enterprise.loader import load_submissions
+from ingestion.landing import LandingError
 from ingestion.releases.loader import load_releases
 from ingestion.warehouse import LoadSummary
 from orchestration.resources import LandingResource, WarehouseResource
@@ -22,8 +23,13 @@ def _loader_asset(name: str, loader: Loader, description: str) -> dg.AssetsDefin
         kinds={"python", "duckdb"},
     )
     def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource):
-        with warehouse.get_connection(f"loading {name}") as con:
-            summary = loader(con, landing.root)
+        try:
+            with warehouse.get_connection(f"loading {name}") as con:
+                summary = loader(con, landing.root)
+        except LandingError as error:
+            raise dg.Failure(description=str(error)) from error
+        for event in summary.events:
+            context.log.warning(f"{event.status}: {event.source_file}: {event.note}")
         for attempt in summary.attempts:
             if attempt.status == "failed":
                 context.log.error(f"{attempt.source_file}: {attempt.error}")
@@ -43,7 +49,7 @@ raw_releases = _loader_asset(
 raw_enterprise_submissions = _loader_asset(
     "enterprise_submissions",
     load_submissions,
-    "SOE reporting submissions (LANDING_DIR/enterprise/*: xlsx template, csv, parquet) into raw tables, "
+    "SOE reporting submissions (LANDING_DIR/enterprise/**: xlsx template, csv, parquet) into raw tables, "
     "validated row by row; rejected rows into audit.quarantine, resubmissions kept as history (industry and "
     "district codes are checked by mapped/observations).",
 )

@@ -1,5 +1,7 @@
--- Every submission of every (uscc, period), numbered by load: the latest load is current, every earlier
--- one is history, with the file and time that replaced it. Most keys were submitted once: only the
+-- Every submission of every (uscc, period), numbered by load: the latest load that is not withdrawn is
+-- current, every earlier one is history, with the file and time that replaced it. A submission whose load
+-- was withdrawn (its file left the landing folder) is history too, so withdrawing a resubmission makes
+-- the previous submission current again. Most keys were submitted once: only the
 -- resubmitted ones need ordering, which keeps this cheap on millions of rows. A table, so that the
 -- marts read the current rows from storage instead of recomputing them.
 --
@@ -9,6 +11,12 @@
 {{ config(materialized='table') }}
 
 with
+
+current_loads as (
+
+    select load_id from {{ ref('stg_audit__current_loads') }}
+
+),
 
 resubmitted as (
 
@@ -24,6 +32,7 @@ submitted_once as (
 
     select
         s.*,
+        s.load_id not in (select load_id from current_loads) as is_withdrawn,
         cast(1 as bigint) as version,
         cast(null as timestamp) as superseded_at,
         cast(null as varchar) as superseded_by_file
@@ -32,19 +41,31 @@ submitted_once as (
 
 ),
 
-submitted_again as (
+submitted_again_marked as (
 
     select
         s.*,
-        row_number() over by_load as version,
-        lead(s.loaded_at) over by_load as superseded_at,
-        lead(s.source_file) over by_load as superseded_by_file
+        s.load_id not in (select load_id from current_loads) as is_withdrawn
     from {{ ref('int_enterprise_submissions_accepted') }} s
     semi join resubmitted r on r.key = hash(s.uscc, s.period)
-    window by_load as (partition by s.uscc, s.period order by s.loaded_at, s.load_id)
+
+),
+
+-- versions count every load; a submission is superseded by the next one that is not withdrawn
+submitted_again as (
+
+    select
+        *,
+        row_number() over by_load as version,
+        case when not is_withdrawn then lead(loaded_at) over by_current_load end as superseded_at,
+        case when not is_withdrawn then lead(source_file) over by_current_load end as superseded_by_file
+    from submitted_again_marked
+    window
+        by_load as (partition by uscc, period order by loaded_at, load_id),
+        by_current_load as (partition by uscc, period, is_withdrawn order by loaded_at, load_id)
 
 )
 
-select *, superseded_at is null as is_current from submitted_once
+select *, not is_withdrawn and superseded_at is null as is_current from submitted_once
 union all by name
-select *, superseded_at is null as is_current from submitted_again
+select *, not is_withdrawn and superseded_at is null as is_current from submitted_again

@@ -12,6 +12,12 @@ files as (
 
 ),
 
+current_loads as (
+
+    select load_id from {{ ref('stg_audit__current_loads') }}
+
+),
+
 indicators as (
 
     select indicator_code, unit from {{ ref('ref_indicators') }}
@@ -40,21 +46,24 @@ vintaged as (
             when 'preliminary' then 1
         end as status_precedence,
         files.source_file,
-        files.loaded_at
+        files.loaded_at,
+        current_loads.load_id is null as is_withdrawn
 
     from observations
     inner join files on observations.load_id = files.load_id
     left join indicators on observations.indicator_code = indicators.indicator_code
+    left join current_loads on observations.load_id = current_loads.load_id
 
 ),
 
+-- a withdrawn vintage (its file left the landing folder) is never the latest
 ranked as (
 
     select
         *,
-        row_number() over (
+        not is_withdrawn and row_number() over (
             partition by region_code, indicator_code, period
-            order by {{ latest_vintage_first() }}
+            order by is_withdrawn, {{ latest_vintage_first() }}
         ) = 1 as is_latest_vintage
     from vintaged
 

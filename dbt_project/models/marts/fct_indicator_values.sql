@@ -7,6 +7,6 @@ vintages as (
 
 )
 
-select * exclude (is_latest_vintage)
+select * exclude (is_latest_vintage, is_withdrawn)
 from vintages
 where is_latest_vintage

@@ -22,5 +22,6 @@ select
     note,
     loaded_at,
     load_id,
-    is_latest_vintage
+    is_latest_vintage,
+    is_withdrawn
 from vintaged

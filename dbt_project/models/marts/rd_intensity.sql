@@ -9,6 +9,7 @@ vintages as (
     select * from {{ ref('int_indicator_observations_vintaged') }}
     where frequency = 'A'
       and indicator_code in ('rd_expenditure', 'gdp', 'rd_intensity')
+      and not is_withdrawn
 
 ),
 

@@ -1,0 +1,263 @@
+"""The landing folder is the truth: one discovery rule, content identity, and what changed since last run.
+
+Every kind of input lives in its own folder, ``LANDING_DIR/<kind>/`` (``releases``, ``enterprise``), read
+recursively; hidden files and folders (``.*``) and Office lock files (``~$*``) are left out, and each loader
+names the extensions of its kind. A missing ``LANDING_DIR`` is a :class:`LandingError`, and so is a missing
+folder of a kind the loader requires (``releases/``). A kind that is not required (``enterprise/``) may be
+absent: that means no files, so loads of it that were current are withdrawn like removed files (a mart
+that becomes empty that way is caught by the publication's shrink guard).
+
+A file is identified by its content: the sha256 of its bytes (releases: together with the sha256 of its
+``.meta.yml`` sidecar). A content is loaded at most once, whatever its path. On every run :func:`sync`
+compares the folder with ``audit.load_log`` (``audit.current_loads``) and records, in the load log:
+
+- ``withdrawn``: a current load whose content is no longer anywhere in the folder, with the load's
+  ``load_id``; ``note`` says whether the file was removed or its path now holds new content;
+- ``restored``: a withdrawn load whose content is back (anywhere in the folder), with the load's ``load_id``;
+- ``duplicate``: a file whose content was loaded under another path (``note`` names that path and its
+  load); recorded once per path and content. The original load stays current while its content is
+  anywhere in the folder, so moving a file keeps its figures (under the path they were loaded from).
+
+It returns the contents not loaded yet, failed ones included (a failed file is retried on every run);
+:func:`land` loads them through the loader's function and is what both loaders call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from ingestion.warehouse import LoadAttempt, LoadSummary, record_attempt
+
+#: Leading characters of the names left out: hidden files and folders, Office lock files.
+SKIPPED_PREFIXES = (".", "~$")
+REMOVED = "removed from the landing folder"
+REPLACED = "replaced by new content of the same file"
+
+
+class LandingError(Exception):
+    """The landing folder, or a folder a loader requires in it, does not exist: nothing can be loaded and
+    nothing may be taken as removed."""
+
+
+@dataclass(frozen=True)
+class LandingFile:
+    """One discovered file and its content identity."""
+
+    path: Path
+    source_file: str  # relative to LANDING_DIR, with forward slashes
+    sha256: str
+    sidecar_sha256: str | None = None  # releases: of ``<file>.meta.yml``; None when there is none
+
+    @property
+    def content(self) -> tuple[str, str | None]:
+        return self.sha256, self.sidecar_sha256
+
+
+@dataclass
+class Sync:
+    """What :func:`sync` found: the events it recorded and the contents to load."""
+
+    events: list[LoadAttempt] = field(default_factory=list)
+    #: One entry per content not loaded yet: the paths holding it, in name order (the first that loads is
+    #: the original, the others are its duplicates).
+    to_load: list[list[LandingFile]] = field(default_factory=list)
+    files_skipped: int = 0  # files whose content is already loaded
+
+
+@dataclass(frozen=True)
+class _Load:
+    load_id: str
+    source_file: str
+    sha256: str
+    sidecar_sha256: str | None
+    format: str | None
+    release_date: date | None
+    is_current: bool
+
+    @property
+    def content(self) -> tuple[str, str | None]:
+        return self.sha256, self.sidecar_sha256
+
+
+def kind_folder(landing_dir: Path, kind: str, *, required: bool) -> Path | None:
+    """``landing_dir/kind``; None when it is absent and not required. Raises :class:`LandingError`."""
+    if not landing_dir.is_dir():
+        raise LandingError(
+            f"the landing folder {landing_dir} does not exist: set LANDING_DIR to the folder that holds releases/"
+        )
+    folder = landing_dir / kind
+    if folder.is_dir():
+        return folder
+    if required:
+        raise LandingError(
+            f"the landing folder {landing_dir} has no {kind}/ folder ({folder} does not exist): "
+            f"set LANDING_DIR to the folder that holds {kind}/"
+        )
+    return None
+
+
+def discover(landing_dir: Path, kind: str, extensions: Iterable[str], *, required: bool = False) -> list[Path]:
+    """Every file of ``landing_dir/kind/**`` with one of ``extensions`` (``.csv``, any case), by path;
+    hidden files and folders and Office lock files left out."""
+    folder = kind_folder(landing_dir, kind, required=required)
+    if folder is None:
+        return []
+    wanted = {e.lower() for e in extensions}
+    return sorted(
+        path
+        for path in folder.rglob("*")
+        if path.suffix.lower() in wanted
+        and not any(part.startswith(SKIPPED_PREFIXES) for part in path.relative_to(folder).parts)
+        and path.is_file()
+    )
+
+
+def sha256_of(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in chunks (files may be larger than memory)."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def scan(
+    landing_dir: Path,
+    kind: str,
+    extensions: Iterable[str],
+    *,
+    required: bool = False,
+    sidecar: Callable[[Path], Path] | None = None,
+) -> list[LandingFile]:
+    """:func:`discover` with each file's sha256 (and its sidecar's, when ``sidecar`` names one that exists)."""
+    files = []
+    for path in discover(landing_dir, kind, extensions, required=required):
+        sidecar_file = sidecar(path) if sidecar is not None else None
+        files.append(
+            LandingFile(
+                path=path,
+                source_file=path.relative_to(landing_dir).as_posix(),
+                sha256=sha256_of(path),
+                sidecar_sha256=sha256_of(sidecar_file) if sidecar_file is not None and sidecar_file.is_file() else None,
+            )
+        )
+    return files
+
+
+def sync(con: duckdb.DuckDBPyConnection, kind: str, files: list[LandingFile]) -> Sync:
+    """Record what changed in the folder of ``kind`` since the last run (withdrawn, restored, duplicate
+    rows in ``audit.load_log``, in one transaction) and return the contents still to load."""
+    loads: dict[tuple[str, str | None], _Load] = {}
+    for load in _loads(con, kind):  # current first, then the latest: the load that stands for a content
+        loads.setdefault(load.content, load)
+    duplicates = {
+        (source_file, (sha256, sidecar_sha256))
+        for source_file, sha256, sidecar_sha256 in con.execute(
+            "select source_file, sha256, sidecar_sha256 from audit.load_log where status = 'duplicate' and kind = ?", [kind]
+        ).fetchall()
+    }
+    present = {file.content for file in files}
+    paths = {file.source_file for file in files}
+    result = Sync()
+    for load in loads.values():
+        if load.is_current and load.content not in present:
+            note = REPLACED if load.source_file in paths else REMOVED
+            result.events.append(_event(kind, load, "withdrawn", note))
+    new: dict[tuple[str, str | None], list[LandingFile]] = {}
+    restored: set[tuple[str, str | None]] = set()
+    for file in files:
+        load = loads.get(file.content)
+        if load is None:
+            new.setdefault(file.content, []).append(file)
+            continue
+        result.files_skipped += 1
+        if not load.is_current and load.content not in restored:
+            restored.add(load.content)
+            where = "" if file.source_file == load.source_file else f" as {file.source_file}"
+            result.events.append(_event(kind, load, "restored", f"back in the landing folder{where}"))
+        if file.source_file != load.source_file and (file.source_file, file.content) not in duplicates:
+            result.events.append(duplicate(kind, file, load.source_file, load.load_id))
+    result.to_load = list(new.values())
+    if result.events:
+        con.execute("begin transaction")
+        for event in result.events:
+            record_attempt(con, event)
+        con.execute("commit")
+    return result
+
+
+def land(
+    con: duckdb.DuckDBPyConnection,
+    landing_dir: Path,
+    kind: str,
+    extensions: Iterable[str],
+    load: Callable[[LandingFile, LoadAttempt], None],
+    *,
+    required: bool = False,
+    sidecar: Callable[[Path], Path] | None = None,
+) -> LoadSummary:
+    """Scan and :func:`sync` the folder of ``kind``, then load each new content with ``load(file, attempt)``
+    (which records the attempt, loaded or failed). Of several paths with the same new content the first
+    that loads is the original and the others are recorded as its duplicates."""
+    plan = sync(con, kind, scan(landing_dir, kind, extensions, required=required, sidecar=sidecar))
+    summary = LoadSummary(files_skipped=plan.files_skipped, events=list(plan.events))
+    for copies in plan.to_load:
+        original: LoadAttempt | None = None
+        for file in copies:
+            if original is not None:
+                event = duplicate(kind, file, original.source_file, original.load_id)
+                record_attempt(con, event)
+                summary.events.append(event)
+                summary.files_skipped += 1
+                continue
+            attempt = LoadAttempt(
+                source_file=file.source_file, sha256=file.sha256, sidecar_sha256=file.sidecar_sha256, kind=kind
+            )
+            load(file, attempt)
+            summary.attempts.append(attempt)
+            if attempt.status == "loaded":
+                original = attempt
+    return summary
+
+
+def duplicate(kind: str, file: LandingFile, original_file: str, original_load_id: str) -> LoadAttempt:
+    """The ``duplicate`` row of a file whose content was loaded from ``original_file``."""
+    return LoadAttempt(
+        source_file=file.source_file,
+        sha256=file.sha256,
+        sidecar_sha256=file.sidecar_sha256,
+        kind=kind,
+        status="duplicate",
+        note=f"same content as {original_file} (load {original_load_id}); nothing loaded",
+    )
+
+
+def _event(kind: str, load: _Load, status: str, note: str) -> LoadAttempt:
+    """A ``withdrawn`` or ``restored`` row of an earlier load: it carries that load's id and file."""
+    return LoadAttempt(
+        source_file=load.source_file,
+        sha256=load.sha256,
+        sidecar_sha256=load.sidecar_sha256,
+        format=load.format,
+        release_date=load.release_date,
+        load_id=load.load_id,
+        kind=kind,
+        status=status,
+        note=note,
+    )
+
+
+def _loads(con: duckdb.DuckDBPyConnection, kind: str) -> list[_Load]:
+    """Every successful load of ``kind``, current ones first, then the latest first."""
+    rows = con.execute(
+        """select l.load_id, l.source_file, l.sha256, l.sidecar_sha256, l.format, l.release_date,
+                  l.load_id in (select load_id from audit.current_loads) as is_current
+           from audit.load_log l
+           where l.status = 'loaded' and l.kind = ?
+           order by is_current desc, l.loaded_at desc, l.load_id""",
+        [kind],
+    ).fetchall()
+    return [_Load(*row) for row in rows]
