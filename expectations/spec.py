@@ -42,8 +42,6 @@ CODE_SETS: dict[str, CodeSet] = {
     "region_codes": CodeSet("ref_regions", "region_code"),
     "province_codes": CodeSet("ref_regions", "region_code", "level = 'province'"),
     "indicator_codes": CodeSet("ref_indicators", "indicator_code"),
-    "industry_codes": CodeSet("ref_industry_codes", "industry_code"),
-    "district_codes": CodeSet("ref_chongqing_districts", "district_code"),
     "policy_target_ids": CodeSet("policy_targets", "target_id"),
 }
 
