@@ -32,6 +32,8 @@ from orchestration.recovery import report_interrupted_run
 #: A DuckDB or OS error message of a full disk, with the path where DuckDB or Python names one.
 _DISK_FULL = re.compile(r"No space left on device|ENOSPC|disk is full|Could not write all bytes", re.IGNORECASE)
 _QUOTED_PATH = re.compile(r"""["'](/[^"']+)["']""")
+#: ``serving.publish.ShrinkError: `` before an exception's message.
+_EXCEPTION_PREFIX = re.compile(r"^[\w.]+(?:Error|Exception|Failure): ")
 
 
 class Stopped(KeyboardInterrupt):
@@ -79,14 +81,25 @@ def _error_chain_text(error) -> str:
     return "\n".join(texts)
 
 
+def _step_failure_message(event: dg.DagsterEvent) -> str:
+    """What went wrong, as the code that failed said it: a ``dagster.Failure``'s description, else the
+    innermost error's message without Dagster's wrapping and the exception's module path."""
+    data = event.step_failure_data
+    if data.user_failure_data is not None and data.user_failure_data.description:
+        return data.user_failure_data.description
+    error = data.error
+    while error.cause is not None:
+        error = error.cause
+    return _EXCEPTION_PREFIX.sub("", error.message.strip(), count=1)
+
+
 def failure_lines(result: dg.ExecuteInProcessResult) -> list[str]:
     """One line per failed step and failed check, a full disk said plainly."""
     lines = []
     for event in result.all_events:
         if event.is_step_failure:
-            error = event.event_specific_data.error
-            line = disk_full_line(_error_chain_text(error))
-            lines.append(line or f"FAILED step {event.step_key}: {error.message.strip()}")
+            line = disk_full_line(_error_chain_text(event.step_failure_data.error))
+            lines.append(line or f"FAILED step {event.step_key}: {_step_failure_message(event)}")
         elif event.event_type_value == "ASSET_CHECK_EVALUATION" and not event.asset_check_evaluation_data.passed:
             check = event.asset_check_evaluation_data
             lines.append(f"check failed: {check.asset_key.to_user_string()} / {check.check_name}")

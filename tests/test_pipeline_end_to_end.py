@@ -221,7 +221,7 @@ BROKEN_RELEASE = (
 )
 
 
-def test_a_broken_release_fails_the_blocking_check_and_leaves_the_published_marts(
+def test_a_broken_release_blocks_publication_until_it_is_corrected(
     rerun: PipelineRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
@@ -246,3 +246,14 @@ def test_a_broken_release_fails_the_blocking_check_and_leaves_the_published_mart
     assert (warehouse / "serving.duckdb").read_bytes() == served_before
     report = (warehouse / "reports" / "quality" / "index.html").read_text(encoding="utf-8")
     assert "'_validation_success_text': 'Failed', 'asset_name': 'marts.fct_indicator_values'" in report
+
+    broken.write_text(BROKEN_RELEASE.replace("45.00", "2.36"), encoding="utf-8")  # the file, corrected
+    corrected = run_warehouse_job()
+
+    assert corrected.success
+    assert (warehouse / "serving.duckdb").read_bytes() != served_before
+    assert query(
+        warehouse / "serving.duckdb",
+        """select value, is_withdrawn from marts.fct_indicator_vintages
+           where source_file = 'releases/nbs/rd_intensity_2022_broken.csv' order by value""",
+    ) == [(2.36, False), (45.0, True)]

@@ -1,0 +1,58 @@
+"""A run never succeeds on nothing, nor publishes much less than before without being told to: what
+`make run` prints and does when the landing folder is missing or the marts would shrink."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import PipelineRun
+from tests.pipeline_process import PipelineProcess
+
+pytestmark = pytest.mark.slow
+
+
+def served_counts(serving_db: Path) -> dict[str, int]:
+    con = duckdb.connect(str(serving_db), read_only=True)
+    try:
+        return dict(con.execute(
+            "select table_schema || '.' || table_name, row_count from meta.publications"
+            " qualify published_at = max(published_at) over ()"
+        ).fetchall())
+    finally:
+        con.close()
+
+
+def test_a_missing_landing_folder_fails_the_run_naming_it_and_publishes_nothing(tmp_path: Path):
+    run = PipelineProcess(tmp_path / "nowhere", tmp_path / "warehouse")
+
+    assert run.finish() == 1
+    assert (
+        f"FAILED step raw__releases: the landing folder {tmp_path / 'nowhere'} does not exist: "
+        "set LANDING_DIR to the folder that holds releases/"
+    ) in run.lines
+    assert not (tmp_path / "warehouse" / "serving.duckdb").exists()
+
+
+def test_marts_halved_by_withdrawn_files_are_published_only_once_confirmed(pipeline: PipelineRun, tmp_path: Path):
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
+    shutil.copytree(pipeline.landing_dir, landing)
+    shutil.copytree(pipeline.warehouse_dir, warehouse, ignore=shutil.ignore_patterns("*.lock*"))
+    before = served_counts(warehouse / "serving.duckdb")
+    shutil.rmtree(landing / "releases" / "nbs")  # the provincial R&D tables: most rows of the R&D marts
+
+    blocked = PipelineProcess(landing, warehouse)
+    assert blocked.finish() == 1
+    (line,) = [line for line in blocked.lines if line.startswith("FAILED step serving__serving_database:")]
+    assert line.startswith("FAILED step serving__serving_database: not publishing: against the last publication, ")
+    assert f"marts.rd_intensity: {before['marts.rd_intensity']} -> " in line
+    assert line.endswith("(or =all); the current serving database is unchanged.")
+    assert served_counts(warehouse / "serving.duckdb") == before
+
+    confirmed = PipelineProcess(landing, warehouse, WAREHOUSE_ALLOW_SHRINK="all")
+    assert confirmed.finish() == 0, confirmed.output[-3000:]
+    after = served_counts(warehouse / "serving.duckdb")
+    assert after["marts.rd_intensity"] < before["marts.rd_intensity"] / 2
