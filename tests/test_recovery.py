@@ -53,9 +53,10 @@ def mart_rows(serving_db: Path) -> dict[str, list[tuple]]:
 
 
 def outputs_fingerprint(warehouse: Path) -> dict[str, tuple[int, int]]:
-    """(inode, mtime) of every published file: serving database, exports and reports."""
-    paths = [warehouse / "serving.duckdb", *sorted((warehouse / "exports").rglob("*")),
-             *sorted((warehouse / "reports").rglob("*"))]
+    """(inode, mtime) of every published file: serving database, exports, the indicator report and the dbt
+    docs. (The quality report is not published: the checks of every run write their results into it.)"""
+    reports = [p for p in sorted((warehouse / "reports").rglob("*")) if "quality" not in p.relative_to(warehouse).parts]
+    paths = [warehouse / "serving.duckdb", *sorted((warehouse / "exports").rglob("*")), *reports]
     return {str(p.relative_to(warehouse)): (p.stat().st_ino, p.stat().st_mtime_ns) for p in paths if p.is_file()}
 
 
@@ -138,8 +139,10 @@ def test_each_run_says_which_run_was_interrupted_and_where(recovered: Recovery):
     for killed, step, after in zip(runs, recovered.killed_at, runs[1:]):
         line = after.wait_for(INTERRUPTED.format(run_id=killed.run_id))
         assert line.endswith(
-            f"at: {activities[step]}. Its unfinished work is redone by this run; nothing it published is lost."
+            f", in step {step}. Its unfinished work is redone by this run; nothing it published is lost."
         ), line
+        activity = line.split(", at: ")[1].split(", in step")[0]
+        assert activity in (activities[step], "run in progress"), line  # killed inside the step's work, or around it
 
 
 def test_no_temporary_file_of_an_interrupted_publication_is_left(recovered: Recovery):
@@ -213,6 +216,7 @@ def test_a_full_disk_is_one_clear_line_and_leaves_the_published_outputs(
         assert len(full) >= 1, run.output[-3000:]
         assert full[0].startswith(f"DISK FULL: no space left on the device while writing {warehouse}/")
         assert outputs_fingerprint(warehouse) == before
+        assert "Summary of run" in (warehouse / "reports" / "quality" / "index.html").read_text(encoding="utf-8")
 
         filler.unlink()
         again = PipelineProcess(landing, warehouse, dagster_home=dagster_home)
