@@ -12,13 +12,17 @@
     'is_hightech', 'is_tech_based', 'has_rd_institution',
 ] %}
 
+{#- Periods in order: by their end, and at the same end the longer one later (a year after its Q4 and
+    its December), so that first and last periods are never a tie broken at random. -#}
+{%- set period_order = 'struct_pack(period_end := period_end, span := period_end - period_start)' %}
+
 {#- What a version says, from the rows it covers. -#}
 {%- set version_columns %}
         {%- for attribute in attributes %}
         any_value({{ attribute }}) as {{ attribute }},
         {%- endfor %}
-        arg_min(period, period_end) as first_period,
-        arg_max(period, period_end) as last_period,
+        arg_min(period, {{ period_order }}) as first_period,
+        arg_max(period, {{ period_order }}) as last_period,
         min(period_end) as valid_from,
         count(*) as periods_reported
 {%- endset %}
