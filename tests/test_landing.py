@@ -18,6 +18,7 @@ from ingestion import settings
 from ingestion.enterprise.loader import load_submissions
 from ingestion.enterprise.readers import FORMATS
 from ingestion.landing import LandingError, discover, sha256_of
+from ingestion.registers.schema import FORMATS as REGISTER_FORMATS
 from ingestion.releases.loader import RELEASE_EXTENSIONS, load_releases
 from ingestion.warehouse import write_connection
 from tests.conftest import run_warehouse_job
@@ -60,7 +61,7 @@ def current(con: duckdb.DuckDBPyConnection) -> list[tuple]:
 # ---------------------------------------------------------------- discovery
 
 
-@pytest.mark.parametrize(("kind", "extensions"), [("releases", RELEASE_EXTENSIONS), ("enterprise", FORMATS)])
+@pytest.mark.parametrize(("kind", "extensions"), [("releases", RELEASE_EXTENSIONS), ("enterprise", FORMATS), ("registers", REGISTER_FORMATS)])
 def test_hidden_files_and_folders_lock_files_and_other_extensions_are_skipped_in_every_kind(landing, kind, extensions):
     folder = landing / kind
     for relative in ["x/a.csv", "x/~$book.xlsx", "x/.hidden.csv", ".git/b.csv", "x/.cache/c.csv", "x/readme.txt",
