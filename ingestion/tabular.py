@@ -20,6 +20,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import functools
 import io
 import tempfile
 import unicodedata
@@ -155,13 +156,22 @@ class OpenedFile:
     header: HeaderMatch
     source_types: dict[str, str]
     encoding: str | None = None
+    #: CSV opened with ``number_rows=False``: ``_row`` is NULL and the n-th record (0-based, in file order)
+    #: is line ``first_row + n``. Otherwise None.
+    first_row: int | None = None
 
 
 @contextmanager
-def open_source(con: duckdb.DuckDBPyConnection, path: Path, layout: Layout) -> Iterator[OpenedFile]:
+def open_source(
+    con: duckdb.DuckDBPyConnection, path: Path, layout: Layout, *, number_rows: bool = True
+) -> Iterator[OpenedFile]:
     """Register ``path`` as the temporary view ``_src``, dropped (and temporary copies removed) on exit.
     Call it inside the file's transaction: after a failure, the rollback drops the view. A column the
     layout lets a file leave out is NULL when absent.
+
+    Numbering CSV records as they are read costs DuckDB almost as much as reading them: a caller that
+    copies ``_src`` into a table in file order (``create table as``, which keeps the order) may pass
+    ``number_rows=False`` and number them from the table's ``rowid`` and :attr:`OpenedFile.first_row`.
 
     Raises :class:`FileStructureError` when the file cannot be read or lacks a required column.
     """
@@ -171,7 +181,8 @@ def open_source(con: duckdb.DuckDBPyConnection, path: Path, layout: Layout) -> I
         suffixes = list(layout.formats)
         expected = " or ".join([", ".join(suffixes[:-1]), suffixes[-1]] if len(suffixes) > 1 else suffixes)
         raise FileStructureError(f"unsupported file type {suffix!r}: expected {expected}")
-    with openers[suffix](con, path, layout) as opened:
+    opener = functools.partial(_open_csv, number_rows=number_rows) if suffix == ".csv" else openers[suffix]
+    with opener(con, path, layout) as opened:
         yield opened
     con.execute("drop view if exists _src")
 
@@ -211,7 +222,9 @@ def _open_parquet(con: duckdb.DuckDBPyConnection, path: Path, layout: Layout) ->
 
 
 @contextmanager
-def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, layout: Layout) -> Iterator[OpenedFile]:
+def _open_csv(
+    con: duckdb.DuckDBPyConnection, path: Path, layout: Layout, *, number_rows: bool = True
+) -> Iterator[OpenedFile]:
     with open(path, "rb") as handle:
         prefix = handle.read(_PREFIX_BYTES)
         more = handle.read(1) != b""
@@ -230,14 +243,16 @@ def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, layout: Layout) -> Ite
         relation = (
             f"read_csv({quote_literal(str(readable))}, header = true, skip = {header.row_index}, all_varchar = true, "
             f"delim = ',', quote = '\"', escape = '\"', names = [{', '.join(quote_literal(n) for n in names)}], "
-            "null_padding = true) with ordinality"
+            f"null_padding = true){' with ordinality' if number_rows else ''}"
         )
-        types = _create_view(con, relation, f"ordinality + {header.row_index + 1}", header, names, layout)
+        first_row = header.row_index + 2  # the line of the first record
+        row_sql = f"ordinality + {first_row - 1}" if number_rows else "cast(null as bigint)"
+        types = _create_view(con, relation, row_sql, header, names, layout)
         try:
             con.execute("select count(*) from (select * from _src limit 1)").fetchall()
         except duckdb.Error as error:
             raise FileStructureError(f"not a readable CSV file: {_first_line(error)}") from None
-        yield OpenedFile(layout.formats[".csv"], header, types, encoding)
+        yield OpenedFile(layout.formats[".csv"], header, types, encoding, None if number_rows else first_row)
 
 
 def _first_rows(rows: Iterator[list[str]]) -> Iterator[list[str]]:

@@ -60,7 +60,7 @@ def test_the_mapping_runs_after_every_loader_and_feeds_the_staging_models(defs: 
         dg.AssetKey(["raw", "releases"]), dg.AssetKey(["raw", "enterprise_submissions"]), dg.AssetKey(["raw", "registers"])
     }
     assert graph.get(dg.AssetKey(["staging", "stg_registers__records"])).parent_keys == {dg.AssetKey(["raw", "registers"])}
-    for model in ("stg_releases__observations", "stg_mapped__enterprise_rejected_rows", "stg_mapped__register_record_kinds"):
+    for model in ("stg_releases__observations", "stg_mapped__enterprise_rejected_rows", "stg_mapped__register_kinds"):
         assert graph.get(dg.AssetKey(["staging", model])).parent_keys == {dg.AssetKey(["mapped", "observations"])}
     assert dg.AssetKey(["staging", "stg_mapped__enterprise_rejected_rows"]) in graph.get(
         dg.AssetKey(["intermediate", "int_enterprise_submissions_accepted"])

@@ -309,8 +309,11 @@ def test_kind_by_code_or_chinese_name_maps_and_an_unknown_kind_is_quarantined_un
     shutil.copy(settings.SEEDS_DIR / "ref_recognition_kinds.csv", seeds)
     summary = map_registers(con, seeds)
     assert (summary.rows_mapped, summary.rows_quarantined) == (3, 1)
-    kinds = "select row_number, kind_code from mapped.register_record_kinds order by row_number"
-    assert con.execute(kinds).fetchall() == [(2, "white_list_platform"), (3, "white_list_platform"), (4, "white_list_platform")]
+    kinds = "select kind, kind_code from mapped.register_kinds order by kind"
+    assert con.execute(kinds).fetchall() == [
+        ("WHITE_LIST_PLATFORM", "white_list_platform"), ("white_list_platform", "white_list_platform"),
+        ("白名单平台", "white_list_platform"),
+    ]
     (reason, stage, record) = con.execute("select reason, stage, record from audit.quarantine").fetchone()
     assert (reason, stage) == ("unknown_kind: '未知类别' is neither a code nor a Chinese name of ref_recognition_kinds", "mapping")
     assert json.loads(record)["kind"] == "未知类别"
@@ -319,3 +322,14 @@ def test_kind_by_code_or_chinese_name_maps_and_an_unknown_kind_is_quarantined_un
     summary = map_registers(con, seeds)  # no reload: the seed alone maps the row
     assert (summary.rows_mapped, summary.rows_quarantined) == (4, 0)
     assert con.execute("select count(*) from audit.quarantine").fetchone() == (0,)
+
+
+def test_spaces_and_missing_markers_are_trimmed_so_a_dash_group_is_no_group(landing: Path, con):
+    write_csv(landing / "registers" / "r.csv", [row(group_name="—", uscc=" 9150010641Y1ELYEEX "),
+                                                row(record_id=" R-2 ", kind=" 白名单平台", group_name=" 山城交通建设投资集团 ")])
+    summary = load_registers(con, landing)
+    assert (summary.rows_loaded, summary.rows_quarantined) == (2, 0)
+    assert loaded(con, "record_id, uscc, group_name, kind") == [
+        ("R-0001", "9150010641Y1ELYEEX", None, "white_list_platform"),
+        ("R-2", "9150010641Y1ELYEEX", "山城交通建设投资集团", "白名单平台"),
+    ]

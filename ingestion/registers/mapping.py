@@ -1,10 +1,11 @@
 """Map the kind of every loaded register row onto ``ref_recognition_kinds`` (its code, or its Chinese
 name), from the current seed, on every run.
 
-Set-based: the distinct kinds of ``raw.register_records`` are resolved against the seed, then one insert
-writes ``mapped.register_record_kinds`` (every row whose kind is known, with its code; dbt reads only
-these) and the ``mapping`` rows of ``audit.quarantine`` for the rows of current loads whose kind is not
-(yet) in the seed. Adding a kind to the seed maps those rows on the next run, without reloading.
+Set-based and cheap at millions of rows: only the *distinct* kinds of ``raw.register_records`` are
+resolved against the seed. ``mapped.register_kinds`` lists every kind as written that maps, with its code
+(dbt joins the rows to it, so a row whose kind is unknown is left out), and the rows of current loads whose
+kind is not (yet) in the seed are the ``mapping`` rows of ``audit.quarantine``. Adding a kind to the seed
+maps those rows on the next run, without reloading.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def kind_code_sql(kind: str, seed: str) -> str:
 
 
 def map_registers(con: duckdb.DuckDBPyConnection, seeds_dir: Path = settings.SEEDS_DIR) -> MappingSummary:
-    """Rebuild ``mapped.register_record_kinds`` and the registers' ``mapping`` quarantine rows."""
+    """Rebuild ``mapped.register_kinds`` and the registers' ``mapping`` quarantine rows."""
     con.execute(REGISTERS_DDL)
     con.execute(MAPPED_REGISTERS_DDL)
     seed = quote_literal(str(seeds_dir / SEED))
@@ -46,12 +47,8 @@ def map_registers(con: duckdb.DuckDBPyConnection, seeds_dir: Path = settings.SEE
     )
     try:
         with rebuild(con):
-            con.execute("delete from mapped.register_record_kinds")
-            con.execute(
-                """insert into mapped.register_record_kinds
-                select r.load_id, r.row_number, k.kind_code
-                from raw.register_records r join _register_kinds k using (kind) where k.kind_code is not null"""
-            )
+            con.execute("delete from mapped.register_kinds")
+            con.execute("insert into mapped.register_kinds select kind, kind_code from _register_kinds where kind_code is not null")
             con.execute(
                 "delete from audit.quarantine where stage = 'mapping' and load_id in (select load_id from raw.register_files)"
             )
@@ -61,13 +58,15 @@ def map_registers(con: duckdb.DuckDBPyConnection, seeds_dir: Path = settings.SEE
                        'unknown_kind: ''' || r.kind || ''' is neither a code nor a Chinese name of ref_recognition_kinds',
                        {_record_json()}, ?, 'mapping'
                 from raw.register_records r join raw.register_files f using (load_id)
-                join _register_kinds k using (kind)
-                where k.kind_code is null and r.load_id in (select load_id from audit.current_loads)
+                where r.kind in (select kind from _register_kinds where kind_code is null)
+                  and r.load_id in (select load_id from audit.current_loads)
                 order by r.load_id, r.row_number""",
                 [datetime.now()],
             )
         summary = MappingSummary()
-        summary.rows_mapped = con.execute("select count(*) from mapped.register_record_kinds").fetchone()[0]
+        summary.rows_mapped = con.execute(
+            "select count(*) from raw.register_records where kind in (select kind from mapped.register_kinds)"
+        ).fetchone()[0]
         summary.reasons.update(
             dict(
                 con.execute(

@@ -1,5 +1,5 @@
 """The raw tables registers land in (the dbt sources ``raw.register_files`` and ``raw.register_records``)
-and the mapping step's ``mapped.register_record_kinds``.
+and the mapping step's ``mapped.register_kinds``.
 
 Every accepted row of every loaded file is kept with the load it came from: a later load with the same
 ``record_id`` supersedes it downstream (dbt picks the latest current load), and the replaced rows stay
@@ -26,17 +26,17 @@ create table if not exists raw.register_records (
     load_id            varchar   not null,  -- -> raw.register_files
     source_file        varchar   not null,
     row_number         bigint    not null,  -- 1-based line (csv) or Excel row (xlsx)
-    record_id          varchar   not null,  -- as received (trimmed)
+    record_id          varchar   not null,  -- trimmed
     uscc               varchar   not null,  -- compact (no spaces or hyphens, upper case), check character verified
-    holder_name        varchar,
-    group_name         varchar,             -- null: not a municipal SOE
-    kind               varchar   not null,  -- as received: a code or a Chinese name (mapped every run)
-    title              varchar,
-    recognized_by      varchar,
-    recognized_on_text varchar   not null,  -- as received
+    holder_name        varchar,             -- as received (free text is not trimmed here: dbt staging does)
+    group_name         varchar,             -- trimmed; null (also for a missing marker): not a municipal SOE
+    kind               varchar   not null,  -- trimmed: a code or a Chinese name (mapped every run)
+    title              varchar,             -- as received
+    recognized_by      varchar,             -- as received
+    recognized_on_text varchar   not null,  -- trimmed
     recognized_on      date      not null,
-    reference          varchar,
-    revoked_on_text    varchar,             -- as received; null when not revoked
+    reference          varchar,             -- as received
+    revoked_on_text    varchar,             -- trimmed; null when not revoked
     revoked_on         date,
     loaded_at          timestamp not null
 );
@@ -44,9 +44,8 @@ create table if not exists raw.register_records (
 
 MAPPED_REGISTERS_DDL = """
 create schema if not exists mapped;
-create table if not exists mapped.register_record_kinds (
-    load_id    varchar not null,  -- -> raw.register_records
-    row_number bigint  not null,
-    kind_code  varchar not null   -- ref_recognition_kinds.code
+create table if not exists mapped.register_kinds (
+    kind      varchar not null,  -- a kind as raw.register_records holds it (code or Chinese name, trimmed)
+    kind_code varchar not null   -- ref_recognition_kinds.code
 );
 """

@@ -18,7 +18,7 @@ from orchestration.resources import WarehouseResource
         "Every loaded release record mapped to region, indicator, period and canonical unit "
         "(mapped.release_observations), and every SOE submission row whose industry or district code is not "
         "in the reference tables (mapped.enterprise_rejected_rows), and the kind of every register row "
-        "(mapped.register_record_kinds, from ref_recognition_kinds), from the current dbt seeds; rows that "
+        "(mapped.register_kinds, from ref_recognition_kinds), from the current dbt seeds; rows that "
         "cannot be mapped are the 'mapping' rows of audit.quarantine, rebuilt on every run."
     ),
 )

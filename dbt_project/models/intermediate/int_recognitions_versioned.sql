@@ -15,7 +15,7 @@ current_loads as (
 
 kinds as (
 
-    select * from {{ ref('stg_mapped__register_record_kinds') }}
+    select * from {{ ref('stg_mapped__register_kinds') }}
 
 ),
 
@@ -26,9 +26,7 @@ accepted as (
         kinds.kind_code,
         records.load_id not in (select load_id from current_loads) as is_withdrawn
     from {{ ref('stg_registers__records') }} as records
-    inner join kinds
-        on kinds.load_id = records.load_id
-       and kinds.row_number = records.row_number
+    inner join kinds on kinds.kind_as_received = records.kind_as_received
 
 ),
 

@@ -18,12 +18,12 @@ renamed as (
         uscc,
 
         ---------- dimensions
-        holder_name,
+        nullif(trim(holder_name), '') as holder_name,
         group_name,
         kind as kind_as_received,
-        title,
-        recognized_by,
-        reference,
+        nullif(trim(title), '') as title,
+        nullif(trim(recognized_by), '') as recognized_by,
+        nullif(trim(reference), '') as reference,
 
         ---------- dates
         cast(recognized_on as date) as recognized_on,

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('mapped', 'register_record_kinds') }}
+    select * from {{ source('mapped', 'register_kinds') }}
 
 ),
 
@@ -11,8 +11,7 @@ renamed as (
     select
 
         ---------- ids
-        load_id,
-        row_number,
+        kind as kind_as_received,
 
         ---------- mapped
         kind_code
