@@ -333,3 +333,11 @@ def test_spaces_and_missing_markers_are_trimmed_so_a_dash_group_is_no_group(land
         ("R-0001", "9150010641Y1ELYEEX", None, "white_list_platform"),
         ("R-2", "9150010641Y1ELYEEX", "山城交通建设投资集团", "白名单平台"),
     ]
+
+
+def test_a_failed_file_leaves_the_connection_keeping_insertion_order(landing: Path, con):
+    (landing / "registers" / "a_broken.csv").write_bytes("甲,乙\n1,2\n".encode())
+    write_csv(landing / "registers" / "b.csv", [row()])
+    summary = load_registers(con, landing)
+    assert [a.status for a in summary.attempts] == ["failed", "loaded"]
+    assert con.execute("select current_setting('preserve_insertion_order')").fetchone() == (True,)

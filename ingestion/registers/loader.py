@@ -67,12 +67,17 @@ def load_registers(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> LoadSum
 
 def load_file(con: duckdb.DuckDBPyConnection, path: Path, attempt: LoadAttempt) -> LoadAttempt:
     """Load one file in one transaction and record the attempt; a failure is recorded, not raised."""
-    with file_transaction(con, attempt, _describe_failure(attempt)):
-        _load(con, path, attempt)
+    (ordered,) = con.execute("select current_setting('preserve_insertion_order')").fetchone()
+    try:
+        with file_transaction(con, attempt, _describe_failure(attempt)):
+            _load(con, path, attempt)
+    finally:  # _load turns it off; after a failure too, the connection gets its setting back
+        con.execute(f"set preserve_insertion_order = {str(ordered).lower()}")
     return attempt
 
 
 def _load(con: duckdb.DuckDBPyConnection, path: Path, attempt: LoadAttempt) -> None:
+    con.execute("set preserve_insertion_order = true")  # the copy below numbers the rows by its order
     with open_source(con, path, schema.layout(), number_rows=False) as opened:
         # the one read of the file: every cell as received, in file order (CREATE TABLE AS keeps it)
         con.execute("create or replace temp table _cells as select * from _src")
@@ -82,7 +87,6 @@ def _load(con: duckdb.DuckDBPyConnection, path: Path, attempt: LoadAttempt) -> N
         row = f"rowid - {first_rowid} + {opened.first_row}"
     # from here on no statement needs its output in input order (the rows carry their numbers); DuckDB
     # joins and inserts much faster without keeping it
-    (ordered,) = con.execute("select current_setting('preserve_insertion_order')").fetchone()
     con.execute("set preserve_insertion_order = false")
     cells = ", ".join(f"{c} as _src_{c}" for c in _COLUMNS)
     con.execute(f"create or replace temp view _rows as select {row} as _row, {cells} from _cells")
@@ -120,7 +124,6 @@ def _load(con: duckdb.DuckDBPyConnection, path: Path, attempt: LoadAttempt) -> N
         ],
     )
     # on a failure the rollback drops the scratch tables
-    con.execute(f"set preserve_insertion_order = {str(ordered).lower()}")
     con.execute("drop view if exists _rows")
     for table in _SCRATCH_TABLES:
         con.execute(f"drop table if exists {table}")
