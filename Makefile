@@ -44,6 +44,7 @@ lock: | $(BIN)/activate
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench.enterprise_ingest
+	$(BIN)/python -m bench.register_ingest
 	$(BIN)/python -m bench.quality_checks
 
 clean:

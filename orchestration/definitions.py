@@ -6,7 +6,7 @@ import dagster as dg
 
 from orchestration import automation
 from orchestration.assets.dbt import dbt_docs, warehouse_dbt_models
-from orchestration.assets.ingestion import raw_enterprise_submissions, raw_releases
+from orchestration.assets.ingestion import raw_enterprise_submissions, raw_registers, raw_releases
 from orchestration.assets.mapping import mapped_observations
 from orchestration.assets.serving import build_serving_assets, mart_keys
 from orchestration.checks import QUALITY_CHECKS, quality_report
@@ -19,6 +19,7 @@ def build_definitions() -> dg.Definitions:
         assets=[
             raw_releases,
             raw_enterprise_submissions,
+            raw_registers,
             mapped_observations,
             warehouse_dbt_models,
             dbt_docs,

@@ -23,6 +23,7 @@ import pytest
 
 from ingestion import settings
 from ingestion.enterprise.tables import ENTERPRISE_DDL, MAPPED_ENTERPRISE_DDL
+from ingestion.registers.tables import MAPPED_REGISTERS_DDL, REGISTERS_DDL
 from ingestion.releases.tables import MAPPED_RELEASES_DDL, RELEASES_DDL
 from ingestion.warehouse import AUDIT_DDL
 
@@ -58,7 +59,7 @@ class BuiltProject:
 def _fill_raw_tables(db_path: Path) -> None:
     con = duckdb.connect(str(db_path))
     try:
-        for ddl in (RELEASES_DDL, MAPPED_RELEASES_DDL, AUDIT_DDL, ENTERPRISE_DDL, MAPPED_ENTERPRISE_DDL):
+        for ddl in (RELEASES_DDL, MAPPED_RELEASES_DDL, AUDIT_DDL, ENTERPRISE_DDL, MAPPED_ENTERPRISE_DDL, REGISTERS_DDL, MAPPED_REGISTERS_DDL):
             con.execute(ddl)
         for table in ("raw.release_files", "mapped.release_observations"):
             csv_path = FIXTURES / f"{table.split('.')[1]}.csv"
@@ -104,6 +105,8 @@ def test_unit_tests_ran_for_ratio_per_10k_growth_latest_vintage_and_target_statu
         "industrial_va_growth_is_the_latest_published_annual_figure",
         "latest_vintage_is_the_later_release_then_the_better_status_then_the_later_load",
         "int_target_observations_levels_and_accumulated_counts",
+        "int_target_observations_recognitions_counts_new_and_cumulative_per_scope",
+        "recognitions_in_force_applies_revocations_from_their_day_per_scope",
         "target_tracking_status_rules",
     }
 
@@ -201,7 +204,7 @@ def test_region_targets_are_tracked_from_the_indicator_marts(built: BuiltProject
 
 def test_targets_without_figures_are_no_data_not_dropped(built: BuiltProject):
     rows = built.query("select target_id from marts.target_tracking where status = 'no_data' order by target_id")
-    # the enterprise tables are empty here, so every SOE target is no_data too
+    # the enterprise and register tables are empty here, so every SOE and register target is no_data too
     assert [r[0] for r in rows] == [f"T{n:02d}" for n in range(1, 29) if n not in (17, 22, 24, 26)]
 
 

@@ -21,6 +21,7 @@ def test_every_step_from_landing_files_to_reports_is_an_asset(defs: dg.Definitio
     assert {
         "raw/releases",
         "raw/enterprise_submissions",
+        "raw/registers",
         "mapped/observations",
         "reference/ref_regions",
         "staging/stg_releases__observations",
@@ -32,6 +33,7 @@ def test_every_step_from_landing_files_to_reports_is_an_asset(defs: dg.Definitio
         "marts/industrial_va_growth",
         "marts/soe_innovation",
         "marts/target_tracking",
+        "marts/recognitions_in_force",
         "serving/serving_database",
         "serving/parquet_exports",
         "reports/indicator_report",
@@ -52,12 +54,13 @@ def test_lineage_runs_unbroken_from_the_release_loader_to_rd_intensity(defs: dg.
     assert {dg.AssetKey(["raw", "releases"]), dg.AssetKey(["mapped", "observations"])} <= seen
 
 
-def test_the_mapping_runs_after_both_loaders_and_feeds_the_staging_models(defs: dg.Definitions):
+def test_the_mapping_runs_after_every_loader_and_feeds_the_staging_models(defs: dg.Definitions):
     graph = defs.resolve_asset_graph()
     assert graph.get(dg.AssetKey(["mapped", "observations"])).parent_keys == {
-        dg.AssetKey(["raw", "releases"]), dg.AssetKey(["raw", "enterprise_submissions"])
+        dg.AssetKey(["raw", "releases"]), dg.AssetKey(["raw", "enterprise_submissions"]), dg.AssetKey(["raw", "registers"])
     }
-    for model in ("stg_releases__observations", "stg_mapped__enterprise_rejected_rows"):
+    assert graph.get(dg.AssetKey(["staging", "stg_registers__records"])).parent_keys == {dg.AssetKey(["raw", "registers"])}
+    for model in ("stg_releases__observations", "stg_mapped__enterprise_rejected_rows", "stg_mapped__register_kinds"):
         assert graph.get(dg.AssetKey(["staging", model])).parent_keys == {dg.AssetKey(["mapped", "observations"])}
     assert dg.AssetKey(["staging", "stg_mapped__enterprise_rejected_rows"]) in graph.get(
         dg.AssetKey(["intermediate", "int_enterprise_submissions_accepted"])

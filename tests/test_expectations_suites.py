@@ -17,6 +17,7 @@ from expectations import SUITES, get_suite, run_suite
 from ingestion.enterprise.tables import ENTERPRISE_DDL
 from ingestion.releases.tables import MAPPED_RELEASES_DDL, RELEASES_DDL
 from ingestion.settings import SEEDS_DIR
+from ingestion.registers.tables import REGISTERS_DDL
 from ingestion.warehouse import AUDIT_DDL
 
 
@@ -57,7 +58,23 @@ insert into audit.load_log (load_id, source_file, sha256, format, release_date, 
     ('L3', 'releases/cq/gdp_2020_revised.json', repeat('e', 64), 'nbs_easyquery_json', date '2022-01-10', 1, 0,
      'loaded', null, timestamp '2026-11-20 10:00:02'),
     ('E1', 'enterprise/bulk_2024.csv', repeat('9', 64), 'enterprise_csv', null, 3, 0, 'loaded', null,
-     timestamp '2026-11-20 10:00:03');
+     timestamp '2026-11-20 10:00:03'),
+    ('G1', 'registers/register_2024.csv', repeat('7', 64), 'register_csv', null, 3, 0, 'loaded', null,
+     timestamp '2026-11-20 10:00:04');
+-- ---------------------------------------------------------------- registers
+insert into raw.register_files values
+    ('G1', 'registers/register_2024.csv', repeat('7', 64), 'register_csv', 'utf-8', 'en', 3, 3, 0, 0,
+     timestamp '2026-11-20 10:00:04');
+insert into raw.register_records values
+    ('G1', 'registers/register_2024.csv', 2, 'R1', '9150010641Y1ELYEEX', '渝例国028有限公司', '山城交通建设投资集团',
+     'white_list_platform', '白名单平台1号', '重庆市科学技术局', '2024/6/30', date '2024-06-30', '渝示〔2024〕1号', null, null,
+     timestamp '2026-11-20 10:00:04'),
+    ('G1', 'registers/register_2024.csv', 3, 'R2', '91500113JDNUN8FRDM', '渝例国019有限公司', null,
+     '知名品牌', '知名品牌2号', '重庆市国资委', '2023年1月2日', date '2023-01-02', '渝示〔2023〕2号', '2025-01-01',
+     date '2025-01-01', timestamp '2026-11-20 10:00:04'),
+    ('G1', 'registers/register_2024.csv', 4, 'R3', '91500113JDNUN8FRDM', '渝例国019有限公司', null,
+     'renowned_brand', '知名品牌3号', '重庆市国资委', '2024-03-01', date '2024-03-01', '渝示〔2024〕3号', null, null,
+     timestamp '2026-11-20 10:00:04');
 -- ---------------------------------------------------------------- enterprise
 insert into raw.enterprise_files values
     ('E1', 'enterprise/bulk_2024.csv', repeat('9', 64), 'enterprise_csv', 'utf-8', 'en', 3, 3, 0, 0,
@@ -120,7 +137,7 @@ def build_clean_warehouse(path: Path) -> Path:
     """A small warehouse on which every suite passes."""
     con = duckdb.connect(str(path))
     try:
-        con.execute(AUDIT_DDL + RELEASES_DDL + MAPPED_RELEASES_DDL + ENTERPRISE_DDL)
+        con.execute(AUDIT_DDL + RELEASES_DDL + MAPPED_RELEASES_DDL + ENTERPRISE_DDL + REGISTERS_DDL)
         con.execute(CLEAN_WAREHOUSE_SQL)
     finally:
         con.close()
@@ -261,6 +278,33 @@ VIOLATIONS = [
         "insert into raw.enterprise_submissions select * from raw.enterprise_submissions where row_number = 3",
         {"key_unique"},
         id="enterprise-submitted-twice-in-one-file",
+    ),
+    pytest.param(
+        "raw.register_files",
+        "update raw.register_files set rows_loaded = 2, rows_read = 2 where load_id = 'G1'",
+        {"rows_loaded_match_records"},
+        id="register-rows-loaded-do-not-match-the-records",
+    ),
+    pytest.param(
+        "raw.register_records",
+        "update raw.register_records set revoked_on = date '2024-01-01', revoked_on_text = '2024-01-01' where record_id = 'R1';"
+        " update raw.register_records set recognized_on = date '2099-01-01', uscc = '9150011O' where record_id = 'R3'",
+        {"revoked_not_before_recognized", "dates_not_after_loading", "uscc_format"},
+        id="register-revoked-before-recognized-future-date-bad-uscc",
+    ),
+    pytest.param(
+        "raw.register_records",
+        "insert into raw.register_records select * replace (5 as row_number, null as revoked_on) from raw.register_records"
+        " where record_id = 'R2'",
+        {"key_unique", "revocation_text_parsed"},
+        id="register-record-twice-in-one-load-and-unparsed-revocation",
+    ),
+    pytest.param(
+        "audit.load_log.registers",
+        "update audit.load_log set rows_loaded = 3 where load_id = 'G1'; "
+        + _quarantine("G1", "registers/register_2024.csv", 1, "mapping"),
+        {"quarantine_share_below_threshold"},
+        id="register-file-with-a-quarter-of-its-kinds-unknown",
     ),
     pytest.param(
         "raw.enterprise_files",

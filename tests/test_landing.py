@@ -18,6 +18,8 @@ from ingestion import settings
 from ingestion.enterprise.loader import load_submissions
 from ingestion.enterprise.readers import FORMATS
 from ingestion.landing import LandingError, discover, sha256_of
+from ingestion.registers.loader import load_registers
+from ingestion.registers.schema import FORMATS as REGISTER_FORMATS
 from ingestion.releases.loader import RELEASE_EXTENSIONS, load_releases
 from ingestion.warehouse import write_connection
 from tests.conftest import run_warehouse_job
@@ -60,7 +62,7 @@ def current(con: duckdb.DuckDBPyConnection) -> list[tuple]:
 # ---------------------------------------------------------------- discovery
 
 
-@pytest.mark.parametrize(("kind", "extensions"), [("releases", RELEASE_EXTENSIONS), ("enterprise", FORMATS)])
+@pytest.mark.parametrize(("kind", "extensions"), [("releases", RELEASE_EXTENSIONS), ("enterprise", FORMATS), ("registers", REGISTER_FORMATS)])
 def test_hidden_files_and_folders_lock_files_and_other_extensions_are_skipped_in_every_kind(landing, kind, extensions):
     folder = landing / kind
     for relative in ["x/a.csv", "x/~$book.xlsx", "x/.hidden.csv", ".git/b.csv", "x/.cache/c.csv", "x/readme.txt",
@@ -266,8 +268,8 @@ def test_periods_without_a_figure_or_that_cannot_be_parsed_are_left_to_the_mappi
 
 @pytest.fixture(scope="module")
 def withdrawn_run(tmp_path_factory: pytest.TempPathFactory):
-    """The shipped landing data loaded, then one release and one enterprise resubmission removed, a copy
-    of a release added, and one pipeline run."""
+    """The shipped landing data loaded, then one release, one enterprise resubmission and one register
+    resubmission removed, and one pipeline run."""
     root = tmp_path_factory.mktemp("withdrawal")
     landing = root / "landing"
     shutil.copytree(SHIPPED_LANDING, landing)
@@ -277,8 +279,9 @@ def withdrawn_run(tmp_path_factory: pytest.TempPathFactory):
         with write_connection(settings.warehouse_db_path()) as con:
             load_releases(con, landing)
             load_submissions(con, landing)
+            load_registers(con, landing)
         for name in ("releases/sdmx/cn_2021_rd_final.csv", "releases/sdmx/cn_2021_rd_final.csv.meta.yml",
-                     "enterprise/synthetic_2024_resubmission_utf8_bom.csv"):
+                     "enterprise/synthetic_2024_resubmission_utf8_bom.csv", "registers/synthetic_2025_resubmission_utf8.csv"):
             (landing / name).unlink()
         result = run_warehouse_job()
     con = duckdb.connect(str(root / "warehouse" / "warehouse.duckdb"), read_only=True)
@@ -293,6 +296,7 @@ def test_removed_release_is_withdrawn_and_leaves_the_current_marts_while_its_vin
         "select source_file, status, note from audit.load_log where status = 'withdrawn' order by source_file"
     ).fetchall() == [
         ("enterprise/synthetic_2024_resubmission_utf8_bom.csv", "withdrawn", "removed from the landing folder"),
+        ("registers/synthetic_2025_resubmission_utf8.csv", "withdrawn", "removed from the landing folder"),
         ("releases/sdmx/cn_2021_rd_final.csv", "withdrawn", "removed from the landing folder"),
     ]
     assert con.execute(
@@ -333,6 +337,20 @@ def test_withdrawn_resubmission_makes_the_previous_submission_current_and_stays_
     ).fetchone() == (0,)
 
 
+def test_withdrawn_register_resubmission_makes_the_first_versions_current_and_their_revocations_leave(withdrawn_run):
+    _, con = withdrawn_run
+    assert con.execute(
+        """select source_file, is_withdrawn, is_current, count(*), count(revoked_on)
+           from intermediate.int_recognitions_versioned
+           where record_id in (select record_id from raw.register_records
+                               where source_file = 'registers/synthetic_2025_resubmission_utf8.csv')
+           group by all order by all"""
+    ).fetchall() == [
+        ("registers/synthetic_2021_2025_register_gb18030.csv", False, True, 10, 0),
+        ("registers/synthetic_2025_resubmission_utf8.csv", True, False, 10, 9),
+    ]
+
+
 def test_a_run_without_its_landing_folder_fails_at_ingestion_with_the_message(tmp_path, monkeypatch):
     monkeypatch.setenv("LANDING_DIR", str(tmp_path / "nowhere"))
     monkeypatch.setenv("WAREHOUSE_DIR", str(tmp_path / "warehouse"))
@@ -342,5 +360,5 @@ def test_a_run_without_its_landing_folder_fails_at_ingestion_with_the_message(tm
         event.step_key: event.step_failure_data.user_failure_data.description for event in result.get_step_failure_events()
     }
     assert not result.success
-    assert failures == {"raw__releases": message, "raw__enterprise_submissions": message}
+    assert failures == {"raw__releases": message, "raw__enterprise_submissions": message, "raw__registers": message}
     assert not (tmp_path / "warehouse" / "serving.duckdb").exists()

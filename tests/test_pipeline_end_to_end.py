@@ -27,6 +27,7 @@ CONTRACT_TABLES = {
     "marts.industrial_va_growth",
     "marts.soe_innovation",
     "marts.target_tracking",
+    "marts.recognitions_in_force",
     "audit.load_log",
     "audit.quarantine",
 }
@@ -69,7 +70,7 @@ def test_published_rd_intensity_reconciles_for_china_and_chongqing(pipeline: Pip
 def test_every_shipped_release_loads_without_quarantine(pipeline: PipelineRun):
     rows = query(
         pipeline.build_db,
-        "select status, count(*), sum(rows_quarantined) from audit.load_log where format not like 'enterprise%' group by status",
+        "select status, count(*), sum(rows_quarantined) from audit.load_log where kind = 'releases' group by status",
     )
     assert rows == [("loaded", 12, 0)]
 
@@ -87,6 +88,10 @@ def test_every_run_maps_the_loaded_records_from_the_seeds_before_dbt(pipeline: P
             "unknown_industry_code: 'C9999' is not a GB/T 4754-2017 class (letter + 4 digits, e.g. C3670) in ref_industry_codes": 2,
             "unknown_district_code: '510104' is not a district or county of Chongqing (GB/T 2260, ref_chongqing_districts)": 2,
         },
+        "registers_rows_mapped": 468, "registers_rows_quarantined": 1,
+        "registers_quarantined_by_reason": {
+            "unknown_kind: '未知类别' is neither a code nor a Chinese name of ref_recognition_kinds": 1,
+        },
     }
     assert query(
         pipeline.build_db,
@@ -97,7 +102,7 @@ def test_every_run_maps_the_loaded_records_from_the_seeds_before_dbt(pipeline: P
     assert query(
         pipeline.build_db,
         "select row_number, stage from audit.quarantine where reason like 'unknown%' order by 1",
-    ) == [(122, "mapping"), (254, "mapping"), (1362, "mapping"), (1401, "mapping")]
+    ) == [(8, "mapping"), (122, "mapping"), (254, "mapping"), (1362, "mapping"), (1401, "mapping")]
 
 
 def test_every_contract_table_is_served_read_only_to_another_process(pipeline: PipelineRun):
@@ -120,6 +125,21 @@ def test_reports_are_written(pipeline: PipelineRun):
 def test_every_policy_target_has_a_tracking_row(pipeline: PipelineRun):
     (count,) = query(pipeline.build_db, "select count(distinct target_id) from marts.target_tracking")[0]
     assert count == 28
+
+
+def test_shipped_registers_feed_their_targets_except_new_counts_without_a_start(pipeline: PipelineRun):
+    register_targets = ("T02", "T04", "T05", "T06", "T07", "T08", "T10", "T11", "T16", "T19", "T21", "T25")
+    rows = query(
+        pipeline.build_db,
+        f"select target_id, latest_period from marts.target_tracking where target_id in {register_targets} order by 1",
+    )
+    # T06-T08 are new_count targets of a plan without a first year and without a baseline year
+    assert [r[0] for r in rows if r[1] is None] == ["T06", "T07", "T08"]
+    assert dict(rows)["T16"] == "2025" and dict(rows)["T19"] == "2022"
+    (t16,) = query(pipeline.build_db, "select latest_value from marts.target_tracking where target_id = 'T16'")[0]
+    assert t16 == 3  # the transport group's three fictional overseas invention patents of 2025
+    (loads,) = query(pipeline.build_db, "select count(*) from audit.current_loads where kind = 'registers'")[0]
+    assert loads == 4
 
 
 REVISED_CQ_RELEASE = (

@@ -15,6 +15,8 @@ from expectations.suites import (
     mapped_release_observations,
     raw_enterprise_files,
     raw_enterprise_submissions,
+    raw_register_files,
+    raw_register_records,
     raw_release_files,
     raw_release_observations,
 )
@@ -27,6 +29,9 @@ SUITES: tuple[Suite, ...] = (
     raw_enterprise_files.SUITE,
     raw_enterprise_submissions.SUITE,
     audit_load_log.ENTERPRISE,
+    raw_register_files.SUITE,
+    raw_register_records.SUITE,
+    audit_load_log.REGISTERS,
     marts_fct_indicator_vintages.SUITE,
     marts_fct_indicator_values.SUITE,
     marts_rd_intensity.SUITE,

@@ -1,6 +1,6 @@
 """audit.load_log: one row per file per load attempt (``loaded``, ``failed``, ``duplicate``) and per
 landing event of a loaded content (``withdrawn``, ``restored``: they carry the load's ``load_id``),
-validated per source (releases, enterprise).
+validated per source (releases, enterprise, registers).
 
 Each source's rows form a suite on the asset that loads them, so a failing check points at the loader
 that wrote the row.
@@ -106,5 +106,14 @@ ENTERPRISE = Suite(
     where="source_file like 'enterprise/%'",
     asset_key=("raw", "enterprise_submissions"),
     description="Load attempts of SOE submission files, with their share of quarantined rows.",
+    expectations=_expectations(),
+)
+
+REGISTERS = Suite(
+    name="audit.load_log.registers",
+    table="audit.load_log",
+    where="source_file like 'registers/%'",
+    asset_key=("raw", "registers"),
+    description="Load attempts of recognitions register files, with their share of quarantined rows (load and kind).",
     expectations=_expectations(),
 )

@@ -1,214 +1,36 @@
-"""Opening the three shapes of format 5 as one DuckDB view ``_src``: ``_row`` (the 1-based line or row of
-the file) plus every canonical column under its canonical name, as the file typed it.
+"""Opening the three shapes of format 5 as one DuckDB view ``_src`` (:mod:`ingestion.tabular`, with the
+layout of format 5): ``_row`` (the 1-based line or row of the file) plus every canonical column under its
+canonical name, as the file typed it.
 
 - XLSX reporting template: sheet ``企业科技创新情况``, a title (and possibly blank or unit) rows above the
-  Chinese header; ``_row`` is the Excel row number. Read with openpyxl (templates are small).
-- CSV bulk extract: UTF-8, UTF-8 with BOM or GB18030, Chinese or English headers; ``_row`` is the line
-  number (the header is line 1 unless a title precedes it). UTF-8 is read by DuckDB in place; GB18030 is
-  transcoded to a temporary UTF-8 copy first, in chunks, so large files never sit in memory.
+  Chinese header; ``_row`` is the Excel row number.
+- CSV bulk extract: UTF-8, UTF-8 with BOM or GB18030, Chinese or English headers; ``_row`` is the line number.
 - Parquet bulk extract: English (or Chinese) headers, typed columns; ``_row`` is the 1-based record number.
 """
 
 from __future__ import annotations
 
-import codecs
-import contextlib
-import csv
-import io
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
-from ingestion.encoding import TextEncodingError, decode_text
+from ingestion import tabular
 from ingestion.enterprise import schema
-from ingestion.enterprise.schema import FileStructureError, HeaderMatch
-from ingestion.enterprise.validation import quote_identifier, quote_literal
+from ingestion.tabular import OpenedFile
 
-TEMPLATE_SHEET = "企业科技创新情况"
-FORMATS = {".xlsx": "enterprise_xlsx", ".csv": "enterprise_csv", ".parquet": "enterprise_parquet"}
-#: Bytes of a CSV examined for its encoding and header (cut at a line end, so no character is split).
-_PREFIX_BYTES = 1 << 20
-_CHUNK_BYTES = 16 << 20
-#: Leading cells of rows in a template that are notes, not data.
-_NOTE_PREFIXES = ("注", "说明", "填表", "备注", "数据来源")
+__all__ = ["FORMATS", "TEMPLATE_SHEET", "OpenedFile", "open_source"]
 
-
-@dataclass(frozen=True)
-class OpenedFile:
-    """A file registered as the view ``_src``; ``source_types`` maps canonical columns to DuckDB types."""
-
-    format: str
-    header: HeaderMatch
-    source_types: dict[str, str]
-    encoding: str | None = None
+TEMPLATE_SHEET = schema.TEMPLATE_SHEET
+FORMATS = schema.FORMATS
 
 
 @contextmanager
 def open_source(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[OpenedFile]:
-    """Register ``path`` as the temporary view ``_src``, dropped (and temporary copies removed) on exit.
-    Call it inside the file's transaction: after a failure, the rollback drops the view.
+    """Register ``path`` as the temporary view ``_src`` (see :func:`ingestion.tabular.open_source`).
 
     Raises :class:`FileStructureError` when the file cannot be read or lacks a required column.
     """
-    openers = {".parquet": _open_parquet, ".csv": _open_csv, ".xlsx": _open_xlsx}
-    suffix = path.suffix.lower()
-    if suffix not in openers:
-        raise FileStructureError(f"unsupported file type {suffix!r}: expected .xlsx, .csv or .parquet")
-    with openers[suffix](con, path) as opened:
+    with tabular.open_source(con, path, schema.layout()) as opened:
         yield opened
-    con.execute("drop view if exists _src")
-
-
-def _create_view(
-    con: duckdb.DuckDBPyConnection, relation: str, row_sql: str, header: HeaderMatch, names: list[str]
-) -> dict[str, str]:
-    """``_src`` over ``relation`` whose columns are ``names`` (by position); returns canonical -> type."""
-    schema.require_all_columns(header)
-    select = [f"{row_sql} as _row"] + [
-        f"{quote_identifier(names[header.positions[c.name]])} as {c.name}" for c in schema.columns()
-    ]
-    con.execute(f"create or replace temp view _src as select {', '.join(select)} from {relation}")
-    types = dict(con.execute("select column_name, column_type from (describe _src)").fetchall())
-    return {c.name: types[c.name] for c in schema.columns()}
-
-
-# ---------- Parquet
-
-
-@contextmanager
-def _open_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[OpenedFile]:
-    relation = f"read_parquet({quote_literal(str(path))}, file_row_number = true)"
-    try:
-        names = [r[0] for r in con.execute(f"describe select * from read_parquet({quote_literal(str(path))})").fetchall()]
-    except duckdb.Error as error:
-        raise FileStructureError(f"not a readable Parquet file: {_first_line(error)}") from None
-    header = schema.match_header_row(names)
-    types = _create_view(con, relation, "file_row_number + 1", header, names)
-    yield OpenedFile("enterprise_parquet", header, types)
-
-
-# ---------- CSV
-
-
-@contextmanager
-def _open_csv(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[OpenedFile]:
-    with open(path, "rb") as handle:
-        prefix = handle.read(_PREFIX_BYTES)
-        more = handle.read(1) != b""
-    if more and b"\n" in prefix:
-        prefix = prefix[: prefix.rindex(b"\n") + 1]
-    try:
-        text, encoding = decode_text(prefix)
-    except TextEncodingError as error:
-        raise FileStructureError(str(error)) from None
-    rows = csv.reader(io.StringIO(text))
-    header = schema.find_header_row(_first_rows(rows))
-    with tempfile.TemporaryDirectory(prefix="enterprise_csv_") as scratch:
-        readable = path if encoding in ("utf-8", "utf-8-sig") else _transcode(path, encoding, Path(scratch) / "utf8.csv")
-        names = [f"c{i}" for i in range(len(header.headers))]
-        # WITH ORDINALITY numbers the records as read, in parallel (row_number() over () would not be).
-        relation = (
-            f"read_csv({quote_literal(str(readable))}, header = true, skip = {header.row_index}, all_varchar = true, "
-            f"delim = ',', quote = '\"', escape = '\"', names = [{', '.join(quote_literal(n) for n in names)}], "
-            "null_padding = true) with ordinality"
-        )
-        types = _create_view(con, relation, f"ordinality + {header.row_index + 1}", header, names)
-        try:
-            con.execute("select count(*) from (select * from _src limit 1)").fetchall()
-        except duckdb.Error as error:
-            raise FileStructureError(f"not a readable CSV file: {_first_line(error)}") from None
-        yield OpenedFile("enterprise_csv", header, types, encoding)
-
-
-def _first_rows(rows: Iterator[list[str]]) -> Iterator[list[str]]:
-    for index, row in enumerate(rows):
-        if index >= schema.MAX_HEADER_ROW:
-            return
-        yield row
-
-
-def _transcode(source: Path, encoding: str, target: Path) -> Path:
-    """Re-encode a text file to UTF-8 in chunks (strict: a byte that does not decode fails the file)."""
-    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-    offset = 0
-    with open(source, "rb") as reader, open(target, "w", encoding="utf-8", newline="") as writer:
-        while chunk := reader.read(_CHUNK_BYTES):
-            try:
-                writer.write(decoder.decode(chunk))
-            except UnicodeDecodeError as error:
-                raise FileStructureError(
-                    f"byte {offset + error.start} is not {encoding} (the first megabyte looked like {encoding})"
-                ) from None
-            offset += len(chunk)
-        writer.write(decoder.decode(b"", final=True))
-    return target
-
-
-# ---------- XLSX
-
-
-@contextmanager
-def _open_xlsx(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[OpenedFile]:
-    import openpyxl
-
-    try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises zipfile, KeyError and XML errors for broken files
-        raise FileStructureError(f"not a readable XLSX workbook: {type(error).__name__}: {error}") from None
-    try:
-        if TEMPLATE_SHEET not in workbook.sheetnames:
-            raise FileStructureError(
-                f"no sheet named {TEMPLATE_SHEET} (the reporting template's sheet); "
-                f"sheets: {', '.join(workbook.sheetnames)}"
-            )
-        sheet = workbook[TEMPLATE_SHEET]
-        rows = [tuple(_cell_text(v) for v in row) for row in sheet.iter_rows(min_row=1, values_only=True)]
-    except FileStructureError:
-        raise
-    except Exception as error:  # a damaged sheet fails while its rows are read
-        raise FileStructureError(f"sheet {TEMPLATE_SHEET} cannot be read: {type(error).__name__}: {error}") from None
-    finally:
-        workbook.close()
-    header = schema.find_header_row(rows)
-    width = len(header.headers)
-    data = {"_row": [], **{f"c{i}": [] for i in range(width)}}
-    for excel_row, cells in enumerate(rows[header.row_index + 1 :], start=header.row_index + 2):
-        cells = (tuple(cells) + (None,) * width)[:width]
-        filled = [c for c in cells if c is not None and c.strip()]
-        if not filled or (len(filled) == 1 and filled[0].strip().startswith(_NOTE_PREFIXES)):
-            continue  # blank spacer rows and notes below the table
-        data["_row"].append(excel_row)
-        for i, value in enumerate(cells):
-            data[f"c{i}"].append(value)
-    table = pa.table({k: pa.array(v, pa.int64() if k == "_row" else pa.string()) for k, v in data.items()})
-    con.register("_xlsx_rows", table)
-    try:
-        types = _create_view(con, "_xlsx_rows", "_row", header, [f"c{i}" for i in range(width)])
-        yield OpenedFile("enterprise_xlsx", header, types)
-    finally:
-        with contextlib.suppress(duckdb.Error):  # an aborted transaction drops it with the rollback
-            con.unregister("_xlsx_rows")
-
-
-def _cell_text(value: object) -> str | None:
-    """An Excel cell as the text a person sees: 500112.0 -> '500112', TRUE -> 'true'."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else format(Decimal(repr(value)), "f")
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value)
-
-
-def _first_line(error: BaseException) -> str:
-    return str(error).strip().splitlines()[0]

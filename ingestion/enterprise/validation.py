@@ -12,10 +12,7 @@ wrong, naming the column and the value; a row breaking several rules gets them a
 Whether an industry or district code is in its reference table is not a load rule: the mapping step
 (``ingestion/enterprise/mapping.py``) checks it against the current seeds on every run.
 
-The USCC check follows GB 32100-2015 exactly as ``stdnum.cn.uscc`` does (the reference implementation,
-cross-checked in the tests): after removing spaces and hyphens and upper-casing, 18 characters, the first
-eight digits, the rest from the 31-character alphabet without I, O, Z, S and V, and the last one the check
-character of the first seventeen (weights 3^i mod 31).
+The USCC check (GB 32100-2015) is :mod:`ingestion.uscc`, shared with the registers loader.
 """
 
 from __future__ import annotations
@@ -26,14 +23,17 @@ from dataclasses import dataclass
 import duckdb
 
 from ingestion.enterprise import schema
-
-USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-USCC_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
-_USCC_PATTERN = "[0-9]{8}[0-9A-HJ-NPQRTUWXY]{10}"
-#: Cells that mean "no figure" in any format (after trimming): empty, ellipses and dashes.
-MISSING_MARKERS = ("", "…", "……", "...", "⋯", "⋯⋯", "-", "--", "—", "——", "–", "－")
-_TRIM = " \t\r\n\u3000\u00a0"
-_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
+from ingestion.sql import INTEGER_TYPES as _INTEGER_TYPES  # noqa: F401 (re-exported)
+from ingestion.sql import MISSING_MARKERS, quote_identifier, quote_literal, text_sql  # noqa: F401 (re-exported)
+from ingestion.sql import TRIM as _TRIM
+from ingestion.sql import is_typed_number as _is_typed_number
+from ingestion.uscc import (  # noqa: F401 (re-exported: the check is shared with the registers loader)
+    USCC_ALPHABET,
+    USCC_WEIGHTS,
+    uscc_check_character_sql,
+    uscc_compact_sql,
+    uscc_problem_sql,
+)
 
 
 def dictionary_columns() -> list[schema.Column]:
@@ -41,69 +41,12 @@ def dictionary_columns() -> list[schema.Column]:
     return [c for c in schema.columns() if not c.is_measure]
 
 
-def quote_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def quote_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _quoted(expression: str) -> str:
     """SQL rendering a text expression in single quotes, for reasons: ``'C9999'``."""
     return f"'''' || {expression} || ''''"
 
 
-# ---------- USCC (GB 32100-2015)
-
-
-def uscc_compact_sql(text: str) -> str:
-    """stdnum's ``compact``: spaces and hyphens removed, upper case."""
-    return f"upper(regexp_replace({text}, '[ -]', '', 'g'))"
-
-
-def uscc_check_character_sql(code: str) -> str:
-    """The check character of the first 17 characters of ``code`` (a compact, well-formed code)."""
-    terms = " + ".join(
-        f"(instr('{USCC_ALPHABET}', substr({code}, {i + 1}, 1)) - 1) * {w}" for i, w in enumerate(USCC_WEIGHTS)
-    )
-    return f"substr('{USCC_ALPHABET}', ((31 - ({terms}) % 31) % 31) + 1, 1)"
-
-
-def uscc_problem_sql(code: str) -> str:
-    """NULL when ``code`` (compact, not null) is a valid USCC, else the ``invalid_uscc`` reason."""
-    check = uscc_check_character_sql(code)
-    return f"""case
-        when length({code}) <> 18
-            then 'invalid_uscc: ' || {code} || ' has ' || length({code}) || ' characters, expected 18 (GB 32100-2015)'
-        when not regexp_full_match({code}, '{_USCC_PATTERN}')
-            then 'invalid_uscc: ' || {code} || ' has a character outside the GB 32100-2015 alphabet '
-                 || '(8 digits, then 0-9 and A-Z without I, O, S, V, Z)'
-        when right({code}, 1) <> {check}
-            then 'invalid_uscc: ' || {code} || ' has check character ' || right({code}, 1) || ', expected '
-                 || {check} || ' (GB 32100-2015)'
-    end"""
-
-
 # ---------- cells
-
-
-def _is_typed_number(source_type: str) -> bool:
-    source_type = source_type.upper()
-    return source_type in _INTEGER_TYPES + ("DOUBLE", "FLOAT") or source_type.startswith("DECIMAL")
-
-
-def text_sql(raw: str, source_type: str) -> str:
-    """A cell as trimmed text, NULL for the missing markers; whole numbers of typed sources without '.0'."""
-    source_type = source_type.upper()
-    if source_type in _INTEGER_TYPES:
-        return f"cast({raw} as varchar)"
-    if _is_typed_number(source_type):
-        return f"case when {raw} = trunc({raw}) then cast(cast({raw} as hugeint) as varchar) else cast({raw} as varchar) end"
-    trimmed = f"trim(cast({raw} as varchar), '{_TRIM}')"
-    markers = ", ".join(quote_literal(m) for m in MISSING_MARKERS)
-    # list_contains, not IN (...): DuckDB plans a long IN list as a join that is never pruned.
-    return f"case when list_contains([{markers}], {trimmed}) then null else {trimmed} end"
 
 
 def _number_sql(raw: str, source_type: str) -> str:

@@ -8,6 +8,7 @@ import duckdb
 
 from ingestion.enterprise.loader import load_submissions
 from ingestion.landing import LandingError
+from ingestion.registers.loader import load_registers
 from ingestion.releases.loader import load_releases
 from ingestion.warehouse import LoadSummary
 from orchestration.resources import LandingResource, WarehouseResource
@@ -52,4 +53,12 @@ raw_enterprise_submissions = _loader_asset(
     "SOE reporting submissions (LANDING_DIR/enterprise/**: xlsx template, csv, parquet) into raw tables, "
     "validated row by row; rejected rows into audit.quarantine, resubmissions kept as history (industry and "
     "district codes are checked by mapped/observations).",
+)
+raw_registers = _loader_asset(
+    "registers",
+    load_registers,
+    "Recognitions and achievements registers (LANDING_DIR/registers/**: xlsx template, csv) into "
+    "raw.register_files and raw.register_records, validated row by row (USCC, dates, revocation, duplicate "
+    "record_id); rejected rows into audit.quarantine, resubmitted record_ids kept as history (the kind is "
+    "checked by mapped/observations).",
 )

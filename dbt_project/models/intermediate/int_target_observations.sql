@@ -3,6 +3,7 @@
     ref_target_indicators, for the region of the target's geo or the SOE group of its scope
     (ref_target_scopes), up to the target year. Targets of kind new_count / cumulative_count are counts
     accumulated over annual periods from the year after the baseline year (else the plan's first year).
+    The count targets fed by the recognitions registers come from int_target_observations_recognitions.
 -#}
 with
 
@@ -159,3 +160,5 @@ counts as (
 select * from levels
 union all
 select * from counts
+union all
+select target_id, period, period_end_year, value from {{ ref('int_target_observations_recognitions') }}

@@ -1,0 +1,1 @@
+"""Recognitions and achievements registers (format 6): one row per recognition of one holder."""

@@ -1,0 +1,342 @@
+"""Tables typed by people: headers in Chinese or English, and the three file shapes they arrive in.
+
+Enterprise submissions (format 5) and recognitions registers (format 6) are both "one row per record"
+tables whose columns a data file (``columns.csv``) lists with a Chinese template header and an English
+bulk-extract header. A :class:`Layout` says which columns a format has (and which may be absent), the
+template's sheet and the file formats it accepts; :func:`open_source` registers a file of that layout as
+one DuckDB view ``_src``: ``_row`` (the 1-based line or row of the file) plus every canonical column under
+its canonical name, as the file typed it.
+
+- XLSX template: the layout's sheet, a title (and possibly blank or unit) rows above the Chinese header;
+  ``_row`` is the Excel row number. Read with openpyxl (templates are small).
+- CSV bulk extract: UTF-8, UTF-8 with BOM or GB18030, Chinese or English headers; ``_row`` is the line
+  number (the header is line 1 unless a title precedes it). UTF-8 is read by DuckDB in place; GB18030 is
+  transcoded to a temporary UTF-8 copy first, in chunks, so large files never sit in memory.
+- Parquet bulk extract: English (or Chinese) headers, typed columns; ``_row`` is the 1-based record number.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import functools
+import io
+import tempfile
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Protocol
+
+import duckdb
+import pyarrow as pa
+
+from ingestion.encoding import TextEncodingError, decode_text
+from ingestion.sql import quote_identifier, quote_literal
+
+#: How many leading rows may precede the header row (title, unit or blank rows).
+MAX_HEADER_ROW = 20
+#: Bytes of a CSV examined for its encoding and header (cut at a line end, so no character is split).
+_PREFIX_BYTES = 1 << 20
+_CHUNK_BYTES = 16 << 20
+#: Leading cells of rows in a template that are notes, not data.
+_NOTE_PREFIXES = ("注", "说明", "填表", "备注", "数据来源")
+
+
+class FileStructureError(ValueError):
+    """A file that cannot be used as a whole: unreadable, or without the columns of its format."""
+
+
+class NamedColumn(Protocol):
+    """What the header matching needs of a column (``columns.csv`` rows of each format)."""
+
+    name: str  # canonical (English) name
+    header_zh: str  # header in the XLSX template
+    header_en: str  # header in the bulk extracts
+
+
+def normalize_header(text: object) -> str:
+    """Header text compared loosely: NFKC (full-width brackets), no whitespace, lower case."""
+    if text is None:
+        return ""
+    return "".join(unicodedata.normalize("NFKC", str(text)).split()).lower()
+
+
+@dataclass(frozen=True)
+class HeaderMatch:
+    """Where each canonical column sits in a file: ``positions[name]`` is the 0-based cell index."""
+
+    row_index: int  # 0-based index of the header row among the rows examined
+    positions: dict[str, int]
+    headers: tuple[str, ...]  # the header cells as written (for the raw record of quarantined rows)
+    language: str  # zh | en: which set of headers the file uses (the majority)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One format's table: its columns (in template order), the ones a file may leave out, the template's
+    sheet, and the file formats accepted (suffix -> format name)."""
+
+    label: str  # "format 5": how errors name the format
+    columns: tuple[NamedColumn, ...]
+    sheet: str
+    formats: Mapping[str, str]
+    optional: frozenset[str] = field(default_factory=frozenset)
+
+    def _header_index(self) -> dict[str, NamedColumn]:
+        index: dict[str, NamedColumn] = {}
+        for col in self.columns:
+            for header in (col.header_zh, col.header_en, col.name):
+                index[normalize_header(header)] = col
+        return index
+
+    def match_header_row(self, cells: Sequence[object], row_index: int = 0) -> HeaderMatch:
+        """Map one header row onto the canonical columns; unknown headers are ignored.
+
+        Raises :class:`FileStructureError` when two cells map to the same column.
+        """
+        index = self._header_index()
+        positions: dict[str, int] = {}
+        zh = en = 0
+        for position, cell in enumerate(cells):
+            col = index.get(normalize_header(cell))
+            if col is None:
+                continue
+            if col.name in positions:
+                raise FileStructureError(
+                    f"column {col.name} appears twice in the header (cells {positions[col.name] + 1} and {position + 1})"
+                )
+            positions[col.name] = position
+            if normalize_header(cell) == normalize_header(col.header_zh):
+                zh += 1
+            else:
+                en += 1
+        headers = tuple("" if c is None else str(c).strip() for c in cells)
+        return HeaderMatch(row_index, positions, headers, "zh" if zh >= en else "en")
+
+    def find_header_row(self, rows: Iterable[Sequence[object]]) -> HeaderMatch:
+        """The header among the first rows: the first row naming at least half of the canonical columns.
+
+        Raises :class:`FileStructureError` naming the best candidate when no row qualifies.
+        """
+        best: HeaderMatch | None = None
+        threshold = (len(self.columns) + 1) // 2
+        for row_index, cells in enumerate(rows):
+            if row_index >= MAX_HEADER_ROW:
+                break
+            match = self.match_header_row(cells, row_index)
+            if len(match.positions) >= threshold:
+                return match
+            if best is None or len(match.positions) > len(best.positions):
+                best = match
+        found = f"; the best candidate, row {best.row_index + 1}, names {len(best.positions)}" if best else ""
+        raise FileStructureError(f"no header row with the {self.label} columns in the first {MAX_HEADER_ROW} rows{found}")
+
+    def missing(self, match: HeaderMatch) -> list[NamedColumn]:
+        """The required columns the header does not name."""
+        return [c for c in self.columns if c.name not in match.positions and c.name not in self.optional]
+
+    def require_columns(self, match: HeaderMatch) -> None:
+        """Every required column must be present; raises :class:`FileStructureError` naming the missing ones."""
+        missing = self.missing(match)
+        if missing:
+            names = ", ".join(f"{c.header_zh} / {c.name}" for c in missing)
+            raise FileStructureError(f"missing required column(s): {names}")
+
+
+@dataclass(frozen=True)
+class OpenedFile:
+    """A file registered as the view ``_src``; ``source_types`` maps canonical columns to DuckDB types."""
+
+    format: str
+    header: HeaderMatch
+    source_types: dict[str, str]
+    encoding: str | None = None
+    #: CSV opened with ``number_rows=False``: ``_row`` is NULL and the n-th record (0-based, in file order)
+    #: is line ``first_row + n``. Otherwise None.
+    first_row: int | None = None
+
+
+@contextmanager
+def open_source(
+    con: duckdb.DuckDBPyConnection, path: Path, layout: Layout, *, number_rows: bool = True
+) -> Iterator[OpenedFile]:
+    """Register ``path`` as the temporary view ``_src``, dropped (and temporary copies removed) on exit.
+    Call it inside the file's transaction: after a failure, the rollback drops the view. A column the
+    layout lets a file leave out is NULL when absent.
+
+    Numbering CSV records as they are read costs DuckDB almost as much as reading them: a caller that
+    copies ``_src`` into a table in file order (``create table as``, which keeps the order) may pass
+    ``number_rows=False`` and number them from the table's ``rowid`` and :attr:`OpenedFile.first_row`.
+
+    Raises :class:`FileStructureError` when the file cannot be read or lacks a required column.
+    """
+    openers = {".parquet": _open_parquet, ".csv": _open_csv, ".xlsx": _open_xlsx}
+    suffix = path.suffix.lower()
+    if suffix not in layout.formats:
+        suffixes = list(layout.formats)
+        expected = " or ".join([", ".join(suffixes[:-1]), suffixes[-1]] if len(suffixes) > 1 else suffixes)
+        raise FileStructureError(f"unsupported file type {suffix!r}: expected {expected}")
+    opener = functools.partial(_open_csv, number_rows=number_rows) if suffix == ".csv" else openers[suffix]
+    with opener(con, path, layout) as opened:
+        yield opened
+    con.execute("drop view if exists _src")
+
+
+def _create_view(
+    con: duckdb.DuckDBPyConnection, relation: str, row_sql: str, header: HeaderMatch, names: list[str], layout: Layout
+) -> dict[str, str]:
+    """``_src`` over ``relation`` whose columns are ``names`` (by position); returns canonical -> type."""
+    layout.require_columns(header)
+    select = [f"{row_sql} as _row"] + [
+        f"{quote_identifier(names[header.positions[c.name]])} as {c.name}"
+        if c.name in header.positions
+        else f"cast(null as varchar) as {c.name}"
+        for c in layout.columns
+    ]
+    con.execute(f"create or replace temp view _src as select {', '.join(select)} from {relation}")
+    types = dict(con.execute("select column_name, column_type from (describe _src)").fetchall())
+    return {c.name: types[c.name] for c in layout.columns}
+
+
+# ---------- Parquet
+
+
+@contextmanager
+def _open_parquet(con: duckdb.DuckDBPyConnection, path: Path, layout: Layout) -> Iterator[OpenedFile]:
+    relation = f"read_parquet({quote_literal(str(path))}, file_row_number = true)"
+    try:
+        names = [r[0] for r in con.execute(f"describe select * from read_parquet({quote_literal(str(path))})").fetchall()]
+    except duckdb.Error as error:
+        raise FileStructureError(f"not a readable Parquet file: {_first_line(error)}") from None
+    header = layout.match_header_row(names)
+    types = _create_view(con, relation, "file_row_number + 1", header, names, layout)
+    yield OpenedFile(layout.formats[".parquet"], header, types)
+
+
+# ---------- CSV
+
+
+@contextmanager
+def _open_csv(
+    con: duckdb.DuckDBPyConnection, path: Path, layout: Layout, *, number_rows: bool = True
+) -> Iterator[OpenedFile]:
+    with open(path, "rb") as handle:
+        prefix = handle.read(_PREFIX_BYTES)
+        more = handle.read(1) != b""
+    if more and b"\n" in prefix:
+        prefix = prefix[: prefix.rindex(b"\n") + 1]
+    try:
+        text, encoding = decode_text(prefix)
+    except TextEncodingError as error:
+        raise FileStructureError(str(error)) from None
+    rows = csv.reader(io.StringIO(text))
+    header = layout.find_header_row(_first_rows(rows))
+    with tempfile.TemporaryDirectory(prefix="tabular_csv_") as scratch:
+        readable = path if encoding in ("utf-8", "utf-8-sig") else _transcode(path, encoding, Path(scratch) / "utf8.csv")
+        names = [f"c{i}" for i in range(len(header.headers))]
+        # WITH ORDINALITY numbers the records as read, in parallel (row_number() over () would not be).
+        relation = (
+            f"read_csv({quote_literal(str(readable))}, header = true, skip = {header.row_index}, all_varchar = true, "
+            f"delim = ',', quote = '\"', escape = '\"', names = [{', '.join(quote_literal(n) for n in names)}], "
+            f"null_padding = true){' with ordinality' if number_rows else ''}"
+        )
+        first_row = header.row_index + 2  # the line of the first record
+        row_sql = f"ordinality + {first_row - 1}" if number_rows else "cast(null as bigint)"
+        types = _create_view(con, relation, row_sql, header, names, layout)
+        try:
+            con.execute("select count(*) from (select * from _src limit 1)").fetchall()
+        except duckdb.Error as error:
+            raise FileStructureError(f"not a readable CSV file: {_first_line(error)}") from None
+        yield OpenedFile(layout.formats[".csv"], header, types, encoding, None if number_rows else first_row)
+
+
+def _first_rows(rows: Iterator[list[str]]) -> Iterator[list[str]]:
+    for index, row in enumerate(rows):
+        if index >= MAX_HEADER_ROW:
+            return
+        yield row
+
+
+def _transcode(source: Path, encoding: str, target: Path) -> Path:
+    """Re-encode a text file to UTF-8 in chunks (strict: a byte that does not decode fails the file)."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    offset = 0
+    with open(source, "rb") as reader, open(target, "w", encoding="utf-8", newline="") as writer:
+        while chunk := reader.read(_CHUNK_BYTES):
+            try:
+                writer.write(decoder.decode(chunk))
+            except UnicodeDecodeError as error:
+                raise FileStructureError(
+                    f"byte {offset + error.start} is not {encoding} (the first megabyte looked like {encoding})"
+                ) from None
+            offset += len(chunk)
+        writer.write(decoder.decode(b"", final=True))
+    return target
+
+
+# ---------- XLSX
+
+
+@contextmanager
+def _open_xlsx(con: duckdb.DuckDBPyConnection, path: Path, layout: Layout) -> Iterator[OpenedFile]:
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises zipfile, KeyError and XML errors for broken files
+        raise FileStructureError(f"not a readable XLSX workbook: {type(error).__name__}: {error}") from None
+    try:
+        if layout.sheet not in workbook.sheetnames:
+            raise FileStructureError(
+                f"no sheet named {layout.sheet} (the reporting template's sheet); "
+                f"sheets: {', '.join(workbook.sheetnames)}"
+            )
+        sheet = workbook[layout.sheet]
+        rows = [tuple(_cell_text(v) for v in row) for row in sheet.iter_rows(min_row=1, values_only=True)]
+    except FileStructureError:
+        raise
+    except Exception as error:  # a damaged sheet fails while its rows are read
+        raise FileStructureError(f"sheet {layout.sheet} cannot be read: {type(error).__name__}: {error}") from None
+    finally:
+        workbook.close()
+    header = layout.find_header_row(rows)
+    width = len(header.headers)
+    data = {"_row": [], **{f"c{i}": [] for i in range(width)}}
+    for excel_row, cells in enumerate(rows[header.row_index + 1 :], start=header.row_index + 2):
+        cells = (tuple(cells) + (None,) * width)[:width]
+        filled = [c for c in cells if c is not None and c.strip()]
+        if not filled or (len(filled) == 1 and filled[0].strip().startswith(_NOTE_PREFIXES)):
+            continue  # blank spacer rows and notes below the table
+        data["_row"].append(excel_row)
+        for i, value in enumerate(cells):
+            data[f"c{i}"].append(value)
+    table = pa.table({k: pa.array(v, pa.int64() if k == "_row" else pa.string()) for k, v in data.items()})
+    con.register("_xlsx_rows", table)
+    try:
+        types = _create_view(con, "_xlsx_rows", "_row", header, [f"c{i}" for i in range(width)], layout)
+        yield OpenedFile(layout.formats[".xlsx"], header, types)
+    finally:
+        with contextlib.suppress(duckdb.Error):  # an aborted transaction drops it with the rollback
+            con.unregister("_xlsx_rows")
+
+
+def _cell_text(value: object) -> str | None:
+    """An Excel cell as the text a person sees: 500112.0 -> '500112', TRUE -> 'true'."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else format(Decimal(repr(value)), "f")
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0]
