@@ -97,12 +97,15 @@ def line_chart(
     latest: Point | None,
     unit_suffix: str,
     title: str,
+    y_title: str = "",
+    x_title: str = "",
     width: int = 560,
     height: int = 250,
 ) -> str:
     """A line chart of ``series`` with the target, and the straight path from ``latest`` to the target.
 
-    The path is drawn when :func:`draws_path` says so.
+    The path is drawn when :func:`draws_path` says so. ``y_title`` (the unit) and ``x_title`` are written
+    along the axes.
     """
     drawn = [s for s in series if s.points]
     xs = [x for s in drawn for x, _ in s.points]
@@ -121,7 +124,7 @@ def line_chart(
         x_low, x_high = x_low - 1, x_high + 1
     frame = _Frame(
         x0=x_low - 0.3, x1=x_high + 0.3, y0=y_ticks[0], y1=y_ticks[-1],
-        left=52, right=width - 18, top=30, bottom=height - 30,
+        left=66 if y_title else 52, right=width - 18, top=30, bottom=height - (44 if x_title else 30),
     )
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
@@ -140,6 +143,17 @@ def line_chart(
         parts.append(f'<line class="axis-tick" x1="{x:.1f}" x2="{x:.1f}" y1="{frame.bottom}" y2="{frame.bottom + 4}"/>')
         parts.append(f'<text class="tick" x="{x:.1f}" y="{frame.bottom + 18}" text-anchor="middle">{year}</text>')
     parts.append(f'<line class="axis" x1="{frame.left}" x2="{frame.right}" y1="{frame.bottom}" y2="{frame.bottom}"/>')
+    if y_title:
+        middle = (frame.top + frame.bottom) / 2
+        parts.append(
+            f'<text class="axis-title" data-axis="y" x="12" y="{middle:.1f}" text-anchor="middle" '
+            f'transform="rotate(-90 12 {middle:.1f})">{escape(y_title)}</text>'
+        )
+    if x_title:
+        parts.append(
+            f'<text class="axis-title" data-axis="x" x="{(frame.left + frame.right) / 2:.1f}" y="{height - 6}" '
+            f'text-anchor="middle">{escape(x_title)}</text>'
+        )
 
     if target is not None:
         ty = frame.y(target.value)
@@ -184,12 +198,16 @@ def line_chart(
     return "".join(parts)
 
 
-def progress_bar(value: float, target: float, status: str, title: str, width: int = 560, height: int = 46) -> str:
-    """A horizontal bar: how far ``value`` has come towards ``target`` (for counts of new things)."""
+def progress_bar(
+    value: float, target: float, status: str, title: str, axis_title: str = "", width: int = 560, height: int = 46
+) -> str:
+    """A horizontal bar: how far ``value`` has come towards ``target`` (for counts of new things), with
+    ``axis_title`` (what is counted, in which unit) written under the middle of the scale."""
     share = 0.0 if target == 0 else max(0.0, min(value / target, 1.0))
     inner = width - 2
+    box = height + (16 if axis_title else 0)
     return (
-        f'<svg class="chart progress" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
+        f'<svg class="chart progress" viewBox="0 0 {width} {box}" role="img" aria-label="{escape(title)}" '
         f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
         f'<rect class="progress-track" x="1" y="8" width="{inner}" height="18" rx="9"/>'
         f'<rect class="progress-fill status-{escape(status)}" data-series="progress" x="1" y="8" '
@@ -198,5 +216,11 @@ def progress_bar(value: float, target: float, status: str, title: str, width: in
         f'<text class="tick" x="{width - 1}" y="{height - 4}" text-anchor="end">{escape(format_number(target))}</text>'
         f'<text class="value-label" x="{min(max(inner * share, 30), inner - 30):.1f}" y="{height - 4}" '
         f'text-anchor="middle">{escape(format_number(value))} ({share:.0%})</text>'
-        "</svg>"
+        + (
+            f'<text class="axis-title" data-axis="x" x="{width / 2:.0f}" y="{height + 12}" text-anchor="middle">'
+            f"{escape(axis_title)}</text>"
+            if axis_title
+            else ""
+        )
+        + "</svg>"
     )

@@ -1,54 +1,59 @@
 """The indicator report: ``reports/indicators.html``, one self-contained page on where the targets stand.
 
-Everything it shows comes from the marts and the seeds that define the targets; no figure is computed here:
+Everything it shows comes from the published database alone (``serving.duckdb``; no file of the
+repository is read), and no figure is computed here:
 
-- each target's row of ``marts.target_tracking`` (latest value and period, gap, required change, status);
-- the series the target is tracked on, from the target observations (``marts.target_observations``, or
+- each target's row of ``marts.target_tracking`` (latest value, its period and age, the period judged,
+  gap, "exceeded by", required change, status) and its labels from ``marts.dim_target`` (names, plan,
+  quote, unit labels, what it is tracked on, the input that would feed it);
+- the series the target is tracked on, from ``marts.target_observations`` (or
   ``intermediate.int_target_observations`` when the report is built from the build database), else from
-  the mart column ``ref_target_indicators.csv`` names for the target's indicator;
-- for a region target, the national figure from the same mart column (``ref_target_indicators.csv``
-  names it), so Chongqing and China are compared on one definition;
-- the vintage and source file of the latest figure, from ``marts.fct_indicator_values`` (which published
-  indicators a mart column is computed from is listed in ``report_provenance.csv``).
+  the mart column ``dim_target`` names (``tracked_in``, ``tracked_measure``);
+- for a region target, the national figure from the same mart column, so Chongqing and China are
+  compared on one definition;
+- the releases behind the latest figure (publisher, title, release date, link) from ``marts.target_sources``.
 
-Charts are inline SVG, styles are inline and there is no script, so the page reads the same offline, in a
-mail attachment or printed.
+Charts are inline SVG with axis titles; each chart's figures can be downloaded from the page as CSV (a
+``data:`` link, so nothing is fetched). Styles are inline and there is no script, so the page reads the
+same offline, in a mail attachment or printed.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import os
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import duckdb
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from ingestion import settings
 from ingestion.periods import Period, PeriodError, parse_period
 from ingestion.warehouse import connect
 from serving.charts import Series, TargetMark, draws_path, format_number, line_chart, progress_bar
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES_DIR = HERE / "templates"
-UNIT_LABELS_CSV = HERE / "report_units.csv"
-INDICATOR_LABELS_CSV = HERE / "report_indicator_labels.csv"
-PROVENANCE_CSV = HERE / "report_provenance.csv"
 
 #: Where the series behind each target is read from, first found wins.
 TARGET_OBSERVATIONS = ("marts.target_observations", "intermediate.int_target_observations")
 #: Order of the status tiles and the sort order of cards within a plan (most urgent first).
-STATUSES = ("off_track", "at_risk", "on_track", "met", "no_data")
+STATUSES = ("off_track", "at_risk", "awaiting_data", "on_track", "met", "no_data")
+#: What the report needs of the published database.
+REQUIRED_RELATIONS = ("marts.target_tracking", "marts.dim_target")
 #: Target kinds that count things achieved over the plan: drawn as progress towards the count.
 COUNT_KINDS = frozenset({"new_count", "cumulative_count"})
 NATION = "CN"
 #: The long mart of annual series, one row per (region, indicator, year); its measures are indicator codes.
 LONG_SERIES_MART = "indicator_series"
+#: The x axis of every line chart: periods are placed where they end.
+X_AXIS_TITLE = "Year (periods placed at their end) 年份"
 
 
 class ReportError(RuntimeError):
@@ -57,12 +62,14 @@ class ReportError(RuntimeError):
 
 @dataclass(frozen=True)
 class Provenance:
-    """The vintage and file of one published figure behind a target's latest value."""
+    """One published figure behind a target's latest value, and the release it comes from."""
 
     indicator: str
+    publisher: str | None
+    title: str | None
     release_date: date | None
     status: str | None
-    source_file: str | None
+    url: str | None
 
 
 @dataclass
@@ -84,16 +91,30 @@ class TargetView:
     target_year: int | None
     unit_suffix: str
     unit_label: str
+    unit_label_zh: str
     latest_value: float | None
     latest_period: str | None
     gap: float | None
     required_annual_change: float | None
     status: str
+    judged_period: str | None = None
+    latest_age_years: float | None = None
+    is_stale: bool | None = None
+    exceeded_by: float | None = None
+    input: str = ""
+    tracked_in: str | None = None
+    tracked_measure: str | None = None
     chart: Markup | None = None
     chart_kind: str | None = None  # line | progress
+    chart_csv: str | None = None  # the chart's figures as a data: URL (text/csv)
     has_national: bool = False
     has_path: bool = False
     provenance: list[Provenance] = field(default_factory=list)
+
+    @property
+    def unit_title(self) -> str:
+        """The unit as an axis title: "% of GDP 占GDP比重%"."""
+        return " ".join(label for label in (self.unit_label, self.unit_label_zh) if label)
 
     @property
     def target_text(self) -> str:
@@ -105,11 +126,6 @@ class TargetView:
         if self.subject_kind == "region":
             return "Chongqing 重庆" if self.subject == "CN-CQ" else self.subject
         return "Municipal SOEs 市属国企" if self.subject == "ALL" else self.subject
-
-
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    with open(path, newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
 
 
 def period_position(period: Period) -> float:
@@ -187,84 +203,64 @@ class _Database:
             params.append(measure)
         return [(row["period"], row["value"]) for row in self.rows(sql + " order by 1", params)]
 
-    def provenance(self, region_code: str, period: str, indicator_codes: list[str]) -> list[Provenance]:
-        if not indicator_codes or not self.has("marts.fct_indicator_values"):
+    def provenance(self, target_id: str) -> list[Provenance]:
+        if not self.has("marts.target_sources"):
             return []
-        name = "coalesce(i.name_en, v.indicator_code)" if self.has("marts.dim_indicator") else "v.indicator_code"
-        join = "left join marts.dim_indicator i using (indicator_code)" if self.has("marts.dim_indicator") else ""
         found = self.rows(
-            f"""select v.indicator_code, {name} as name, v.release_date, v.status, v.source_file
-                from marts.fct_indicator_values v {join}
-                where v.region_code = ? and v.period = ? and list_contains(?::varchar[], v.indicator_code)""",
-            [region_code, period, indicator_codes],
+            """select coalesce(indicator_name_en, indicator_code) as name, publisher, title, release_date, status, url
+               from marts.target_sources where target_id = ? order by position, indicator_code""",
+            [target_id],
         )
-        found.sort(key=lambda row: indicator_codes.index(row["indicator_code"]))
-        return [Provenance(row["name"], row["release_date"], row["status"], row["source_file"]) for row in found]
+        return [
+            Provenance(row["name"], row["publisher"], row["title"], row["release_date"], row["status"], row["url"])
+            for row in found
+        ]
 
 
-@dataclass(frozen=True)
-class _Reference:
-    """The seeds and data files that describe targets, read once per report."""
-
-    policy: dict[str, dict[str, str]]
-    measures: dict[str, dict[str, str]]  # seed indicator -> source_model, measure
-    scopes: dict[str, dict[str, str]]  # scope -> subject_kind, group_name
-    labels: dict[str, dict[str, str]]
-    units: dict[str, dict[str, str]]
-    inputs: dict[tuple[str, str], list[str]]  # (source_model, measure) -> published indicator codes
-
-    @classmethod
-    def load(cls) -> _Reference:
-        inputs: dict[tuple[str, str], list[str]] = {}
-        for row in _read_csv(PROVENANCE_CSV):
-            inputs.setdefault((row["source_model"], row["measure"]), []).append(row["indicator_code"])
-        return cls(
-            policy={r["target_id"]: r for r in _read_csv(settings.SEEDS_DIR / "policy_targets.csv")},
-            measures={r["indicator"]: r for r in _read_csv(settings.SEEDS_DIR / "ref_target_indicators.csv")},
-            scopes={r["scope"]: r for r in _read_csv(settings.SEEDS_DIR / "ref_target_scopes.csv")},
-            labels={r["indicator"]: r for r in _read_csv(INDICATOR_LABELS_CSV)},
-            units={r["unit"]: r for r in _read_csv(UNIT_LABELS_CSV)},
-            inputs=inputs,
-        )
-
-    def provenance_codes(self, indicator: str) -> list[str]:
-        measure = self.measures.get(indicator)
-        if measure is None:
-            return []
-        if measure["source_model"] == LONG_SERIES_MART:
-            return [measure["measure"]]
-        return self.inputs.get((measure["source_model"], measure["measure"]), [])
-
-
-def _target_view(row: dict[str, Any], ref: _Reference) -> TargetView:
-    seed = ref.policy.get(row["target_id"], {})
+def _target_view(row: dict[str, Any]) -> TargetView:
+    """One row of marts.target_tracking joined with its marts.dim_target labels."""
     indicator = row["indicator_code"]
-    labels = ref.labels.get(indicator, {})
-    unit = ref.units.get(seed.get("unit", ""), {})
-    scope = ref.scopes.get(row["scope"], {})
-    subject_kind = scope.get("subject_kind") or "region"
     return TargetView(
         target_id=row["target_id"],
         indicator=indicator,
-        name_zh=labels.get("name_zh", ""),
-        name_en=labels.get("name_en") or indicator.replace("_", " ").capitalize(),
-        plan=seed.get("plan", ""),
-        quote=seed.get("quote", ""),
-        kind=seed.get("kind", ""),
+        name_zh=row["name_zh"] or "",
+        name_en=row["name_en"] or indicator.replace("_", " ").capitalize(),
+        plan=row["plan"] or "",
+        quote=row["quote"] or "",
+        kind=row["kind"] or "",
         scope=row["scope"],
-        subject_kind=subject_kind,
-        subject=row["region_code"] if subject_kind == "region" else scope.get("group_name", row["scope"]),
+        subject_kind=row["subject_kind"] or "region",
+        subject=row["subject"] or row["region_code"],
         comparator=row["comparator"],
         target_value=row["target_value"],
         target_year=row["target_year"],
-        unit_suffix=unit.get("suffix", ""),
-        unit_label=unit.get("label_en", seed.get("unit", "")),
+        unit_suffix=row["unit_suffix"] or "",
+        unit_label=row["unit_label_en"] or row["unit"] or "",
+        unit_label_zh=row["unit_label_zh"] or "",
         latest_value=row["latest_value"],
         latest_period=row["latest_period"],
         gap=row["gap"],
         required_annual_change=row["required_annual_change"],
         status=row["status"],
+        judged_period=row["judged_period"],
+        latest_age_years=row["latest_age_years"],
+        is_stale=row["is_stale"],
+        exceeded_by=row["exceeded_by"],
+        input=row["input"] or "",
+        tracked_in=row["tracked_in"],
+        tracked_measure=row["tracked_measure"],
     )
+
+
+def chart_csv(rows: list[tuple[str, str, float | None, str]]) -> str:
+    """A chart's figures (series, period, value, unit) as a ``data:`` URL of a UTF-8 CSV with a BOM (so
+    spreadsheet programs read the Chinese labels); the page embeds it as a download link."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["series", "period", "value", "unit"])
+    for series, period, value, unit in rows:
+        writer.writerow([series, period, "" if value is None else repr(float(value)), unit])
+    return "data:text/csv;charset=utf-8," + quote("\ufeff" + buffer.getvalue(), safe="")
 
 
 def _points(rows: list[tuple[str, float]], frequency: str) -> tuple[list[tuple[float, float]], list[str]]:
@@ -278,26 +274,35 @@ def _points(rows: list[tuple[str, float]], frequency: str) -> tuple[list[tuple[f
     return points, labels
 
 
-def _attach_chart(view: TargetView, db: _Database, ref: _Reference, observations: str | None) -> None:
-    """Draw the target's chart and find the vintage and source of its latest figure."""
+def _attach_chart(view: TargetView, db: _Database, observations: str | None) -> None:
+    """Draw the target's chart, with its figures as CSV, and find the releases of its latest figure."""
     title = f"{view.target_id} {view.name_en}"
     latest_period = _parse(view.latest_period)
+    unit = view.unit_title
+    target_row = (f"target ({view.comparator})", str(view.target_year), view.target_value, unit)
     if view.kind in COUNT_KINDS or latest_period is None:
         if view.latest_value is not None and view.target_value:
-            view.chart = Markup(progress_bar(view.latest_value, view.target_value, view.status, title))
+            counted = f"{view.unit_label or 'count'} since the plan's start" if view.kind in COUNT_KINDS else unit
+            view.chart = Markup(progress_bar(view.latest_value, view.target_value, view.status, title, counted))
             view.chart_kind = "progress"
+            tracked = db.target_series(observations, view.target_id)
+            rows = [(view.subject_label, period, value, unit) for period, value in tracked]
+            if not rows:
+                rows = [(view.subject_label, view.latest_period or "", view.latest_value, unit)]
+            view.chart_csv = chart_csv([*rows, target_row])
         return
-    measure = ref.measures.get(view.indicator)
     tracked = db.target_series(observations, view.target_id)
-    if not tracked and measure:  # a database without the target observations: the mart column itself
-        tracked = db.mart_series(measure["source_model"], measure["measure"], view.subject)
+    if not tracked and view.tracked_in and view.tracked_measure:  # without the target observations: the mart column
+        tracked = db.mart_series(view.tracked_in, view.tracked_measure, view.subject)
     own, own_labels = _points(tracked, latest_period.frequency)
     series = [Series("actual", view.subject_label, own, own_labels)]
-    if view.subject_kind == "region" and measure and view.subject != NATION:
-        national = db.mart_series(measure["source_model"], measure["measure"], NATION)
+    csv_rows = [(view.subject_label, p, v, unit) for p, v in tracked if _same_frequency(p, latest_period)]
+    if view.subject_kind == "region" and view.tracked_in and view.tracked_measure and view.subject != NATION:
+        national = db.mart_series(view.tracked_in, view.tracked_measure, NATION)
         national_points, national_labels = _points(national, latest_period.frequency)
         series.append(Series("national", "China 全国", national_points, national_labels))
         view.has_national = bool(national_points)
+        csv_rows += [("China 全国", p, v, unit) for p, v in national if _same_frequency(p, latest_period)]
     latest = (period_position(latest_period), view.latest_value) if view.latest_value is not None else None
     target = None
     if view.target_value is not None and view.target_year is not None:
@@ -305,11 +310,17 @@ def _attach_chart(view: TargetView, db: _Database, ref: _Reference, observations
             float(view.target_year), view.target_value, f"Target {view.target_text} by {view.target_year}", view.status
         )
     if own or latest is not None:
-        view.chart = Markup(line_chart(series, target, latest, view.unit_suffix, title))
+        view.chart = Markup(line_chart(series, target, latest, view.unit_suffix, title, unit, X_AXIS_TITLE))
         view.chart_kind = "line"
         view.has_path = draws_path(latest, target)
+        view.chart_csv = chart_csv([*csv_rows, target_row])
     if view.subject_kind == "region":
-        view.provenance = db.provenance(view.subject, str(latest_period), ref.provenance_codes(view.indicator))
+        view.provenance = db.provenance(view.target_id)
+
+
+def _same_frequency(label: str, period: Period) -> bool:
+    parsed = _parse(label)
+    return parsed is not None and parsed.frequency == period.frequency
 
 
 @dataclass
@@ -320,6 +331,7 @@ class ReportData:
     source_name: str
     publication: dict[str, Any] | None
     generated_at: datetime
+    reporting_date: date | None = None
 
     @property
     def with_data(self) -> list[TargetView]:
@@ -349,30 +361,40 @@ def load_report_data(db_path: Path) -> ReportData:
     con = connect(db_path, read_only=True)
     try:
         db = _Database(con)
-        if not db.has("marts.target_tracking"):
-            raise ReportError(f"{db_path} has no marts.target_tracking: build the marts before the report")
-        ref = _Reference.load()
+        for relation in REQUIRED_RELATIONS:
+            if not db.has(relation):
+                raise ReportError(f"{db_path} has no {relation}: build the marts before the report")
         observations = next((r for r in TARGET_OBSERVATIONS if db.has(r, "target_id", "period", "period_end_year", "value")), None)
         rows = db.rows(
-            """select target_id, indicator_code, region_code, scope, comparator, target_value::double as target_value,
-                      target_year, latest_value::double as latest_value, latest_period::varchar as latest_period,
-                      gap::double as gap, required_annual_change::double as required_annual_change, status
-               from marts.target_tracking order by target_id"""
+            """select t.target_id, t.indicator_code, t.region_code, t.scope, t.comparator,
+                      t.target_value::double as target_value, t.target_year, t.latest_value::double as latest_value,
+                      t.latest_period::varchar as latest_period, t.gap::double as gap,
+                      t.required_annual_change::double as required_annual_change, t.status, t.judged_period,
+                      t.latest_age_years::double as latest_age_years, t.is_stale, t.exceeded_by::double as exceeded_by,
+                      coalesce(d.name_zh, t.name_zh) as name_zh, coalesce(d.name_en, t.name_en) as name_en,
+                      d.plan, d.quote, d.kind, d.subject_kind, d.subject, t.unit, d.unit_suffix,
+                      coalesce(d.unit_label_en, t.unit_label_en) as unit_label_en,
+                      coalesce(d.unit_label_zh, t.unit_label_zh) as unit_label_zh,
+                      d.input, d.tracked_in, d.tracked_measure
+               from marts.target_tracking t left join marts.dim_target d using (target_id)
+               order by t.target_id"""
         )
         targets = []
         for row in rows:
-            view = _target_view(row, ref)
+            view = _target_view(row)
             if view.status != "no_data":
-                _attach_chart(view, db, ref, observations)
+                _attach_chart(view, db, observations)
             targets.append(view)
         publication = None
         if db.has("meta.publications"):
             found = db.rows("select run_id, published_at from meta.publications order by published_at desc limit 1")
             if found:
                 publication = {**found[0], "published_at": found[0]["published_at"].astimezone(UTC)}
+        reporting_date = db.rows("select max(reporting_date) as d from marts.target_tracking")[0]["d"] if db.has(
+            "marts.target_tracking", "reporting_date") else None
     finally:
         con.close()
-    return ReportData(targets, Path(db_path).name, publication, datetime.now(UTC))
+    return ReportData(targets, Path(db_path).name, publication, datetime.now(UTC), reporting_date)
 
 
 def render_report(data: ReportData) -> str:

@@ -20,7 +20,11 @@ CONTRACT_TABLES = (
     "audit.load_log",
     "audit.quarantine",
     "marts.dim_indicator",
+    "marts.dim_plan",
     "marts.dim_region",
+    "marts.dim_release",
+    "marts.dim_target",
+    "marts.dim_unit",
     "marts.fct_indicator_values",
     "marts.fct_indicator_vintages",
     "marts.indicator_series",
@@ -29,6 +33,7 @@ CONTRACT_TABLES = (
     "marts.rd_intensity",
     "marts.soe_innovation",
     "marts.target_observations",
+    "marts.target_sources",
     "marts.target_tracking",
 )
 
@@ -53,7 +58,14 @@ create table marts.soe_innovation (group_name varchar, period varchar, enterpris
     sei_output_share_pct double);
 create table marts.target_tracking (target_id varchar not null, indicator_code varchar, region_code varchar, scope varchar,
     comparator varchar, target_value double, target_year integer, latest_value double, latest_period varchar, gap double,
-    required_annual_change double, status varchar);
+    required_annual_change double, status varchar, judged_period varchar, latest_age_years double, is_stale boolean,
+    exceeded_by double, reporting_date date, name_zh varchar, name_en varchar, unit varchar, unit_label_en varchar,
+    unit_label_zh varchar);
+create table marts.dim_release (load_id varchar not null, source_file varchar, publisher varchar, title varchar,
+    release_date date, status varchar, url varchar, retrieved_on date, format varchar, file_sha256 varchar);
+create table marts.target_sources (target_id varchar not null, period varchar, position integer, region_code varchar,
+    indicator_code varchar, indicator_name_en varchar, indicator_name_zh varchar, value double, unit varchar,
+    publisher varchar, title varchar, release_date date, status varchar, url varchar, source_file varchar);
 create table marts.indicator_series (region_code varchar, indicator_code varchar, year integer, value double,
     unit varchar, release_date date, status varchar, source_file varchar);
 create table marts.target_observations (target_id varchar, period varchar, period_end_year double, value double);
@@ -105,16 +117,31 @@ SOE = [  # group, period, enterprises, rd, revenue, intensity, growth, granted, 
     (CTDI_GROUP, "2023", 18, 38_000.0, 2_250_000.0, 1.69, 3.1, 5, 17, 9, 6, 12.1),
     (CTDI_GROUP, "2024", 18, 41_000.0, 2_300_000.0, 1.78, 5.2, 7, 19, 9, 6, 12.5),
 ]
-# target_id -> (latest_value, latest_period, gap, required_annual_change, status); the others are no_data
+REPORTING_DATE = "2026-12-01"
+# target_id -> (latest_value, latest_period, gap, required_annual_change, status, latest_age_years, exceeded_by);
+# the others are no_data. As of REPORTING_DATE: T01 is beyond its 2026 target already but not met (its year
+# is not over); T17's year 2022 is judged on its own figure (missed); T22 and T23 (2025) await their 2025 figure.
 TRACKED = {
-    "T01": (9.1, "2024", -1.1, None, "met"),
-    "T03": (32.1, "2024", 2.9, 1.45, "at_risk"),
-    "T12": (195.0, "2024", 25.0, 8.33, "on_track"),
-    "T14": (12.0, "2024", 18.0, 6.0, "on_track"),
-    "T17": (3.2, "2022", 2.8, None, "off_track"),
-    "T22": (2.46, "2023", 0.14, 0.07, "at_risk"),
-    "T23": (6.3, "2023", 5.7, 2.85, "off_track"),
+    "T01": (9.1, "2024", -1.1, None, "on_track", 1.92, 1.1),
+    "T03": (32.1, "2024", 2.9, 1.45, "at_risk", 1.92, None),
+    "T12": (195.0, "2024", 25.0, 8.33, "on_track", 1.92, None),
+    "T14": (12.0, "2024", 18.0, 6.0, "on_track", 1.92, None),
+    "T17": (3.2, "2022", 2.8, None, "off_track", 3.92, None),
+    "T22": (2.46, "2023", 0.14, 0.07, "awaiting_data", 2.92, None),
+    "T23": (6.3, "2023", 5.7, 2.85, "awaiting_data", 2.92, None),
 }
+RELEASES = [  # load_id, source_file, publisher, title, release_date, status, url
+    ("l-cq", CQ_FILE, "Chongqing Municipal Bureau of Statistics", "2023年重庆市科技创新主要指标", "2024-09-30", "final",
+     "http://tjj.cq.gov.cn/zwgk_233/fdzdgknr/tjxx/sjjd_55469/202409/t20240930.html"),
+    ("l-gdp", "releases/nbs_json/chongqing_gdp_2023.json", "National Bureau of Statistics of China (provincial data)",
+     "分省年度数据：重庆市", "2024-03-20", "final", "https://data.stats.gov.cn/easyquery.htm?cn=E0103"),
+]
+# the releases behind T22's latest figure (2023): target_id, period, position, region, indicator, load
+TARGET_SOURCES = [
+    ("T22", "2023", 1, "CN-CQ", "rd_intensity", "l-cq"),
+    ("T22", "2023", 2, "CN-CQ", "rd_expenditure", "l-cq"),
+    ("T22", "2023", 3, "CN-CQ", "gdp", "l-gdp"),
+]
 # target_id, period, period_end_year, value: the series each tracked target is measured on
 OBSERVATIONS = [
     ("T01", "2022", 2022.0, 6.5), ("T01", "2023", 2023.0, 7.8), ("T01", "2024", 2024.0, 9.1), ("T01", "2024Q2", 2023.5, 8.4),
@@ -133,16 +160,54 @@ def policy_targets() -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def _seed(name: str) -> str:
+    return f"read_csv('{settings.SEEDS_DIR / (name + '.csv')}', header = true, all_varchar = true)"
+
+
 def target_rows() -> list[tuple]:
-    """One marts.target_tracking row per seed target: the TRACKED ones with data, the rest no_data."""
+    """One marts.target_tracking row per seed target: the TRACKED ones with data, the rest no_data (labels
+    are added from the seeds by :func:`build_marts_db`)."""
     rows = []
     for seed in policy_targets():
-        latest, period, gap, required, status = TRACKED.get(seed["target_id"], (None, None, None, None, "no_data"))
+        latest, period, gap, required, status, age, exceeded = TRACKED.get(
+            seed["target_id"], (None, None, None, None, "no_data", None, None)
+        )
+        judged = period if status not in ("no_data", "awaiting_data") else None
         rows.append((
             seed["target_id"], seed["indicator"], seed["geo"], seed["scope"], seed["comparator"], float(seed["target_value"]),
-            int(seed["target_year"]), latest, period, gap, required, status,
+            int(seed["target_year"]), latest, period, gap, required, status, judged, age,
+            None if age is None else age > 2, exceeded, REPORTING_DATE, None, None, seed["unit"], None, None,
         ))
     return rows
+
+
+#: marts.dim_target, dim_plan and dim_unit as dbt builds them, from the seeds.
+REFERENCE_SQL = f"""
+create table marts.dim_unit as
+    select unit, coalesce(suffix, '') as suffix, label_en, label_zh from {_seed('ref_target_units')};
+create table marts.dim_target as
+    select t.target_id, t.plan, t.indicator as indicator_code, i.name_zh, i.name_en, t.issuer, t.quote, t.source_doc,
+           t.scope, s.subject_kind, case s.subject_kind when 'region' then t.geo else s.group_name end as subject,
+           t.geo as region_code, t.comparator, t.target_value::double as target_value, t.unit,
+           u.label_en as unit_label_en, u.label_zh as unit_label_zh, coalesce(u.suffix, '') as unit_suffix,
+           t.baseline_value::double as baseline_value, t.baseline_year::integer as baseline_year,
+           t.target_year::integer as target_year, t.kind, m.source_model as tracked_in, m.measure as tracked_measure,
+           m.note as tracking_note, n.input
+    from {_seed('policy_targets')} t
+    left join {_seed('ref_indicators')} i on i.indicator_code = t.indicator
+    left join {_seed('ref_target_units')} u on u.unit = t.unit
+    left join {_seed('ref_target_indicators')} m on m.indicator = t.indicator
+    left join {_seed('ref_target_scopes')} s on s.scope = t.scope
+    left join {_seed('ref_target_inputs')} n on n.indicator = t.indicator;
+create table marts.dim_plan as
+    select p.plan, min(t.issuer) as issuer, p.first_year::integer as first_year, p.last_year::integer as last_year,
+           min(t.source_doc) as source_doc, count(*) as targets, min(t.target_year::integer) as first_target_year,
+           max(t.target_year::integer) as last_target_year
+    from {_seed('ref_policy_plans')} p join {_seed('policy_targets')} t using (plan) group by all;
+update marts.target_tracking set name_zh = d.name_zh, name_en = d.name_en, unit_label_en = d.unit_label_en,
+    unit_label_zh = d.unit_label_zh
+from marts.dim_target d where d.target_id = target_tracking.target_id;
+"""
 
 
 def build_marts_db(path: Path) -> Path:
@@ -172,7 +237,27 @@ def build_marts_db(path: Path) -> Path:
         con.executemany("insert into marts.patents_per_10k values (?, ?, ?, ?, ?)", PATENTS)
         con.executemany("insert into marts.industrial_va_growth values (?, ?, ?, ?, ?)", INDUSTRIAL_VA)
         con.executemany("insert into marts.soe_innovation values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", SOE)
-        con.executemany("insert into marts.target_tracking values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", target_rows())
+        con.executemany(
+            f"insert into marts.target_tracking values ({', '.join(['?'] * 22)})", target_rows()
+        )
+        con.execute(REFERENCE_SQL)
+        con.executemany(
+            "insert into marts.dim_release (load_id, source_file, publisher, title, release_date, status, url)"
+            " values (?, ?, ?, ?, ?, ?, ?)",
+            RELEASES,
+        )
+        con.executemany(
+            """insert into marts.target_sources
+               select s.target_id, s.period, s.position, s.region_code, s.indicator_code, i.name_en, i.name_zh, v.value,
+                      v.unit, r.publisher, r.title, r.release_date, r.status, r.url, r.source_file
+               from (select ?::varchar as target_id, ?::varchar as period, ?::integer as position,
+                            ?::varchar as region_code, ?::varchar as indicator_code, ?::varchar as load_id) s
+               join marts.fct_indicator_vintages v on v.region_code = s.region_code and v.indicator_code = s.indicator_code
+                    and v.period = s.period and v.source_file = (select source_file from marts.dim_release where load_id = s.load_id)
+               join marts.dim_release r on r.load_id = s.load_id
+               left join marts.dim_indicator i on i.indicator_code = s.indicator_code""",
+            TARGET_SOURCES,
+        )
         con.executemany("insert into marts.target_observations values (?, ?, ?, ?)", OBSERVATIONS)
         con.execute(
             """insert into marts.indicator_series

@@ -30,6 +30,8 @@ from ingestion.warehouse import AUDIT_DDL
 pytestmark = pytest.mark.slow
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dbt_warehouse"
+#: Targets are judged as of this day (dbt var reporting_date): the fixture's releases end with 2021 figures.
+REPORTING_DATE = "2022-06-30"
 BIN = Path(sys.executable).parent
 
 
@@ -82,7 +84,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> BuiltProject:
     shutil.copytree(settings.DBT_PROJECT_DIR, project_dir, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
     warehouse_dir.mkdir()
     _fill_raw_tables(warehouse_dir / "warehouse.duckdb")
-    build = _run(project_dir, warehouse_dir, "dbt", "build", "--profiles-dir", ".")
+    build = _run(project_dir, warehouse_dir, "dbt", "build", "--profiles-dir", ".", "--vars", f"{{reporting_date: {REPORTING_DATE}}}")
     return BuiltProject(project_dir, warehouse_dir, build)
 
 
@@ -107,7 +109,8 @@ def test_unit_tests_ran_for_ratio_per_10k_growth_latest_vintage_and_target_statu
         "int_target_observations_levels_and_accumulated_counts",
         "int_target_observations_recognitions_counts_new_and_cumulative_per_scope",
         "recognitions_in_force_applies_revocations_from_their_day_per_scope",
-        "target_tracking_status_rules",
+        "target_tracking_status_rules_before_the_target_year",
+        "target_tracking_judges_a_past_target_year_on_its_own_figure_only",
     }
 
 
@@ -180,7 +183,9 @@ def test_every_policy_target_has_exactly_one_tracking_row_with_the_contract_colu
     )
     assert [c[0] for c in columns] == [
         "target_id", "indicator_code", "region_code", "scope", "comparator", "target_value", "target_year",
-        "latest_value", "latest_period", "gap", "required_annual_change", "status",
+        "latest_value", "latest_period", "gap", "required_annual_change", "status", "judged_period",
+        "latest_age_years", "is_stale", "exceeded_by", "reporting_date", "name_zh", "name_en", "unit",
+        "unit_label_en", "unit_label_zh",
     ]
     ids = [r[0] for r in built.query("select target_id from marts.target_tracking order by target_id")]
     assert ids == [f"T{n:02d}" for n in range(1, 29)]
@@ -188,15 +193,18 @@ def test_every_policy_target_has_exactly_one_tracking_row_with_the_contract_colu
 
 def test_region_targets_are_tracked_from_the_indicator_marts(built: BuiltProject):
     rows = built.query(
-        """select target_id, latest_period, latest_value, gap, required_annual_change, status
+        """select target_id, latest_period, latest_value, gap, required_annual_change, status, judged_period,
+                  latest_age_years, is_stale
            from marts.target_tracking where scope = 'region' and status <> 'no_data' order by target_id"""
     )
     cq_2021 = 100 * 603.8 / 27894.02
     assert rows == [
-        ("T17", "2020", 5.8, 6.0 - 5.8, (6.0 - 5.8) / 2, "met"),  # ~6 %: within 10 % of the target
-        ("T22", "2021", cq_2021, 2.6 - cq_2021, (2.6 - cq_2021) / 4, "at_risk"),  # trend 2018-2021 too slow
-        ("T24", "2021", 28.9, 35.0 - 28.9, (35.0 - 28.9) / 4, "at_risk"),  # one figure: no trend yet
-        ("T26", "2019", 16918.0, 45000.0 - 16918.0, (45000.0 - 16918.0) / 6, "on_track"),  # +5918 a year
+        # ~6 % by 2022, as of mid-2022: within 10 % of the target on the 2020 figure, but only 2022's can meet it
+        ("T17", "2020", 5.8, 6.0 - 5.8, None, "on_track", "2020", 1.49, False),
+        ("T22", "2021", cq_2021, 2.6 - cq_2021, (2.6 - cq_2021) / 4, "at_risk", "2021", 0.5, False),  # trend too slow
+        ("T24", "2021", 28.9, 35.0 - 28.9, (35.0 - 28.9) / 4, "at_risk", "2021", 0.5, False),  # one figure: no trend
+        # +5918 a year reaches 45,000 by 2025, but the figure is 2.5 years old: stale
+        ("T26", "2019", 16918.0, 45000.0 - 16918.0, (45000.0 - 16918.0) / 6, "on_track", "2019", 2.5, True),
     ]
     series = built.query("select period, period_end_year, value from marts.target_observations where target_id = 'T22' order by period")
     assert series == [("2018", 2018.0, 2.01), ("2020", 2020.0, 2.11), ("2021", 2021.0, cq_2021)]  # published, else computed

@@ -78,7 +78,10 @@ def expected_soe_innovation(raw: pl.DataFrame) -> pl.DataFrame:
     """The mart recomputed from the loaded rows: latest load per (uscc, period), then per group and ALL."""
     current = raw.sort("loaded_at", "load_id").group_by("uscc", "period").last()
     current = current.with_columns(pl.col("period").map_elements(_year_before, return_dtype=pl.String).alias("prior"))
-    prior = current.select("uscc", pl.col("period").alias("prior"), pl.col("rd_expenditure_10k_yuan").alias("rd_prior"))
+    prior = current.select(
+        "uscc", pl.col("period").alias("prior"), pl.col("rd_expenditure_10k_yuan").alias("rd_prior"),
+        pl.col("high_value_invention_patents_valid").alias("hv_prior"),
+    )
     current = current.join(prior, on=["uscc", "prior"], how="left")
     aggregates = [
         pl.len().cast(pl.Int64).alias("enterprises"),
@@ -93,6 +96,7 @@ def expected_soe_innovation(raw: pl.DataFrame) -> pl.DataFrame:
         pl.col("is_hightech").sum().cast(pl.Int64).alias("hightech_enterprises"),
         pl.col("sei_output_10k_yuan").sum(),
         pl.col("industrial_output_10k_yuan").sum(),
+        (pl.col("high_value_invention_patents_valid") - pl.col("hv_prior")).sum().alias("hv_added"),
     ]
     by_group = current.group_by("group_name", "period").agg(aggregates)
     overall = current.group_by("period").agg(aggregates).with_columns(pl.lit("ALL").alias("group_name"))
@@ -114,6 +118,7 @@ def expected_soe_innovation(raw: pl.DataFrame) -> pl.DataFrame:
         pl.when(pl.col("industrial_output_10k_yuan") != 0)
         .then(100 * pl.col("sei_output_10k_yuan") / pl.col("industrial_output_10k_yuan"))
         .alias("sei_output_share_pct"),
+        pl.when(pl.col("matched") > 0).then(pl.col("hv_added")).alias("high_value_invention_patents_added"),
     ).sort("group_name", "period")
 
 

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from stdnum.cn import uscc as stdnum_uscc
 
-from ingestion import warehouse
+from ingestion import settings, warehouse
 from ingestion.enterprise import synthetic
 from ingestion.enterprise.loader import load_submissions
 from ingestion.enterprise.mapping import map_enterprise
@@ -129,3 +129,28 @@ def test_command_line_help_exits_cleanly(capsys: pytest.CaptureFixture[str]):
     text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
     assert "synthetic (fictional) SOE submissions in format 5; deterministic for a given seed" in text
     assert "--only-periods" in text and "--error-rate" in text
+
+
+def test_named_group_gives_every_enterprise_to_that_group_with_fictional_names():
+    group = "重庆城市交通开发投资（集团）有限公司"
+    spec = synthetic.Spec(enterprises=18, periods=synthetic.period_labels([2024, 2025]), seed=2025, first_enterprise=300, group=group)
+    frame = synthetic.generate(spec)
+    assert frame["group_name"].unique().to_list() == [group]
+    assert frame["enterprise_name"].str.starts_with("合成").all()
+    assert set(frame["industry_code"].unique()) <= set(synthetic.NAMED_GROUPS[group])
+    assert all(stdnum_uscc.is_valid(code) for code in frame["uscc"].unique())
+    assert frame.equals(synthetic.generate(spec))  # deterministic
+    with pytest.raises(ValueError, match="is not one of NAMED_GROUPS"):
+        synthetic.Spec(enterprises=1, periods=("2024",), group="某某集团")
+
+
+def test_shipped_named_group_file_is_what_the_documented_command_writes(tmp_path: Path):
+    shipped = settings.REPO_ROOT / "data" / "landing" / "enterprise" / "synthetic_ctdi_group_2021_2025_annual_gb18030.csv"
+    written = tmp_path / shipped.name
+    synthetic.main([
+        str(written), "--enterprises", "18", "--first-enterprise", "300", "--years", "2021-2025", "--seed", "2025",
+        "--group", "重庆城市交通开发投资（集团）有限公司", "--language", "zh", "--encoding", "gb18030",
+    ])
+    assert written.read_bytes() == shipped.read_bytes()
+    other = pl.read_csv(settings.REPO_ROOT / "data" / "landing" / "enterprise" / "synthetic_2025_annual.csv")
+    assert not set(pl.read_csv(shipped, encoding="gb18030")["统一社会信用代码"]) & set(other["uscc"])

@@ -119,8 +119,13 @@ create table marts.target_tracking as
     select target_id, indicator as indicator_code, geo as region_code, scope, comparator,
            cast(target_value as double) as target_value, cast(target_year as integer) as target_year,
            cast(null as double) as latest_value, cast(null as varchar) as latest_period, cast(null as double) as gap,
-           cast(null as double) as required_annual_change, 'no_data' as status
-    from {_seed('policy_targets')};
+           cast(null as double) as required_annual_change, 'no_data' as status, cast(null as varchar) as judged_period,
+           cast(null as double) as latest_age_years, cast(null as boolean) as is_stale, cast(null as double) as exceeded_by,
+           date '2026-12-01' as reporting_date, i.name_zh, i.name_en, t.unit, u.label_en as unit_label_en,
+           u.label_zh as unit_label_zh
+    from {_seed('policy_targets')} t
+    join {_seed('ref_indicators')} i on i.indicator_code = t.indicator
+    join {_seed('ref_target_units')} u on u.unit = t.unit;
 """
 
 

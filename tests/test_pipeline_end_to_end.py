@@ -28,6 +28,11 @@ CONTRACT_TABLES = {
     "marts.soe_innovation",
     "marts.target_tracking",
     "marts.recognitions_in_force",
+    "marts.target_sources",
+    "marts.dim_target",
+    "marts.dim_plan",
+    "marts.dim_unit",
+    "marts.dim_release",
     "audit.load_log",
     "audit.quarantine",
 }
@@ -50,21 +55,56 @@ def test_pipeline_run_succeeds(pipeline: PipelineRun):
 def test_published_rd_intensity_reconciles_for_china_and_chongqing(pipeline: PipelineRun):
     rows = query(
         pipeline.build_db,
-        """select region_code, year, published_rd_intensity_pct, asof_rd_intensity_pct, reconciles
+        """select region_code, year, published_rd_intensity_pct, published_release_date::varchar,
+                  round(asof_rd_intensity_pct, 4), reconciles
            from marts.rd_intensity where reconciles is not null order by region_code, year""",
     )
-    assert [(r[0], r[1], Decimal(str(r[2])), r[4]) for r in rows] == [
-        ("CN", 2019, Decimal("2.23"), True),
-        ("CN", 2020, Decimal("2.4"), True),
-        ("CN", 2021, Decimal("2.44"), True),
-        ("CN-CQ", 2020, Decimal("2.11"), True),
+    assert [(r[0], r[1], Decimal(str(r[2])), r[3], r[4], r[5]) for r in rows] == [
+        ("CN", 2019, Decimal("2.23"), "2021-09-22", 2.2348, True),
+        ("CN", 2020, Decimal("2.4"), "2021-09-22", 2.4009, True),
+        ("CN", 2021, Decimal("2.44"), "2022-08-31", 2.4444, True),
+        ("CN", 2022, Decimal("2.54"), "2023-09-18", 2.5436, True),
+        ("CN", 2023, Decimal("2.65"), "2024-10-02", 2.6462, True),
+        # 526.8 / 25002.79, the GDP first released (2021-03-18); the revision of 2021-12-30 came later
+        ("CN-CQ", 2020, Decimal("2.11"), "2021-09-22", 2.107, True),
+        ("CN-CQ", 2022, Decimal("2.36"), "2025-04-30", 2.3571, True),
     ]
     (cq_2020,) = query(
         pipeline.build_db,
-        "select rd_expenditure, gdp, rd_intensity_pct from marts.rd_intensity where region_code = 'CN-CQ' and year = 2020",
+        "select rd_expenditure, gdp, round(rd_intensity_pct, 4) from marts.rd_intensity where region_code = 'CN-CQ' and year = 2020",
     )
-    assert cq_2020[:2] == (526.8, 25002.79)
-    assert round(cq_2020[2], 4) == 2.107
+    assert cq_2020 == (526.8, 25041.43, 2.1037)  # the latest ratio is on the revised GDP: 2.10
+
+
+def test_every_published_rd_intensity_reconciles_as_of_its_own_release_day(pipeline: PipelineRun):
+    """Each release of an R&D intensity (not only the latest), against the R&D expenditure and GDP known on
+    its release day: the same inputs `rd_intensity.asof_rd_intensity_pct` uses, recomputed per vintage."""
+    rows = query(
+        pipeline.build_db,
+        """with v as (select * from marts.fct_indicator_vintages where not is_withdrawn),
+           known_then as (
+               select p.region_code, p.period, p.release_date, p.value as published, p.published_decimals,
+                      (select value from v where v.region_code = p.region_code and v.period = p.period
+                          and v.indicator_code = 'rd_expenditure' and v.release_date <= p.release_date
+                          order by v.release_date desc limit 1) as rd,
+                      (select value from v where v.region_code = p.region_code and v.period = p.period
+                          and v.indicator_code = 'gdp' and v.release_date <= p.release_date
+                          order by v.release_date desc limit 1) as gdp
+               from v p where p.indicator_code = 'rd_intensity')
+           select region_code, period, release_date::varchar, published,
+                  round(100 * rd / gdp, published_decimals) = published as reconciles
+           from known_then where rd is not null and gdp is not null order by region_code, period, release_date""",
+    )
+    assert rows == [
+        ("CN", "2019", "2021-09-22", 2.23, True),
+        ("CN", "2020", "2021-09-22", 2.4, True),
+        ("CN", "2021", "2022-08-31", 2.44, True),
+        ("CN", "2022", "2023-09-18", 2.54, True),
+        ("CN", "2023", "2024-10-02", 2.65, True),
+        ("CN-CQ", "2020", "2021-09-22", 2.11, True),
+        ("CN-CQ", "2022", "2023-09-18", 2.36, True),  # NBS provincial table, on the GDP of 2023-03-17
+        ("CN-CQ", "2022", "2025-04-30", 2.36, True),  # Chongqing's own 2022-2024 table
+    ]
 
 
 def test_every_shipped_release_loads_without_quarantine(pipeline: PipelineRun):
@@ -72,7 +112,7 @@ def test_every_shipped_release_loads_without_quarantine(pipeline: PipelineRun):
         pipeline.build_db,
         "select status, count(*), sum(rows_quarantined) from audit.load_log where kind = 'releases' group by status",
     )
-    assert rows == [("loaded", 12, 0)]
+    assert rows == [("loaded", 22, 0)]
 
 
 def test_every_run_maps_the_loaded_records_from_the_seeds_before_dbt(pipeline: PipelineRun):
@@ -82,8 +122,8 @@ def test_every_run_maps_the_loaded_records_from_the_seeds_before_dbt(pipeline: P
     ]
     metadata = {k: v.value for k, v in event.materialization.metadata.items()}
     assert metadata == {
-        "releases_rows_mapped": 99, "releases_rows_quarantined": 0, "releases_quarantined_by_reason": {},
-        "enterprise_rows_mapped": 3457, "enterprise_rows_quarantined": 4,
+        "releases_rows_mapped": 175, "releases_rows_quarantined": 0, "releases_quarantined_by_reason": {},
+        "enterprise_rows_mapped": 3823, "enterprise_rows_quarantined": 4,
         "enterprise_quarantined_by_reason": {
             "unknown_industry_code: 'C9999' is not a GB/T 4754-2017 class (letter + 4 digits, e.g. C3670) in ref_industry_codes": 2,
             "unknown_district_code: '510104' is not a district or county of Chongqing (GB/T 2260, ref_chongqing_districts)": 2,
@@ -98,7 +138,7 @@ def test_every_run_maps_the_loaded_records_from_the_seeds_before_dbt(pipeline: P
         """select (select count(*) from raw.release_observations), (select count(*) from mapped.release_observations),
                   (select count(*) from marts.fct_indicator_vintages), (select count(*) from raw.enterprise_submissions),
                   (select count(*) from intermediate.int_enterprise_submissions_accepted)""",
-    ) == [(115, 99, 99, 3461, 3457)]
+    ) == [(216, 175, 175, 3827, 3823)]
     assert query(
         pipeline.build_db,
         "select row_number, stage from audit.quarantine where reason like 'unknown%' order by 1",
@@ -140,6 +180,65 @@ def test_shipped_registers_feed_their_targets_except_new_counts_without_a_start(
     assert t16 == 3  # the transport group's three fictional overseas invention patents of 2025
     (loads,) = query(pipeline.build_db, "select count(*) from audit.current_loads where kind = 'registers'")[0]
     assert loads == 4
+
+
+def test_shipped_data_tracks_every_target_whose_input_is_shipped_and_never_meets_one_early(pipeline: PipelineRun):
+    rows = dict(query(
+        pipeline.build_db,
+        "select target_id, status from marts.target_tracking where latest_value is not null order by target_id",
+    ))
+    # T06-T08 count from a plan start the seeds do not give; T18, T20, T27, T28 have no shipped input
+    # (README, "Targets without data")
+    assert sorted(rows) == [
+        "T01", "T02", "T03", "T04", "T05", "T09", "T10", "T11", "T12", "T13", "T14", "T15", "T16", "T17", "T19",
+        "T21", "T22", "T23", "T24", "T25", "T26",
+    ]
+    # the region targets' years (2022, 2025) have passed and their figures are not published yet
+    assert {t: rows[t] for t in ("T17", "T22", "T23", "T24", "T26")} == dict.fromkeys(
+        ("T17", "T22", "T23", "T24", "T26"), "awaiting_data"
+    )
+    assert query(
+        pipeline.build_db,
+        "select latest_period, latest_value from marts.target_tracking where target_id = 'T23'",
+    ) == [("2023", 7.15)]
+    assert query(
+        pipeline.build_db,
+        """select count(*) from marts.target_tracking
+           where status = 'met' and cast(left(judged_period, 4) as integer) <> target_year""",
+    ) == [(0,)]
+
+
+def test_a_bi_tool_labels_every_target_and_figure_from_the_serving_database_alone(pipeline: PipelineRun):
+    """Everything a chart of a target needs, read from serving.duckdb only: names, unit, plan, issuer,
+    quote, and for the published figures their indicator and release (publisher, title, date, link)."""
+    labelled = query(
+        pipeline.serving_db,
+        """select t.target_id, d.name_en, d.name_zh, u.label_en, u.label_zh, p.plan, p.issuer, d.quote,
+                  i.name_en as indicator_name
+           from marts.target_tracking t
+           join marts.dim_target d using (target_id)
+           join marts.dim_unit u on u.unit = t.unit
+           join marts.dim_plan p on p.plan = d.plan
+           join marts.dim_indicator i on i.indicator_code = t.indicator_code
+           order by t.target_id""",
+    )
+    assert [r[0] for r in labelled] == [f"T{n:02d}" for n in range(1, 29)]
+    assert all(all(value for value in row) for row in labelled), [r for r in labelled if not all(r)]
+    assert labelled[21][:5] == ("T22", "R&D intensity", "研究与试验发展(R&D)经费投入强度", "% of GDP", "占GDP比重%")
+    sources = query(
+        pipeline.serving_db,
+        """select s.indicator_code, r.publisher, r.title, r.release_date::varchar, r.url
+           from marts.target_sources s
+           join marts.fct_indicator_values v using (region_code, indicator_code, period)
+           join marts.dim_release r on r.load_id = v.load_id
+           where s.target_id = 'T22' order by s.position""",
+    )
+    assert sources == [
+        ("rd_intensity", "Chongqing Municipal Bureau of Statistics", "2022-2024年重庆市科技创新主要指标", "2025-04-30", "http://kjj.cq.gov.cn/"),
+        ("rd_expenditure", "Chongqing Municipal Bureau of Statistics", "2022-2024年重庆市科技创新主要指标", "2025-04-30", "http://kjj.cq.gov.cn/"),
+        ("gdp", "National Bureau of Statistics of China (provincial data)", "分省年度数据：重庆市", "2023-03-17",
+         "https://data.stats.gov.cn/easyquery.htm?cn=E0103"),
+    ]
 
 
 REVISED_CQ_RELEASE = (
@@ -205,18 +304,23 @@ def test_reader_during_a_pipeline_run_sees_only_whole_publications(rerun: Pipeli
 
 def test_second_run_without_new_files_loads_nothing(pipeline: PipelineRun, rerun: PipelineRun):
     before = query(pipeline.build_db, "select count(*) from audit.load_log")[0][0]
-    after_rerun = query(rerun.build_db, "select count(*) from audit.load_log where source_file not like '%revised%'")[0][0]
+    after_rerun = query(
+        rerun.build_db, "select count(*) from audit.load_log where source_file <> 'releases/cq/chongqing_gdp_2020_revised.csv'"
+    )[0][0]
     assert after_rerun == before
-    assert query(rerun.build_db, "select count(*) from raw.release_files")[0][0] == 13
+    assert query(rerun.build_db, "select count(*) from raw.release_files")[0][0] == 23
 
 
 def test_revision_supersedes_latest_value_and_keeps_every_vintage(rerun: PipelineRun):
     vintages = query(
         rerun.build_db,
         """select value, release_date::varchar, status from marts.fct_indicator_vintages
-           where region_code = 'CN-CQ' and indicator_code = 'gdp' and period = '2020' order by release_date""",
+           where region_code = 'CN-CQ' and indicator_code = 'gdp' and period = '2020' order by release_date, loaded_at""",
     )
-    assert vintages == [(25002.79, "2021-03-18", "preliminary"), (25041.04, "2021-12-30", "revised")]
+    # the shipped revision (25041.43) and the test's revision of the same day, loaded later, which wins
+    assert vintages == [
+        (25002.79, "2021-03-18", "preliminary"), (25041.43, "2021-12-30", "revised"), (25041.04, "2021-12-30", "revised"),
+    ]
     latest = query(
         rerun.build_db,
         "select value from marts.fct_indicator_values where region_code = 'CN-CQ' and indicator_code = 'gdp' and period = '2020'",
@@ -234,8 +338,8 @@ def test_revision_supersedes_latest_value_and_keeps_every_vintage(rerun: Pipelin
 BROKEN_RELEASE = (
     "数据库：分省年度数据\r\n"
     "指标：研究与试验发展(R&D)经费投入强度(%)\r\n"
-    "时间：2022年\r\n"
-    "地区,2022年\r\n"
+    "时间：2019年\r\n"
+    "地区,2019年\r\n"
     "重庆市,45.00\r\n"
     "数据来源：国家统计局（测试数据：错误的数值）\r\n"
 )
@@ -247,7 +351,9 @@ def test_a_broken_release_blocks_publication_until_it_is_corrected(
     landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
     shutil.copytree(rerun.landing_dir, landing)
     shutil.copytree(rerun.warehouse_dir, warehouse, ignore=shutil.ignore_patterns("*.lock"))
-    broken = landing / "releases" / "nbs" / "rd_intensity_2022_broken.csv"
+    # Chongqing 2019: no other release of it, and no R&D expenditure to reconcile it with, so the value range
+    # check is what catches it
+    broken = landing / "releases" / "nbs" / "rd_intensity_2019_broken.csv"
     broken.write_text(BROKEN_RELEASE, encoding="utf-8")
     Path(f"{broken}.meta.yml").write_text(REVISED_CQ_SIDECAR.replace("2021-12-30", "2023-09-18"), encoding="utf-8")
     served_before = (warehouse / "serving.duckdb").read_bytes()

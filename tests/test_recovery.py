@@ -47,10 +47,11 @@ def mart_rows(serving_db: Path) -> dict[str, list[tuple]]:
                 "order by column_index", [table]
             ).fetchall() if c not in VOLATILE_COLUMNS]
             select = ", ".join(f'"{c}"' for c in columns)
+            # sums of doubles depend on the order rows were loaded in (runs killed mid-load load in another
+            # order): compare them at 12 significant digits
+            fetched = con.execute(f"select {select} from marts.{table}").fetchall()
             rows[table] = sorted(
-                (tuple(round(v, 9) if isinstance(v, float) else v for v in row)  # sums in any order
-                 for row in con.execute(f"select {select} from marts.{table}").fetchall()),
-                key=repr,
+                (tuple(float(f"{v:.12g}") if isinstance(v, float) else v for v in row) for row in fetched), key=repr
             )
         return rows
     finally:

@@ -64,9 +64,9 @@ def test_shipped_sample_loads_without_quarantine(tmp_path: Path, monkeypatch: py
     monkeypatch.setenv("WAREHOUSE_DIR", str(tmp_path / "warehouse"))
     with write_connection(settings.warehouse_db_path()) as con:
         summary = load_releases(con, SHIPPED_LANDING)
-        assert (summary.files_loaded, summary.files_failed, summary.rows_loaded, summary.rows_quarantined) == (12, 0, 115, 0)
+        assert (summary.files_loaded, summary.files_failed, summary.rows_loaded, summary.rows_quarantined) == (22, 0, 216, 0)
         mapping = map_releases(con)
-        assert (mapping.rows_mapped, mapping.rows_quarantined) == (99, 0)  # 16 cells without a figure
+        assert (mapping.rows_mapped, mapping.rows_quarantined) == (175, 0)  # 41 cells without a figure (…, empty)
         assert rows(con, "select count(*) from audit.quarantine") == [(0,)]
         assert rows(
             con,
@@ -75,6 +75,7 @@ def test_shipped_sample_loads_without_quarantine(tmp_path: Path, monkeypatch: py
                order by o.indicator_code, f.source_file""",
         ) == [
             ("releases/nbs_json/chongqing_gdp_2020_first_release.json", 25002.79, 2),
+            ("releases/nbs_json/chongqing_gdp_revised_2018_2020.json", 25041.43, 2),
             ("releases/cq/chongqing_innovation_indicators_2018_2021.xlsx", 526.8, 1),
             ("releases/nbs/rd_expenditure_by_province_2020.csv", 526.8, 1),
         ]
@@ -87,7 +88,7 @@ def test_shipped_sample_loads_without_quarantine(tmp_path: Path, monkeypatch: py
             con, "select value, unit_multiplier from mapped.release_observations where region_code = 'CN' and indicator_code = 'gdp' and period = '2020'"
         ) == [(1015986.0, 1.0)]
         assert rows(con, "select encoding, count(*) from raw.release_files group by all order by all") == [
-            ("gb18030", 1), ("utf-8", 9), ("utf-8-sig", 1), (None, 1)
+            ("gb18030", 3), ("utf-8", 16), ("utf-8-sig", 1), (None, 2)
         ]
 
 
@@ -208,7 +209,7 @@ def test_second_run_over_the_same_files_loads_nothing(con, landing):
     first = load_releases(con, landing)
     counts = rows(con, "select (select count(*) from audit.load_log), (select count(*) from raw.release_observations)")
     second = load_releases(con, landing)
-    assert (first.files_loaded, second.files_loaded, second.files_skipped, second.attempts) == (12, 0, 12, [])
+    assert (first.files_loaded, second.files_loaded, second.files_skipped, second.attempts) == (22, 0, 22, [])
     assert rows(con, "select (select count(*) from audit.load_log), (select count(*) from raw.release_observations)") == counts
 
 

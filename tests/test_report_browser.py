@@ -5,8 +5,11 @@ See tests/browser.py for what is checked and how (DOM dump, screenshot, Chromium
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
@@ -78,3 +81,17 @@ def test_blank_page_screenshot_is_recognised_as_blank(chromium: str, tmp_path: P
     page = tmp_path / "blank.html"
     page.write_text('<!DOCTYPE html><html><head><meta charset="utf-8"></head><body></body></html>', encoding="utf-8")
     assert browser.distinct_scanlines(browser.render(page, tmp_path / "chromium").screenshot) <= 10
+
+
+def test_rendered_sources_are_plain_links_and_every_chart_has_its_csv(rendering: browser.Rendering):
+    links = [e.attrs for e in rendering.elements if e.tag == "a"]
+    sources = [a["href"] for a in links if a["href"].startswith("http")]
+    assert sources and all(a.get("rel") == "noopener noreferrer" for a in links if a["href"].startswith("http"))
+    downloads = [a for a in links if "data-csv" in a]
+    assert sorted(a["data-csv"] for a in downloads) == sorted(TRACKED)
+    for link in downloads:
+        assert link["download"].startswith(link["data-csv"] + "_") and link["download"].endswith(".csv")
+        text = unquote(link["href"].removeprefix("data:text/csv;charset=utf-8,"))
+        rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+        assert rows[0] == ["series", "period", "value", "unit"] and len(rows) >= 3
+        assert all(float(row[2]) == float(row[2]) for row in rows[1:])  # every value is a number

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from pathlib import Path
+from urllib.parse import unquote
 
 import duckdb
 import pytest
 
+import serving
+from ingestion import settings
 from ingestion.periods import parse_period
 from serving.charts import format_number, nice_ticks
 from serving.publish import publish_serving_database
@@ -22,7 +27,9 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     build_marts_db(root / "warehouse.duckdb")
     publish_serving_database(root / "warehouse.duckdb", root / "serving.duckdb", "run-report")
     summary = build_indicator_report(root / "serving.duckdb", root / "reports" / "indicators.html")
-    assert summary["status_counts"] == {"off_track": 2, "at_risk": 2, "on_track": 2, "met": 1, "no_data": 21}
+    assert summary["status_counts"] == {
+        "off_track": 1, "at_risk": 1, "awaiting_data": 2, "on_track": 3, "met": 0, "no_data": 21,
+    }
     return Path(summary["path"])
 
 
@@ -65,22 +72,84 @@ def test_region_target_charts_its_series_the_nation_the_target_and_the_path(html
     assert "2.46%" in t22 and "≥ 2.6%" in t22 and "+0.14 pp" in t22 and "研究与试验发展(R&amp;D)经费投入强度" in t22
 
 
-def test_latest_figure_names_its_vintage_and_source_files(html: str):
+CQ_URL = "http://tjj.cq.gov.cn/zwgk_233/fdzdgknr/tjxx/sjjd_55469/202409/t20240930.html"
+GDP_URL = "https://data.stats.gov.cn/easyquery.htm?cn=E0103"
+
+
+def test_latest_figure_names_the_publisher_title_release_date_and_link_of_its_releases(html: str):
     t22 = card(html, "T22")
     sources = re.findall(r"<li>(.*?)</li>", t22, re.S)
     assert [" ".join(re.sub(r"<[^>]+>", " ", s).split()) for s in sources] == [
-        "R&amp;D intensity: released 2024-09-30 (final), releases/cq/chongqing_innovation_indicators_2023.xlsx",
-        "R&amp;D expenditure: released 2024-09-30 (final), releases/cq/chongqing_innovation_indicators_2023.xlsx",
-        "Gross (regional) domestic product: released 2024-03-20 (final), releases/nbs_json/chongqing_gdp_2023.json",
+        "R&amp;D intensity: Chongqing Municipal Bureau of Statistics, “2023年重庆市科技创新主要指标”, released 2024-09-30 (final), " + CQ_URL,
+        "R&amp;D expenditure: Chongqing Municipal Bureau of Statistics, “2023年重庆市科技创新主要指标”, released 2024-09-30 (final), " + CQ_URL,
+        "Gross (regional) domestic product: National Bureau of Statistics of China (provincial data), “分省年度数据：重庆市”, released 2024-03-20 (final), " + GDP_URL,
     ]
+    links = [e.attrs["href"] for e in parse_elements(t22) if e.tag == "a" and not e.attrs["href"].startswith("data:")]
+    assert links == [CQ_URL, CQ_URL, GDP_URL]
+    assert "releases/cq/" not in t22  # sources are named by publisher, not by internal file path
+
+
+def test_every_chart_has_axis_titles_with_its_unit(html: str):
+    t22 = card(html, "T22")
+    titles = {e.attrs["data-axis"] for e in parse_elements(t22) if e.tag == "text" and "data-axis" in e.attrs}
+    assert titles == {"x", "y"}
+    assert ">% of GDP 占GDP比重%</text>" in t22 and ">Year (periods placed at their end) 年份</text>" in t22
+    assert "data-axis=\"x\"" in card(html, "T14") and "count since the plan&#x27;s start</text>" in card(html, "T14")
+
+
+def csv_of(card_html: str) -> list[list[str]]:
+    (link,) = [e for e in parse_elements(card_html) if e.tag == "a" and "data-csv" in e.attrs]
+    prefix = "data:text/csv;charset=utf-8,"
+    assert link.attrs["href"].startswith(prefix) and link.attrs["download"].endswith(".csv")
+    text = unquote(link.attrs["href"][len(prefix):])
+    assert text.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(text[1:])))
+
+
+def test_every_chart_s_data_downloads_as_csv_from_the_page(html: str, elements: list[Element]):
+    assert len([e for e in elements if e.tag == "a" and "data-csv" in e.attrs]) == len(TRACKED)
+    rows = csv_of(card(html, "T22"))
+    assert rows[0] == ["series", "period", "value", "unit"]
+    assert rows[1] == ["Chongqing 重庆", "2019", "1.99", "% of GDP 占GDP比重%"]
+    assert rows[5] == ["Chongqing 重庆", "2023", "2.46", "% of GDP 占GDP比重%"]
+    assert [r[0] for r in rows[6:11]] == ["China 全国"] * 5
+    assert rows[-1] == ["target (>=)", "2025", "2.6", "% of GDP 占GDP比重%"]
+    assert csv_of(card(html, "T14"))[1:] == [
+        ["重庆城市交通开发投资（集团）有限公司", "2023", "5.0", "count 个"],
+        ["重庆城市交通开发投资（集团）有限公司", "2024", "12.0", "count 个"],
+        ["target (>=)", "2027", "30.0", "count 个"],
+    ]
+
+
+def test_a_target_beyond_its_value_reads_exceeded_by_not_a_negative_pace(html: str):
+    t01 = card(html, "T01")
+    assert "Exceeded by 超出</dt><dd>1.1 pp</dd>" in t01
+    assert "none 无需" in t01 and "−1.1" not in t01 and "Gap 差距" not in t01
+
+
+def test_age_staleness_and_awaiting_data_are_said_on_the_card(html: str):
+    t22 = card(html, "T22")
+    assert "已发布" not in t22 and "待发布数据 · Awaiting data" in t22
+    assert "2023, 2.92 years old on 2026-12-01 — stale" in " ".join(t22.split())
+    assert "The target year 2025 has passed and its figure is not published yet" in t22
+    assert "Status judged on" not in t22  # nothing is judged while awaiting
+    t03 = " ".join(card(html, "T03").split())
+    assert 'data-stale="false"' in t03 and "2024, 1.92 years old" in t03 and "Status judged on 判定依据: 2024." in t03
+
+
+def test_targets_without_data_say_what_input_would_feed_them(html: str):
+    row = re.search(r'<tr data-target="T18">.*?</tr>', html, re.S).group(0)
+    assert "工业投资增长" in row and "not yet in ref_indicator_aliases" in row
+    row = re.search(r'<tr data-target="T06">.*?</tr>', html, re.S).group(0)
+    assert "Recognitions register (format 6): kind white_list_platform" in row
 
 
 def test_soe_target_uses_annual_figures_only_and_no_national_line(html: str):
     t01 = card(html, "T01")
     # 2022-2024 annual; the 2024Q2 figure has another frequency than the latest (annual) one
-    assert chart_paths(t01) == {"actual": 3, "target": 4}  # met: no path left to walk
+    assert chart_paths(t01) == {"actual": 3, "target": 4, "path": 2}  # not met before 2026: the path stays
     assert "submissions of Municipal SOEs 市属国企 (<code>marts.soe_innovation</code>)" in t01
-    assert "已达成 · Met" in t01
+    assert "进展顺利 · On track" in t01
 
 
 def test_count_target_is_drawn_as_progress_towards_the_count(html: str):
@@ -92,9 +161,11 @@ def test_count_target_is_drawn_as_progress_towards_the_count(html: str):
 
 def test_summary_counts_targets_by_status(elements: list[Element], html: str):
     tiles = [e.attrs["data-status"] for e in elements if e.tag == "div" and "data-status" in e.attrs]
-    assert tiles == ["off_track", "at_risk", "on_track", "met", "no_data"]
+    assert tiles == ["off_track", "at_risk", "awaiting_data", "on_track", "met", "no_data"]
     counts = re.findall(r'data-status="(\w+)"><div class="n">(\d+)</div>', html)
-    assert counts == [("off_track", "2"), ("at_risk", "2"), ("on_track", "2"), ("met", "1"), ("no_data", "21")]
+    assert counts == [
+        ("off_track", "1"), ("at_risk", "1"), ("awaiting_data", "2"), ("on_track", "3"), ("met", "0"), ("no_data", "21"),
+    ]
     assert "run <code>run-report</code>" in html
 
 
@@ -103,7 +174,27 @@ def test_page_is_self_contained_utf8_with_no_external_resources(elements: list[E
     assert Element("meta", {"charset": "utf-8"}) in elements
     loaded = [e for e in elements if e.tag in {"script", "img", "iframe", "link", "object", "embed", "source"}]
     assert loaded == []
+    # links are plain links a reader follows (sources) or downloads (chart data): nothing is fetched to show the page
+    assert {e.attrs["href"].split(":")[0] for e in elements if e.tag == "a"} == {"http", "https", "data", "dbt-docs/index.html", "quality/index.html"}
     assert "url(" not in html and "@import" not in html
+
+
+def test_report_reads_the_serving_database_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    build_marts_db(tmp_path / "warehouse.duckdb")
+    publish_serving_database(tmp_path / "warehouse.duckdb", tmp_path / "serving.duckdb", "run-alone")
+    monkeypatch.setattr(settings, "SEEDS_DIR", tmp_path / "no-seeds-here")  # no repository file is read
+    assert not list(Path(serving.__file__).parent.glob("*.csv"))
+    page = build_indicator_report(tmp_path / "serving.duckdb", tmp_path / "indicators.html")
+    assert page["targets"] == 28 and page["charts"] == len(TRACKED)
+
+
+def test_report_refuses_a_database_without_target_labels(tmp_path: Path):
+    build = build_marts_db(tmp_path / "warehouse.duckdb")
+    con = duckdb.connect(str(build))
+    con.execute("drop table marts.dim_target")
+    con.close()
+    with pytest.raises(ReportError, match="has no marts.dim_target"):
+        build_indicator_report(build, tmp_path / "indicators.html")
 
 
 def test_report_refuses_a_database_without_target_tracking(tmp_path: Path):

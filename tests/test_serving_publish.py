@@ -81,7 +81,7 @@ def test_every_publication_is_recorded_and_history_is_kept(
            from meta.publications group by run_id order by min(published_at)""",
     )
     total = sum(first["tables"].values())
-    assert history == [("run-1", 14, total, 28), ("run-2", 14, total - 21, 7)]
+    assert history == [("run-1", 19, total, 28), ("run-2", 19, total - 21, 7)]
     assert second["published_at"] > first["published_at"]
     (published_at,) = query(serving, "select distinct published_at from meta.publications where run_id = 'run-2'")[0]
     assert published_at.isoformat() == second["published_at"]

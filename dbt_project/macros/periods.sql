@@ -18,3 +18,12 @@
         when 'M' then cast(left({{ period }}, 4) as integer) - 1 + cast(right({{ period }}, 2) as integer) / 12
     end
 {%- endmacro %}
+
+{#- The last day of the period, as a date: 2024 -> 2024-12-31, 2024Q2 -> 2024-06-30, 2024-09 -> 2024-09-30. -#}
+{% macro period_end_date(period) -%}
+    case {{ period_frequency(period) }}
+        when 'A' then make_date(cast(left({{ period }}, 4) as integer), 12, 31)
+        when 'Q' then last_day(make_date(cast(left({{ period }}, 4) as integer), 3 * cast(right({{ period }}, 1) as integer), 1))
+        when 'M' then last_day(make_date(cast(left({{ period }}, 4) as integer), cast(right({{ period }}, 2) as integer), 1))
+    end
+{%- endmacro %}

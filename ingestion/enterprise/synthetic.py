@@ -2,7 +2,10 @@
 
 Everything here is fictional: enterprise names start with ``合成`` ("synthetic"), the groups are
 invented, and every figure is drawn from a seeded random generator, so the same arguments always give
-the same rows. The distributions are shaped like real reporting data: log-normal revenue, R&D intensity
+the same rows. The one exception is the group: targets of the SOE plans name real groups
+(:data:`NAMED_GROUPS`), and ``Spec.group`` makes every generated enterprise a member of such a group so
+the targets have figures to be tracked on. The members and their figures are still fictional (names
+``合成…``); no real enterprise is given figures. The distributions are shaped like real reporting data: log-normal revenue, R&D intensity
 of about 1-6 % drifting upwards, Poisson-like patent counts, industrial output only for industrial
 enterprises, a handful of groups of very different sizes, and a panel that is not balanced (some
 enterprises start reporting later, some stop), so like-for-like growth differs from the naive one.
@@ -37,6 +40,13 @@ GROUPS: tuple[tuple[str, float, tuple[str, ...]], ...] = (
     ("嘉陵新材料集团", 0.12, ("C2614", "C2651", "C3216", "C3091", "C2929")),
     ("缙云能源集团", 0.08, ("D4411", "D4413", "D4420", "C3841", "D4511")),
 )
+#: Real municipal SOE groups that policy targets name (policy_targets.csv scope ``enterprise:<group>``), as
+#: the submissions spell them (ref_target_scopes.group_name), with GB/T 4754-2017 classes for their
+#: fictional members: ``Spec.group`` generates only members of one of them.
+NAMED_GROUPS: dict[str, tuple[str, ...]] = {
+    # Chongqing City Transportation Development & Investment Group (T14-T16): rail transit, roads, engineering
+    "重庆城市交通开发投资（集团）有限公司": ("E4814", "G5412", "E4813", "M7481", "C3714"),
+}
 #: Sections of GB/T 4754 that count as industry (mining, manufacturing, utilities): only they report output.
 INDUSTRIAL_SECTIONS = ("B", "C", "D")
 #: Chongqing districts where the synthetic enterprises are registered, with weights (central districts first).
@@ -78,6 +88,11 @@ class Spec:
     first_enterprise: int = 0  # numbering offset, so two specs can describe disjoint enterprises
     keep_periods: tuple[str, ...] = ()  # write only these periods of the panel (all when empty)
     revised_share: float = 0.0  # > 0: only this share of the rows, with corrected R&D figures (a resubmission)
+    group: str | None = None  # a group of NAMED_GROUPS: every enterprise is a (fictional) member of it
+
+    def __post_init__(self) -> None:
+        if self.group is not None and self.group not in NAMED_GROUPS:
+            raise ValueError(f"group {self.group!r} is not one of NAMED_GROUPS: {', '.join(NAMED_GROUPS)}")
 
 
 def period_labels(years: Sequence[int], quarter_years: Sequence[int] = ()) -> tuple[str, ...]:
@@ -128,6 +143,9 @@ def _generate_part(spec: Spec, first: int, n: int, part: int) -> pl.DataFrame:
     group = rng.choice(len(GROUPS), size=n, p=np.array([g[1] for g in GROUPS]) / sum(g[1] for g in GROUPS))
     industry_choice = rng.integers(0, 5, size=n)
     classes = np.array([g[2] for g in GROUPS])
+    group_names = np.array([g[0] for g in GROUPS])
+    if spec.group is not None:  # the draws above stay, so the rest of the stream is that of any other spec
+        classes, group_names, group = np.array([NAMED_GROUPS[spec.group]]), np.array([spec.group]), np.zeros(n, int)
     industry = classes[group, industry_choice]
     industrial = np.vectorize(lambda code: code[0] in INDUSTRIAL_SECTIONS)(classes)[group, industry_choice]
     weights = np.array([w for _, w in DISTRICTS])
@@ -181,7 +199,7 @@ def _generate_part(spec: Spec, first: int, n: int, part: int) -> pl.DataFrame:
         {
             "uscc": uscc,
             "enterprise_name": names,
-            "group_name": np.array([g[0] for g in GROUPS])[group],
+            "group_name": group_names[group],
             "industry_code": industry,
             "district_code": district,
         }
@@ -403,6 +421,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--error-rate", type=float, default=0.0, help="share of rows to corrupt (default 0)")
     parser.add_argument("--first-enterprise", type=int, default=0, help="numbering offset of the enterprises")
+    parser.add_argument(
+        "--group", default=None, choices=sorted(NAMED_GROUPS), help="make every enterprise a fictional member of this named group"
+    )
     parser.add_argument("--language", choices=["en", "zh"], default="en", help="CSV headers (xlsx is always zh)")
     parser.add_argument("--encoding", choices=["utf-8", "utf-8-sig", "gb18030"], default="utf-8", help="CSV encoding")
     parser.add_argument("--title", default="", help="title row of the xlsx template")
@@ -421,6 +442,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         first_enterprise=args.first_enterprise,
         keep_periods=tuple(p.strip() for p in args.only_periods.split(",") if p.strip()),
         revised_share=args.revised_share,
+        group=args.group,
     )
     counts = {"rows": 0, "injected": 0}
 

@@ -76,12 +76,14 @@ soe_figures as (
             cast(tech_based_enterprises as double) as tech_based_enterprises,
             cast(hightech_enterprises as double) as hightech_enterprises,
             cast(invention_patents_granted as double) as invention_patents_granted,
-            cast(high_value_invention_patents_valid as double) as high_value_invention_patents_valid
+            cast(high_value_invention_patents_valid as double) as high_value_invention_patents_valid,
+            cast(high_value_invention_patents_added as double) as high_value_invention_patents_added
         from {{ ref('soe_innovation') }}
     ) unpivot (
         value for measure in (
             rd_growth_pct, rd_intensity_pct, sei_output_share_pct, tech_based_enterprises,
-            hightech_enterprises, invention_patents_granted, high_value_invention_patents_valid
+            hightech_enterprises, invention_patents_granted, high_value_invention_patents_valid,
+            high_value_invention_patents_added
         )
     )
 

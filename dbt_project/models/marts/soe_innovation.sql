@@ -1,6 +1,7 @@
 -- Innovation figures of the municipal SOEs per group and per period, and for all of them (group 'ALL'),
 -- from the current submission of every enterprise. R&D growth compares like with like: only enterprises
--- that reported both the period and the same period a year earlier count, on both sides.
+-- that reported both the period and the same period a year earlier count, on both sides; so does the
+-- change of their high-value patent stock.
 
 with
 
@@ -16,7 +17,8 @@ year_before as (
     select
         uscc,
         period,
-        rd_expenditure_10k_yuan as rd_expenditure_year_before
+        rd_expenditure_10k_yuan as rd_expenditure_year_before,
+        high_value_invention_patents_valid as high_value_invention_patents_valid_year_before
     from {{ ref('int_enterprise_submissions_current') }}
 
 ),
@@ -26,7 +28,8 @@ with_year_before as (
     -- the same enterprise's R&D a year earlier (2023Q3 for 2024Q3), when it reported that period
     select
         c.*,
-        y.rd_expenditure_year_before
+        y.rd_expenditure_year_before,
+        y.high_value_invention_patents_valid_year_before
     from current_submissions c
     left join year_before y on y.uscc = c.uscc and y.period = c.same_period_last_year
 
@@ -47,7 +50,9 @@ aggregated as (
         count(*) filter (where is_tech_based) as tech_based_enterprises,
         count(*) filter (where is_hightech) as hightech_enterprises,
         sum(sei_output_10k_yuan) as sei_output_10k_yuan,
-        sum(industrial_output_10k_yuan) as industrial_output_10k_yuan
+        sum(industrial_output_10k_yuan) as industrial_output_10k_yuan,
+        sum(high_value_invention_patents_valid - high_value_invention_patents_valid_year_before)
+            as high_value_invention_patents_added
     from with_year_before
     group by grouping sets ((group_name, period), (period))
 
@@ -65,5 +70,6 @@ select
     cast(high_value_invention_patents_valid as bigint) as high_value_invention_patents_valid,
     cast(tech_based_enterprises as bigint) as tech_based_enterprises,
     cast(hightech_enterprises as bigint) as hightech_enterprises,
-    cast(100 * sei_output_10k_yuan / nullif(industrial_output_10k_yuan, 0) as double) as sei_output_share_pct
+    cast(100 * sei_output_10k_yuan / nullif(industrial_output_10k_yuan, 0) as double) as sei_output_share_pct,
+    cast(high_value_invention_patents_added as bigint) as high_value_invention_patents_added
 from aggregated
