@@ -157,6 +157,10 @@ class WriterLock:
                     self._update(activity=stack[-1])
         finally:
             if outermost:
+                # No child of this holder (a dbt still stopping after an interrupt) may keep the database
+                # open once the next writer is let in.
+                if (holder := self.holder()) is not None:
+                    stop_children(holder)
                 with suppress(FileNotFoundError):
                     self.holder_path.unlink()
                 self._lock.release(force=True)

@@ -373,13 +373,14 @@ def test_a_broken_release_blocks_publication_until_it_is_corrected(
     report = (warehouse / "reports" / "quality" / "index.html").read_text(encoding="utf-8")
     assert "'_validation_success_text': 'Failed', 'asset_name': 'marts.fct_indicator_values'" in report
 
-    broken.write_text(BROKEN_RELEASE.replace("45.00", "2.36"), encoding="utf-8")  # the file, corrected
+    broken.unlink()  # the bad file taken out of the landing folder
+    Path(f"{broken}.meta.yml").unlink()
     corrected = run_warehouse_job()
 
     assert corrected.success
     assert (warehouse / "serving.duckdb").read_bytes() != served_before
     assert query(
         warehouse / "serving.duckdb",
-        """select value, is_withdrawn from marts.fct_indicator_vintages
-           where source_file = 'releases/nbs/rd_intensity_2022_broken.csv' order by value""",
-    ) == [(2.36, False), (45.0, True)]
+        "select value, is_withdrawn from marts.fct_indicator_vintages where source_file = ?",
+        [broken.relative_to(landing).as_posix()],
+    ) == [(45.0, True)]

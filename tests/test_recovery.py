@@ -219,7 +219,7 @@ def test_a_full_disk_is_one_clear_line_and_leaves_the_published_outputs(
         full = [line for line in run.lines if line.startswith("DISK FULL")]
         assert code == 1
         assert len(full) >= 1, run.output[-3000:]
-        assert full[0].startswith(f"DISK FULL: no space left on the device while writing {warehouse}/")
+        assert full[0].startswith(f"DISK FULL: no space left on the device while writing {warehouse}")
         assert outputs_fingerprint(warehouse) == before
         assert "Summary of run" in (warehouse / "reports" / "quality" / "index.html").read_text(encoding="utf-8")
 
