@@ -2,6 +2,9 @@
 -- from the current submission of every enterprise. R&D growth compares like with like: only enterprises
 -- that reported both the period and the same period a year earlier count, on both sides; so does the
 -- change of their high-value patent stock.
+--
+-- Amounts are summed as DECIMAL(38, 6) (to the fen, 0.000001 of 10k yuan): a sum of doubles depends on the
+-- order of its rows, so two runs over the same files could differ in the last digit.
 
 with
 
@@ -41,16 +44,16 @@ aggregated as (
         case when grouping(group_name) = 1 then 'ALL' else group_name end as group_name,
         period,
         count(*) as enterprises,
-        sum(rd_expenditure_10k_yuan) as rd_expenditure_10k_yuan,
-        sum(revenue_10k_yuan) as revenue_10k_yuan,
-        sum(rd_expenditure_10k_yuan) filter (where rd_expenditure_year_before is not null) as rd_matched,
-        sum(rd_expenditure_year_before) as rd_matched_year_before,
+        sum(cast(rd_expenditure_10k_yuan as decimal(38, 6))) as rd_expenditure_10k_yuan,
+        sum(cast(revenue_10k_yuan as decimal(38, 6))) as revenue_10k_yuan,
+        sum(cast(rd_expenditure_10k_yuan as decimal(38, 6))) filter (where rd_expenditure_year_before is not null) as rd_matched,
+        sum(cast(rd_expenditure_year_before as decimal(38, 6))) as rd_matched_year_before,
         sum(invention_patents_granted) as invention_patents_granted,
         sum(high_value_invention_patents_valid) as high_value_invention_patents_valid,
         count(*) filter (where is_tech_based) as tech_based_enterprises,
         count(*) filter (where is_hightech) as hightech_enterprises,
-        sum(sei_output_10k_yuan) as sei_output_10k_yuan,
-        sum(industrial_output_10k_yuan) as industrial_output_10k_yuan,
+        sum(cast(sei_output_10k_yuan as decimal(38, 6))) as sei_output_10k_yuan,
+        sum(cast(industrial_output_10k_yuan as decimal(38, 6))) as industrial_output_10k_yuan,
         sum(high_value_invention_patents_valid - high_value_invention_patents_valid_year_before)
             as high_value_invention_patents_added
     from with_year_before
