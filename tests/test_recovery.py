@@ -135,7 +135,8 @@ def test_the_run_after_killed_runs_completes_with_the_marts_of_an_uninterrupted_
         for table, rows in recovered_marts.items() if rows != uninterrupted_marts.get(table)
     }
     assert differences == {}
-    assert final.elapsed < pipeline.elapsed + 60
+    # it did not wait for a lock a killed run left (how long it took belongs in a benchmark, not here)
+    assert "waiting for the warehouse writer lock" not in final.output
     assert not dbt_processes_of(warehouse)
 
 
