@@ -47,6 +47,10 @@ _REMOTE_CSS_URL = re.compile(r"""url\(\s*["']?https?://[^)]*\)""", re.IGNORECASE
 _REMOTE_IMAGE = re.compile(r"""(<img\b[^>]*\bsrc=)["'](https?://[^"'?]*/([^"'/?]+))(\?[^"']*)?["']""", re.IGNORECASE)
 
 
+#: Shown instead of an example reason of an enterprise or register file: the reasons quote confidential values.
+CONFIDENTIAL_EXAMPLE = "confidential: the rows and reasons are in audit.quarantine of restricted/serving.duckdb"
+
+
 def gx_root() -> Path:
     """Where the GX file context lives: ``WAREHOUSE_DIR`` (GX adds ``gx/``)."""
     return settings.warehouse_dir()
@@ -221,7 +225,7 @@ def overview_html(overview: RunOverview) -> str:
         parts.append(_table(
             "summary-quarantined-files", "Files with quarantined rows (their figures are missing)",
             ["file", "rows quarantined", "reason", "rows", "example", "what to do"],
-            [[f.source_file, f.rows, r.rule, r.rows, r.example, r.what_to_do]
+            [[f.source_file, f.rows, r.rule, r.rows, CONFIDENTIAL_EXAMPLE if f.is_confidential else r.example, r.what_to_do]
              for f in summary.quarantined_files for r in f.reasons],
             note=REMAP if any(r.fixed_in_reference_data for f in summary.quarantined_files for r in f.reasons) else "",
         ))

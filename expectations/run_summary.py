@@ -95,6 +95,11 @@ class QuarantinedFile:
     rows: int
     reasons: tuple[ReasonCount, ...]  # the most frequent rules first
 
+    @property
+    def is_confidential(self) -> bool:
+        """Enterprise submissions and registers: their rows (and reasons, which quote values) are restricted."""
+        return not self.source_file.startswith("releases/")
+
 
 @dataclass(frozen=True)
 class LoadEvent:

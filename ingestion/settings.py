@@ -37,6 +37,16 @@ def serving_db_path() -> Path:
     return warehouse_dir() / "serving.duckdb"
 
 
+def restricted_dir() -> Path:
+    """The restricted tier: everything, enterprise-level data included (``restricted/serving.duckdb``)."""
+    return warehouse_dir() / "restricted"
+
+
+def groups_dir() -> Path:
+    """The per-group extracts: ``groups/<group>/serving.duckdb``, one SOE group's own data each."""
+    return warehouse_dir() / "groups"
+
+
 def reports_dir() -> Path:
     return warehouse_dir() / "reports"
 
@@ -55,6 +65,27 @@ def allowed_shrinkage() -> frozenset[str] | None:
     if value.lower() == "all":
         return None
     return frozenset(name.strip() for name in value.split(",") if name.strip())
+
+
+#: The disclosure-control thresholds of the public tier (see ``serving/disclosure.py``), with their defaults.
+DISCLOSURE_VARIABLES = {
+    "min_enterprises": ("WAREHOUSE_SDC_MIN_ENTERPRISES", "3"),
+    "dominance_n": ("WAREHOUSE_SDC_DOMINANCE_N", "2"),
+    "dominance_k": ("WAREHOUSE_SDC_DOMINANCE_K", "85"),
+    "p_percent": ("WAREHOUSE_SDC_P_PERCENT", "10"),
+}
+
+
+def disclosure_thresholds() -> dict[str, float]:
+    """The thresholds from the environment (``WAREHOUSE_SDC_*``), else their defaults."""
+    thresholds = {}
+    for name, (variable, default) in DISCLOSURE_VARIABLES.items():
+        raw = os.environ.get(variable, "").strip() or default
+        try:
+            thresholds[name] = float(raw)
+        except ValueError:
+            raise ValueError(f"{variable}={raw!r} is not a number") from None
+    return thresholds
 
 
 def export_absolute_paths() -> None:

@@ -16,8 +16,9 @@ import errno
 import json
 import logging
 import os
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,10 @@ create table if not exists meta.publications (
 );
 comment on table meta.publications is 'One row per table per publication of this serving database: what was published, when and by which run.';
 """
+
+#: The name the build database is attached under while publishing: the one dbt's views refer to it by
+#: (dbt-duckdb names the catalog after the file, ``warehouse.duckdb``), so views can be copied too.
+BUILD_CATALOG = "warehouse"
 
 #: Written last into the exports folder: which publication the Parquet files come from.
 EXPORT_MANIFEST = "manifest.json"
@@ -210,77 +215,161 @@ def _wal(path: Path) -> Path:
     return path.with_name(path.name + ".wal")
 
 
+@dataclass(frozen=True)
+class Relation:
+    """Rows computed in Python that the queries of a tier read, as a temporary table."""
+
+    columns: Mapping[str, str]  # name -> DuckDB type
+    rows: Sequence[tuple]
+
+    def create_temporary(self, con: duckdb.DuckDBPyConnection, name: str) -> None:
+        columns = ", ".join(f"{_quote(c)} {t}" for c, t in self.columns.items())
+        con.execute(f"create temporary table {_quote(name)} ({columns})")
+        if self.rows:  # executemany refuses an empty list
+            con.executemany(f"insert into {_quote(name)} values ({', '.join('?' * len(self.columns))})", self.rows)
+
+
+def copy_all(build_db: Path, schemas: Sequence[str]) -> dict[str, str]:
+    """Every table and view of ``schemas`` in ``build_db``, copied as it is."""
+    con = duckdb.connect()
+    try:
+        with writer_lock(build_db):
+            try:
+                con.execute(f"attach {_sql_string(str(build_db))} as {BUILD_CATALOG} (read_only)")
+            except duckdb.Error as error:
+                raise PublishError(f"cannot open the build database {build_db} read-only: {error}") from error
+            relations = _published_relations(con, BUILD_CATALOG, schemas)
+    finally:
+        con.close()
+    missing = sorted(set(schemas) - {schema for schema, _ in relations})
+    if missing:
+        raise PublishError(f"build database {build_db} has no tables in schema(s) {', '.join(missing)}")
+    return {f"{schema}.{name}": f"select * from {BUILD_CATALOG}.{_quote(schema)}.{_quote(name)}" for schema, name in relations}
+
+
 def publish_serving_database(
     build_db: Path,
     serving_db: Path,
     run_id: str,
     schemas: Sequence[str] = PUBLISHED_SCHEMAS,
 ) -> dict[str, Any]:
-    """Publish every table and view of ``schemas`` in ``build_db`` as tables of a new ``serving_db``.
-
-    Reads the build database read-only under its writer lock (so no writer changes it mid-copy), builds
-    ``<serving_db>.tmp-<pid>``, appends this publication to ``meta.publications`` after the history of the
-    file it replaces, and swaps the new file in atomically. On any error the temporary file is removed and
-    the previous ``serving_db`` is left untouched. Returns what was published: ``run_id``,
+    """Publish every table and view of ``schemas`` in ``build_db`` as tables of a new ``serving_db``
+    (one :class:`Publication` of :func:`publish_databases`). Returns what was published: ``run_id``,
     ``published_at``, ``path``, ``size_bytes`` and ``tables`` (``{"marts.dim_region": row_count, ...}``).
     """
-    build_db, serving_db = Path(build_db), Path(serving_db)
+    build_db = Path(build_db)
     if not build_db.exists():
         raise PublishError(f"build database {build_db} does not exist: run the pipeline before publishing")
-    serving_db.parent.mkdir(parents=True, exist_ok=True)
-    tmp = serving_db.with_name(f"{serving_db.name}{TMP_MARK}{os.getpid()}")
-    # Publications of the same serving file run one at a time, so none loses another's history row, and
-    # a temporary file found here is left by an interrupted publication.
-    with writer_lock(serving_db, "publishing"):
-        remove_leftovers(serving_db.parent, f"{serving_db.name}{TMP_MARK}*")
+    with writer_lock(build_db):
+        (published,) = publish_databases(build_db, [Publication(Path(serving_db), copy_all(build_db, schemas))], run_id)
+    return published
+
+
+@dataclass(frozen=True)
+class Publication:
+    """One serving database to publish: its path, its tables (see :func:`_build_serving_file`), its mode."""
+
+    serving_db: Path
+    tables: Mapping[str, str]
+    file_mode: int = 0o644
+
+
+def publish_databases(
+    build_db: Path,
+    publications: Sequence[Publication],
+    run_id: str,
+    relations: Mapping[str, Relation] | None = None,
+    verify: Callable[[Publication, Path], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Publish every database of ``publications`` from ``build_db``: all or none.
+
+    Each new file is built next to the one it replaces (``<serving_db>.tmp-<pid>``) from the build database
+    read-only, with this publication appended to ``meta.publications`` after the history of the file it
+    replaces, and handed to ``verify`` (which raises to stop the publication). Only when every file is
+    built and verified are they swapped in, in the order given, each with an atomic rename: a reader sees a
+    whole old file or a whole new one. On any error the temporary files are removed and every previous
+    file is left untouched. Returns, per publication, ``run_id``, ``published_at``, ``path``,
+    ``size_bytes`` and ``tables`` (row count per table).
+    """
+    build_db = Path(build_db)
+    built: list[tuple[Publication, Path, dict[str, int], datetime]] = []
+    tmp: Path | None = None
+    with ExitStack() as locks:
+        # Publications of the same serving file run one at a time, so none loses another's history row, and
+        # a temporary file found here is left by an interrupted publication.
+        for publication in publications:
+            publication.serving_db.parent.mkdir(parents=True, exist_ok=True)
+            locks.enter_context(writer_lock(publication.serving_db, "publishing"))
+            remove_leftovers(publication.serving_db.parent, f"{publication.serving_db.name}{TMP_MARK}*")
         try:
-            with disk_full_named(tmp):
-                tables, published_at = _build_serving_file(
-                    build_db, serving_db, tmp, run_id, schemas, settings.allowed_shrinkage()
-                )
-            if _wal(tmp).exists():
-                raise PublishError(f"{_wal(tmp)} was left after closing the new serving database")
-            # A WAL next to the live file (someone opened it read-write) must not be replayed onto the new one.
-            _remove(_wal(serving_db))
-            _replace_atomically(tmp, serving_db)
+            for publication in publications:
+                serving_db = publication.serving_db
+                tmp = serving_db.with_name(f"{serving_db.name}{TMP_MARK}{os.getpid()}")
+                with disk_full_named(tmp):
+                    tables, published_at = _build_serving_file(
+                        build_db, serving_db, tmp, run_id, publication.tables, settings.allowed_shrinkage(), relations
+                    )
+                if _wal(tmp).exists():
+                    raise PublishError(f"{_wal(tmp)} was left after closing the new serving database")
+                built.append((publication, tmp, tables, published_at))
+                tmp = None
+                if verify is not None:
+                    verify(publication, built[-1][1])
+            for publication, new_file, _, _ in built:
+                os.chmod(new_file, publication.file_mode)
+                # A WAL next to the live file (someone opened it read-write) must not be replayed onto the new one.
+                _remove(_wal(publication.serving_db))
+                _replace_atomically(new_file, publication.serving_db)
         except BaseException:
-            _remove(tmp, _wal(tmp))
+            for new_file in [t for _, t, _, _ in built] + ([tmp] if tmp else []):
+                _remove(new_file, _wal(new_file))
             raise
-    return {
-        "run_id": run_id,
-        "published_at": published_at.isoformat(),
-        "path": str(serving_db),
-        "size_bytes": serving_db.stat().st_size,
-        "tables": tables,
-    }
+    return [
+        {
+            "run_id": run_id,
+            "published_at": published_at.isoformat(),
+            "path": str(publication.serving_db),
+            "size_bytes": publication.serving_db.stat().st_size,
+            "tables": tables,
+        }
+        for publication, _, tables, published_at in built
+    ]
 
 
 def _build_serving_file(
-    build_db: Path, serving_db: Path, tmp: Path, run_id: str, schemas: Sequence[str], allowed_shrinkage: frozenset[str] | None
+    build_db: Path,
+    serving_db: Path,
+    tmp: Path,
+    run_id: str,
+    tables: Mapping[str, str],
+    allowed_shrinkage: frozenset[str] | None,
+    relations: Mapping[str, Relation] | None = None,
 ) -> tuple[dict[str, int], datetime]:
-    """Write the whole new serving database to ``tmp``; returns the row count per table and the time."""
+    """Write the whole new serving database to ``tmp``: every table of ``tables`` ("schema.table" -> a
+    query over the build database attached as ``warehouse`` and over ``relations``, rows handed over by the
+    caller). Returns the row count per table and the time."""
     con = connect(tmp)
     try:
         with writer_lock(build_db):
             try:
-                con.execute(f"attach {_sql_string(str(build_db))} as build (read_only)")
+                con.execute(f"attach {_sql_string(str(build_db))} as {BUILD_CATALOG} (read_only)")
             except duckdb.Error as error:
                 raise PublishError(f"cannot open the build database {build_db} read-only: {error}") from error
-            relations = _published_relations(con, "build", schemas)
-            missing = sorted(set(schemas) - {schema for schema, _ in relations})
-            if missing:
-                raise PublishError(f"build database {build_db} has no tables in schema(s) {', '.join(missing)}")
+            for name, relation in (relations or {}).items():
+                relation.create_temporary(con, name)
             con.execute("begin")
             counts: dict[str, int] = {}
-            for schema in schemas:
+            for schema in sorted({table.split(".", 1)[0] for table in tables}):
                 con.execute(f"create schema {_quote(schema)}")
-            for schema, name in relations:
+            for table, query in tables.items():
+                schema, name = table.split(".", 1)
                 target = f"{_quote(schema)}.{_quote(name)}"
-                con.execute(f"create table {target} as select * from build.{target}")
-                _copy_comments(con, "build", schema, name)
-                counts[f"{schema}.{name}"] = con.execute(f"select count(*) from {target}").fetchone()[0]
+                con.execute(f"create table {target} as {query}")
+                if _has_relation(con, BUILD_CATALOG, schema, name):
+                    _copy_comments(con, BUILD_CATALOG, schema, name)
+                counts[table] = con.execute(f"select count(*) from {target}").fetchone()[0]
             con.execute("commit")
-            con.execute("detach build")
+            con.execute(f"detach {BUILD_CATALOG}")
         con.execute(PUBLICATIONS_DDL)
         _copy_publication_history(con, serving_db)
         _check_shrinkage(con, counts, allowed_shrinkage)
@@ -295,10 +384,15 @@ def _build_serving_file(
     return counts, published_at
 
 
+def _has_relation(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, name: str) -> bool:
+    return bool(_published_relations(con, catalog, [schema]).count((schema, name)))
+
+
 def export_parquet(
-    serving_db: Path, exports_dir: Path, schemas: Sequence[str] = PUBLISHED_SCHEMAS
+    serving_db: Path, exports_dir: Path, schemas: Sequence[str] | None = None, file_mode: int = 0o644
 ) -> dict[str, Any]:
-    """Write every table of ``schemas`` in ``serving_db`` to ``exports_dir/<schema>/<table>.parquet``.
+    """Write every table of ``schemas`` (None: every schema but ``meta``) in ``serving_db`` to
+    ``exports_dir/<schema>/<table>.parquet``, each file with ``file_mode``.
 
     All files are first written under temporary names; only when every one of them is complete are they
     swapped in with ``os.replace`` (so a full disk or a crash half-way leaves the previous exports as they
@@ -315,7 +409,12 @@ def export_parquet(
         try:
             con = connect(serving_db, read_only=True)
             try:
-                relations = _published_relations(con, con.execute("select current_database()").fetchone()[0], schemas)
+                catalog = con.execute("select current_database()").fetchone()[0]
+                if schemas is None:
+                    schemas = [r[0] for r in con.execute(
+                        "select distinct schema_name from duckdb_tables() where database_name = ? and schema_name <> 'meta' "
+                        "order by 1", [catalog]).fetchall()]
+                relations = _published_relations(con, catalog, schemas)
                 publication = _latest_publication(con)
                 files: dict[str, dict[str, Any]] = {}
                 for schema, name in relations:
@@ -345,12 +444,13 @@ def export_parquet(
             _remove(*written)
             raise
         for tmp_file, target in written.items():  # the manifest last: it names what is there
+            os.chmod(tmp_file, file_mode)
             os.replace(tmp_file, target)
         for folder in {target.parent for target in written.values()}:
             _fsync_directory(folder)
         exported = set(written.values())
-        for schema in schemas:
-            for stale in (exports_dir / schema).glob("*.parquet"):
+        for folder in [p for p in exports_dir.iterdir() if p.is_dir()]:
+            for stale in folder.glob("*.parquet"):
                 if stale not in exported:
                     stale.unlink()
     return manifest

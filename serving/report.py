@@ -44,7 +44,7 @@ TEMPLATES_DIR = HERE / "templates"
 #: Where the series behind each target is read from, first found wins.
 TARGET_OBSERVATIONS = ("marts.target_observations", "intermediate.int_target_observations")
 #: Order of the status tiles and the sort order of cards within a plan (most urgent first).
-STATUSES = ("off_track", "at_risk", "awaiting_data", "on_track", "met", "no_data")
+STATUSES = ("off_track", "at_risk", "awaiting_data", "on_track", "met", "no_data", "confidential")
 #: What the report needs of the published database.
 REQUIRED_RELATIONS = ("marts.target_tracking", "marts.dim_target")
 #: Target kinds that count things achieved over the plan: drawn as progress towards the count.
@@ -382,7 +382,7 @@ def load_report_data(db_path: Path) -> ReportData:
         targets = []
         for row in rows:
             view = _target_view(row)
-            if view.status != "no_data":
+            if view.status not in ("no_data", "confidential"):  # nothing to draw, or nothing that may be shown
                 _attach_chart(view, db, observations)
             targets.append(view)
         publication = None

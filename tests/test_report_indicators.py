@@ -28,7 +28,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     publish_serving_database(root / "warehouse.duckdb", root / "serving.duckdb", "run-report")
     summary = build_indicator_report(root / "serving.duckdb", root / "reports" / "indicators.html")
     assert summary["status_counts"] == {
-        "off_track": 1, "at_risk": 1, "awaiting_data": 2, "on_track": 3, "met": 0, "no_data": 21,
+        "off_track": 1, "at_risk": 1, "awaiting_data": 2, "on_track": 3, "met": 0, "no_data": 21, "confidential": 0,
     }
     return Path(summary["path"])
 

@@ -16,7 +16,8 @@ import dagster as dg
 
 from ingestion import settings
 from orchestration.resources import WarehouseResource
-from serving.publish import export_parquet, publish_serving_database
+from serving.publish import export_parquet
+from serving.tiers import published_tiers, publish_tiers
 from serving.report import build_indicator_report
 
 SERVING_DATABASE_KEY = dg.AssetKey(["serving", "serving_database"])
@@ -48,9 +49,11 @@ def build_serving_database_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDe
         group_name="serving",
         kinds={"duckdb"},
         description=(
-            "WAREHOUSE_DIR/serving.duckdb: the marts and audit tables copied from the build database into a new "
-            "file that replaces the old one atomically; BI tools open it read-only. Not published when a "
-            "blocking check upstream failed."
+            "WAREHOUSE_DIR/serving.duckdb (public tier: no enterprise-level data, enterprise aggregates after "
+            "disclosure control), WAREHOUSE_DIR/restricted/serving.duckdb (everything) and "
+            "WAREHOUSE_DIR/groups/<group>/serving.duckdb (one SOE group's own data): new files that replace the "
+            "old ones atomically; BI tools open them read-only. Not published when a blocking check upstream "
+            "failed or when the public file would disclose confidential data."
         ),
     )
     def serving_database(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -60,19 +63,29 @@ def build_serving_database_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDe
                 description="not publishing: blocking checks failed on their latest evaluation: " + "; ".join(failed),
                 metadata={"failed_checks": failed},
             )
-        with warehouse.doing("publishing serving.duckdb"):
-            published = publish_serving_database(warehouse.path, settings.serving_db_path(), context.run_id)
-        tables = published["tables"]
-        context.log.info(f"published {len(tables)} tables, {sum(tables.values())} rows, to {published['path']}")
+        with warehouse.doing("publishing the public and restricted tiers"):
+            published = publish_tiers(warehouse.path, context.run_id)
+        public = published["public"]
+        for tier, result in published.items():
+            tables = result["tables"]
+            context.log.info(f"{tier}: published {len(tables)} tables, {sum(tables.values())} rows, to {result['path']}")
         return dg.MaterializeResult(
             metadata={
-                "path": dg.MetadataValue.path(published["path"]),
-                "published_at": published["published_at"],
-                "size_bytes": published["size_bytes"],
-                "table_count": len(tables),
+                "path": dg.MetadataValue.path(public["path"]),
+                "published_at": public["published_at"],
+                "size_bytes": public["size_bytes"],
+                "table_count": len(public["tables"]),
                 "row_counts": dg.MetadataValue.md(
-                    "| table | rows |\n|---|---:|\n" + "\n".join(f"| {t} | {n} |" for t, n in tables.items())
+                    "| table | rows |\n|---|---:|\n" + "\n".join(f"| {t} | {n} |" for t, n in public["tables"].items())
                 ),
+                "tiers": dg.MetadataValue.md(
+                    "| tier | path | tables | rows |\n|---|---|---:|---:|\n"
+                    + "\n".join(
+                        f"| {tier} | {r['path']} | {len(r['tables'])} | {sum(r['tables'].values())} |"
+                        for tier, r in published.items()
+                    )
+                ),
+                "withheld_public_cells": published["restricted"]["tables"].get("disclosure.soe_innovation_withheld", 0),
             }
         )
 
@@ -84,19 +97,24 @@ def build_serving_database_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDe
     deps=[SERVING_DATABASE_KEY],
     group_name="serving",
     kinds={"parquet"},
-    description="WAREHOUSE_DIR/exports/<schema>/<table>.parquet from the published serving database, plus manifest.json.",
+    description=(
+        "<tier>/exports/<schema>/<table>.parquet from each published serving database (public: WAREHOUSE_DIR/exports; "
+        "restricted: WAREHOUSE_DIR/restricted/exports; one per group), plus manifest.json."
+    ),
 )
 def parquet_exports(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    exports = settings.exports_dir()
+    files, rows = 0, 0
     with warehouse.doing("exporting Parquet"):
-        manifest = export_parquet(settings.serving_db_path(), exports)
-    context.log.info(f"exported {len(manifest['tables'])} tables to {exports}")
+        for tier, serving_db, exports, mode in published_tiers():
+            manifest = export_parquet(serving_db, exports, file_mode=mode)
+            files += len(manifest["tables"])
+            rows += sum(t["row_count"] for t in manifest["tables"].values())
+            context.log.info(f"{tier}: exported {len(manifest['tables'])} tables to {exports}")
     return dg.MaterializeResult(
         metadata={
-            "path": dg.MetadataValue.path(str(exports)),
-            "publication_run_id": manifest["run_id"] or "",
-            "files": len(manifest["tables"]),
-            "rows": sum(t["row_count"] for t in manifest["tables"].values()),
+            "path": dg.MetadataValue.path(str(settings.exports_dir())),
+            "files": files,
+            "rows": rows,
         }
     )
 

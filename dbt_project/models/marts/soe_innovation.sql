@@ -8,33 +8,9 @@
 
 with
 
-current_submissions as (
+contributions as (
 
-    select * from {{ ref('int_enterprise_submissions_current') }}
-
-),
-
-year_before as (
-
-    -- the model again rather than the CTE above: a CTE used twice would be held in memory whole
-    select
-        uscc,
-        period,
-        rd_expenditure_10k_yuan as rd_expenditure_year_before,
-        high_value_invention_patents_valid as high_value_invention_patents_valid_year_before
-    from {{ ref('int_enterprise_submissions_current') }}
-
-),
-
-with_year_before as (
-
-    -- the same enterprise's R&D a year earlier (2023Q3 for 2024Q3), when it reported that period
-    select
-        c.*,
-        y.rd_expenditure_year_before,
-        y.high_value_invention_patents_valid_year_before
-    from current_submissions c
-    left join year_before y on y.uscc = c.uscc and y.period = c.same_period_last_year
+    select * from {{ ref('int_soe_innovation_contributions') }}
 
 ),
 
@@ -56,7 +32,7 @@ aggregated as (
         sum(cast(industrial_output_10k_yuan as decimal(38, 6))) as industrial_output_10k_yuan,
         sum(high_value_invention_patents_valid - high_value_invention_patents_valid_year_before)
             as high_value_invention_patents_added
-    from with_year_before
+    from contributions
     group by grouping sets ((group_name, period), (period))
 
 )

@@ -1,0 +1,307 @@
+"""What each published database holds: the public tier, the restricted tier and one extract per SOE group.
+
+========== ============================================== ===================================== ======
+tier       file                                           who gets it                           mode
+========== ============================================== ===================================== ======
+public     ``WAREHOUSE_DIR/serving.duckdb``               every BI user                         0644
+restricted ``WAREHOUSE_DIR/restricted/serving.duckdb``    the warehouse team, SASAC analysts    0640
+group      ``WAREHOUSE_DIR/groups/<group>/serving.duckdb`` that SOE group only                  0640
+========== ============================================== ===================================== ======
+
+Each tier is a set of tables, each defined by a query over the build database (attached as ``warehouse``)
+and over ``disclosure_decisions``, the decisions of :mod:`serving.disclosure` registered on the
+connection. The restricted tier holds everything. The public tier holds no enterprise-level table, the
+quarantine of statistical releases only, and the enterprise aggregates after disclosure control: a
+suppressed cell of ``soe_innovation`` and every target figure taken from one are published without a value,
+flagged ``c``. A group's extract holds its enterprises' submissions and its own aggregates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import os
+import shutil
+
+import duckdb
+
+from ingestion import settings
+from ingestion.warehouse import writer_lock
+from serving.disclosure import (
+    COLUMN_MEASURES,
+    CONFIDENTIAL,
+    Decision,
+    DisclosureError,
+    DisclosureRules,
+    decide_in_database,
+    public_problems,
+)
+from serving.publish import BUILD_CATALOG, Publication, PublishError, Relation, _published_relations, publish_databases
+
+#: The schemas every tier is built from.
+SOURCE_SCHEMAS: tuple[str, ...] = ("marts", "audit")
+#: Enterprise-level tables: restricted tier (and, filtered, the group extracts) only.
+ENTERPRISE_TABLES: frozenset[str] = frozenset(
+    {
+        "marts.dim_enterprise",
+        "marts.fct_enterprise_submissions",
+        "marts.fct_enterprise_submission_history",
+        "marts.soe_innovation_concentration",
+    }
+)
+#: The tables of a group's extract, each filtered to the group's own rows.
+GROUP_TABLES: tuple[str, ...] = (
+    "marts.dim_enterprise",
+    "marts.fct_enterprise_submissions",
+    "marts.fct_enterprise_submission_history",
+    "marts.soe_innovation",
+)
+#: Restricted: every suppressed cell and withheld column of the public ``soe_innovation``, and why.
+DECISIONS_TABLE = "disclosure.soe_innovation_withheld"
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    serving_db: Path
+    exports_dir: Path
+    file_mode: int
+    tables: Mapping[str, str]  # "schema.table" -> query over the build database and `disclosure_decisions`
+
+    @property
+    def is_public(self) -> bool:
+        return self.name == "public"
+
+
+def _q(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _ref(table: str) -> str:
+    schema, name = table.split(".", 1)
+    return f"{BUILD_CATALOG}.{_q(schema)}.{_q(name)}"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+#: Registered on the connection that builds the tiers: the columns withheld from each public row.
+WITHHELD_RELATION = "disclosure_decisions"
+WITHHELD_COLUMNS = {"group_name": "varchar", "period": "varchar", "withheld": "varchar[]"}
+#: Long form for the restricted tier.
+DECISION_RELATION = "disclosure_decision_rows"
+DECISION_COLUMNS = {"group_name": "varchar", "period": "varchar", "item_kind": "varchar", "item": "varchar", "reason": "varchar"}
+
+
+def withheld_rows(decisions: Mapping[tuple[str, str], Decision]) -> list[tuple]:
+    return [(group, period, sorted(d.withheld)) for (group, period), d in sorted(decisions.items()) if d.withheld]
+
+
+def decision_rows(decisions: Mapping[tuple[str, str], Decision]) -> list[tuple]:
+    rows = []
+    for (group, period), d in sorted(decisions.items()):
+        rows += [(group, period, "suppressed measure", m, why) for m, why in sorted(d.suppressed.items())]
+        rows += [(group, period, "withheld column", c, why) for c, why in sorted(d.withheld.items())]
+    return rows
+
+
+def _public_soe_innovation(columns: Sequence[str]) -> str:
+    """``soe_innovation`` with the withheld values removed, and the row flagged."""
+    selected = [
+        f"case when list_contains(d.withheld, {_literal(c)}) then null else s.{_q(c)} end as {_q(c)}"
+        if c in COLUMN_MEASURES else f"s.{_q(c)}"
+        for c in columns
+    ]
+    selected.append(f"case when len(d.withheld) > 0 then '{CONFIDENTIAL}' end as disclosure_flag")
+    selected.append("array_to_string(d.withheld, ', ') as withheld_columns")
+    return (
+        f"select {', '.join(selected)} from {BUILD_CATALOG}.marts.soe_innovation s "
+        f"left join {WITHHELD_RELATION} d using (group_name, period)"
+    )
+
+
+def _masked_targets(table: str, columns: Sequence[str], value_columns: Sequence[str], period_column: str) -> str:
+    """``table`` (keyed by ``target_id``) with the figures of SOE targets taken from a suppressed cell of
+    ``soe_innovation`` (the target's group, ``period_column``) removed; their status says ``confidential``."""
+    confidential = "coalesce(list_contains(d.withheld, ti.measure), false)"
+    selected = []
+    for column in columns:
+        if column in value_columns:
+            selected.append(f"case when {confidential} then null else t.{_q(column)} end as {_q(column)}")
+        elif column == "status":
+            selected.append(f"case when {confidential} then 'confidential' else t.status end as status")
+        else:
+            selected.append(f"t.{_q(column)}")
+    selected.append(f"case when {confidential} then '{CONFIDENTIAL}' end as disclosure_flag")
+    return (
+        f"select {', '.join(selected)} from {_ref(table)} t "
+        f"join {BUILD_CATALOG}.reference.policy_targets targets using (target_id) "
+        f"left join {BUILD_CATALOG}.reference.ref_target_scopes scopes on scopes.scope = targets.scope "
+        f"left join {BUILD_CATALOG}.reference.ref_target_indicators ti "
+        "on ti.indicator = targets.indicator and ti.source_model = 'soe_innovation' "
+        f"left join {WITHHELD_RELATION} d "
+        f"on ti.indicator is not null and d.group_name = scopes.group_name and d.period = t.{_q(period_column)}"
+    )
+
+
+def plan_tiers(con: duckdb.DuckDBPyConnection, relations: Sequence[tuple[str, str]]) -> list[Tier]:
+    """The tiers to publish from the attached build database whose tables are ``relations``."""
+    tables = [f"{schema}.{name}" for schema, name in relations]
+    restricted = {t: f"select * from {_ref(t)}" for t in tables}
+    restricted[DECISIONS_TABLE] = f"select * from {DECISION_RELATION}"
+
+    def columns(table: str) -> list[str]:
+        schema, name = table.split(".", 1)
+        return [r[0] for r in con.execute(
+            f"select column_name from duckdb_columns() where database_name = '{BUILD_CATALOG}' and schema_name = ? "
+            "and table_name = ? order by column_index", [schema, name]).fetchall()]
+
+    public = {t: f"select * from {_ref(t)}" for t in tables if t not in ENTERPRISE_TABLES}
+    public["marts.soe_innovation"] = _public_soe_innovation(columns("marts.soe_innovation"))
+    public["audit.quarantine"] = (
+        f"select q.* from {BUILD_CATALOG}.audit.quarantine q where q.load_id in "
+        f"(select load_id from {BUILD_CATALOG}.audit.load_log where kind = 'release')"
+    )
+    for table, values, period in TARGET_TABLES:
+        if table in public:
+            public[table] = _masked_targets(table, columns(table), values, period)
+
+    tiers = [
+        Tier("restricted", settings.restricted_dir() / "serving.duckdb", settings.restricted_dir() / "exports",
+             0o640, restricted),
+    ]
+    groups = [r[0] for r in con.execute(
+        f"select distinct group_name from {BUILD_CATALOG}.marts.fct_enterprise_submissions where group_name is not null order by 1"
+    ).fetchall()]
+    for group in groups:
+        folder = settings.groups_dir() / group_folder(group)
+        extract = {t: f"select * from {_ref(t)} where group_name = {_literal(group)}" for t in GROUP_TABLES if t in tables}
+        tiers.append(Tier(f"group {group}", folder / "serving.duckdb", folder / "exports", 0o640, extract))
+    tiers.append(Tier("public", settings.serving_db_path(), settings.exports_dir(), 0o644, public))
+    return tiers
+
+
+#: Target tables whose SOE figures follow disclosure: (table, value columns, column of the judged period).
+TARGET_TABLES: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("marts.target_tracking", ("latest_value", "gap", "required_annual_change", "exceeded_by"), "latest_period"),
+    ("marts.target_observations", ("value",), "period"),
+)
+
+
+def group_folder(group: str) -> str:
+    """The folder name of a group's extract: its name, with path separators replaced."""
+    return group.replace("/", "_").replace("\\", "_").strip() or "_"
+
+
+def publish_tiers(build_db: Path, run_id: str, rules: DisclosureRules | None = None) -> dict[str, dict]:
+    """Publish the restricted tier, every group's extract and the public tier from ``build_db``, all or
+    none (see :func:`serving.publish.publish_databases`), after disclosure control. The public file is
+    checked before it is swapped in: no enterprise identifier in any table, no published cell that fails
+    the rules, no suppressed cell the audit can recompute (:class:`DisclosureError` otherwise).
+    Returns what was published per tier name."""
+    rules = rules or DisclosureRules.from_settings()
+    build_db = Path(build_db)
+    if not build_db.exists():
+        raise PublishError(f"build database {build_db} does not exist: run the pipeline before publishing")
+    with writer_lock(build_db):  # held until every file is swapped in: the tiers come from one state
+        con = duckdb.connect()
+        try:
+            con.execute(f"attach {_literal(str(build_db))} as {BUILD_CATALOG} (read_only)")
+            relations = _published_relations(con, BUILD_CATALOG, SOURCE_SCHEMAS)
+            decisions = decide_in_database(con, BUILD_CATALOG, rules)
+            tiers = plan_tiers(con, relations)
+        finally:
+            con.close()
+        rows = {
+            WITHHELD_RELATION: Relation(WITHHELD_COLUMNS, withheld_rows(decisions)),
+            DECISION_RELATION: Relation(DECISION_COLUMNS, decision_rows(decisions)),
+        }
+
+        def verify(publication: Publication, new_file: Path) -> None:
+            if publication.serving_db == settings.serving_db_path():
+                problems = check_public_file(new_file, build_db, rules)
+                if problems:
+                    raise DisclosureError(
+                        f"not publishing: the public tier would disclose confidential data ({len(problems)} problems): "
+                        + "; ".join(problems[:5])
+                    )
+
+        settings.restricted_dir().mkdir(parents=True, exist_ok=True)
+        os.chmod(settings.restricted_dir(), 0o750)
+        published = publish_databases(
+            build_db,
+            [Publication(t.serving_db, t.tables, t.file_mode) for t in tiers],
+            run_id,
+            relations=rows,
+            verify=verify,
+        )
+    remove_stale_group_extracts({t.serving_db.parent for t in tiers})
+    return {tier.name: result for tier, result in zip(tiers, published, strict=True)}
+
+
+#: A token shaped like a unified social credit code (GB 32100-2015).
+USCC_SHAPE = "[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}"
+
+
+def check_public_file(path: Path, build_db: Path, rules: DisclosureRules) -> list[str]:
+    """What in the public database at ``path`` must not be published: a value equal to an enterprise's
+    USCC or name (or a USCC inside a longer text) in any text column of any table, a cell of
+    ``soe_innovation`` that fails the rules (:func:`serving.disclosure.public_problems`)."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach {_literal(str(path))} as public (read_only)")
+        con.execute(f"attach {_literal(str(build_db))} as {BUILD_CATALOG} (read_only)")
+        con.execute(
+            "create temporary table identifiers as "
+            f"select uscc as id from {BUILD_CATALOG}.marts.fct_enterprise_submissions union "
+            f"select enterprise_name from {BUILD_CATALOG}.marts.fct_enterprise_submissions union "
+            f"select uscc from {BUILD_CATALOG}.marts.fct_enterprise_submission_history union "
+            f"select enterprise_name from {BUILD_CATALOG}.marts.fct_enterprise_submission_history"
+        )
+        problems = []
+        text_columns = con.execute(
+            "select schema_name, table_name, column_name from duckdb_columns() "
+            "where database_name = 'public' and data_type = 'VARCHAR' order by all"
+        ).fetchall()
+        for schema, table, column in text_columns:
+            ref = f"public.{_q(schema)}.{_q(table)}"
+            found = con.execute(
+                f"select count(*), any_value(v) from (select {_q(column)} as v from {ref}) "
+                "where v in (select id from identifiers) "
+                f"or list_has_any(regexp_extract_all(v, '{USCC_SHAPE}'), (select list(id) from identifiers))"
+            ).fetchone()
+            if found[0]:
+                problems.append(f"{schema}.{table}.{column} holds {found[0]} enterprise identifiers (e.g. {found[1]!r})")
+        if con.execute(
+            "select count(*) from duckdb_tables() where database_name = 'public' and schema_name = 'marts' "
+            "and table_name = 'soe_innovation'"
+        ).fetchone()[0]:
+            problems += public_problems(con, "public", BUILD_CATALOG, rules)
+        return problems
+    finally:
+        con.close()
+
+
+def remove_stale_group_extracts(current: set[Path]) -> None:
+    """Delete the extracts of groups that no longer have data (the warehouse follows its inputs)."""
+    root = settings.groups_dir()
+    if not root.is_dir():
+        return
+    for folder in root.iterdir():
+        if folder.is_dir() and folder not in current:
+            shutil.rmtree(folder)
+
+
+def published_tiers() -> list[tuple[str, Path, Path, int]]:
+    """(name, serving database, exports folder, file mode) of every tier published in ``WAREHOUSE_DIR``."""
+    tiers = [("public", settings.serving_db_path(), settings.exports_dir(), 0o644)]
+    restricted = settings.restricted_dir()
+    if (restricted / "serving.duckdb").exists():
+        tiers.append(("restricted", restricted / "serving.duckdb", restricted / "exports", 0o640))
+    groups = settings.groups_dir()
+    for db in sorted(groups.glob("*/serving.duckdb")) if groups.is_dir() else []:
+        tiers.append((f"group {db.parent.name}", db, db.parent / "exports", 0o640))
+    return tiers
