@@ -6,12 +6,14 @@ The figures are realistic in size but are test data, not the official statistics
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import duckdb
 
 from ingestion import settings
 from ingestion.warehouse import AUDIT_DDL
+from serving.publish import PUBLICATIONS_DDL
 
 #: Every table CONTRACT.md promises in serving.duckdb (audit.current_loads: the view of ingestion/warehouse.py,
 #: published as a table).
@@ -280,3 +282,131 @@ def build_marts_db(path: Path) -> Path:
     finally:
         con.close()
     return path
+
+
+# --- The published tiers (docs/connecting.md): public, restricted and one extract per SOE group ----------------
+
+OTHER_GROUP = "重庆化医控股（集团）公司"
+# uscc, name, group: test data (the USCCs are made up and fail the GB 32100 check on purpose)
+ENTERPRISES = [
+    ("91500000TEST00001A", "重庆城投路桥管理有限公司", CTDI_GROUP),
+    ("91500000TEST00002B", "重庆轨道交通设计研究院有限公司", CTDI_GROUP),
+    ("91500000TEST00003C", "重庆医药化工研究院有限公司", OTHER_GROUP),
+]
+# uscc, period, version, submitted_at, rd, revenue: the highest version of (uscc, period) is the current one
+SUBMISSION_VERSIONS = [
+    ("91500000TEST00001A", "2024", 1, "2025-02-10 09:00:00", 20_000.0, 1_200_000.0),
+    ("91500000TEST00001A", "2024", 2, "2025-03-01 09:00:00", 21_000.0, 1_200_000.0),
+    ("91500000TEST00002B", "2024", 1, "2025-02-12 09:00:00", 20_000.0, 1_100_000.0),
+    ("91500000TEST00003C", "2024", 1, "2025-02-20 09:00:00", 8_000.0, 400_000.0),
+]
+#: OTHER_GROUP's aggregate (one enterprise): in the public tier it fails disclosure control, flagged 'c' with null values.
+OTHER_GROUP_SOE = (OTHER_GROUP, "2024", 1, 8_000.0, 400_000.0, 2.0, None, 1, 2, 1, 1, None)
+SUPPRESSED_CELL = OTHER_GROUP_SOE[:2]
+
+ENTERPRISE_DDL = """
+create table marts.dim_enterprise (uscc varchar not null, enterprise_name varchar, group_name varchar);
+create table marts.fct_enterprise_submission_versions (uscc varchar not null, period varchar, submission_version integer,
+    submitted_at timestamp, rd_expenditure_10k_yuan double, revenue_10k_yuan double);
+create table marts.fct_enterprise_submissions as
+    select * exclude (submission_version, submitted_at) from marts.fct_enterprise_submission_versions where false;
+"""
+
+#: Tables that only the restricted tier and the group extracts hold.
+ENTERPRISE_TABLES = ("marts.dim_enterprise", "marts.fct_enterprise_submission_versions", "marts.fct_enterprise_submissions")
+#: The columns of marts.soe_innovation after (group_name, period): null in a suppressed cell.
+SOE_MEASURES = (
+    "enterprises", "rd_expenditure_10k_yuan", "revenue_10k_yuan", "rd_intensity_pct", "rd_growth_pct",
+    "invention_patents_granted", "high_value_invention_patents_valid", "tech_based_enterprises", "hightech_enterprises",
+    "sei_output_share_pct",
+)
+
+
+def _add_enterprise_tables(build_db: Path) -> None:
+    con = duckdb.connect(str(build_db))
+    try:
+        con.execute(ENTERPRISE_DDL)
+        con.executemany("insert into marts.dim_enterprise values (?, ?, ?)", ENTERPRISES)
+        con.executemany("insert into marts.fct_enterprise_submission_versions values (?, ?, ?, ?, ?, ?)", SUBMISSION_VERSIONS)
+        con.execute("insert into marts.soe_innovation values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", OTHER_GROUP_SOE)
+        con.execute(
+            """insert into marts.fct_enterprise_submissions
+               select * exclude (submission_version, submitted_at) from marts.fct_enterprise_submission_versions
+               qualify submission_version = max(submission_version) over (partition by uscc, period)"""
+        )
+    finally:
+        con.close()
+
+
+def _publish_tier(folder: Path, build_db: Path, tables: dict[str, str], file_mode: int, dir_mode: int) -> None:
+    """Write ``folder/serving.duckdb`` (``tables``: name -> select over the build database attached as ``b``,
+    plus ``meta.publications``) and ``folder/exports/<schema>/<table>.parquet`` with ``manifest.json``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    serving = folder / "serving.duckdb"
+    con = duckdb.connect(str(serving))
+    try:
+        con.execute(f"attach '{build_db}' as b (read_only)")
+        con.execute(PUBLICATIONS_DDL)
+        for name, select in tables.items():
+            con.execute(f"create schema if not exists {name.split('.')[0]}")
+            con.execute(f"create table {name} as {select}")
+            con.execute(
+                "insert into meta.publications select 'run-1', timestamptz '2026-12-01 06:00:00+00', ?, ?, count(*) from "
+                + name,
+                name.split("."),
+            )
+        con.execute("detach b")
+        manifest = {"run_id": "run-1", "published_at": "2026-12-01T06:00:00+00:00", "tables": {}}
+        for name in tables:
+            schema, table = name.split(".")
+            target = folder / "exports" / schema / f"{table}.parquet"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            con.execute(f"copy {name} to '{target}' (format parquet)")
+            rows = con.execute(f"select count(*) from {name}").fetchone()[0]
+            manifest["tables"][name] = {"path": f"{schema}/{table}.parquet", "row_count": rows}
+    finally:
+        con.close()
+    (folder / "exports" / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod(dir_mode if path.is_dir() else file_mode)
+
+
+def build_tiered_warehouse(warehouse: Path) -> Path:
+    """A WAREHOUSE_DIR laid out as the pipeline publishes it (docs/connecting.md), from :func:`build_marts_db`
+    plus a few enterprises in two SOE groups:
+
+    - ``serving.duckdb`` and ``exports/`` (files 0644), the public tier: every CONTRACT table but
+      ``audit.quarantine``, and ``marts.soe_innovation`` with a ``disclosure_flag`` ('c': the cell's values are null);
+    - ``restricted/`` (folder 0750, files 0640): everything, with the enterprise marts and the unsuppressed
+      ``marts.soe_innovation``;
+    - ``groups/<group>/`` (0750/0640) for each group: its enterprises and its own ``marts.soe_innovation`` rows.
+    """
+    warehouse.mkdir(parents=True, exist_ok=True)
+    build = build_marts_db(warehouse / "warehouse.duckdb")
+    _add_enterprise_tables(build)
+    copy = {name: f"select * from b.{name}" for name in CONTRACT_TABLES}
+    flagged = ", ".join(f"case when c then null else {m} end as {m}" for m in SOE_MEASURES)
+    public = {name: select for name, select in copy.items() if name != "audit.quarantine"}
+    public["marts.soe_innovation"] = (
+        f"select group_name, period, {flagged}, case when c then 'c' end as disclosure_flag from "
+        f"(select *, (group_name, period) = ('{SUPPRESSED_CELL[0]}', '{SUPPRESSED_CELL[1]}') as c from b.marts.soe_innovation)"
+    )
+    _publish_tier(warehouse, build, public, 0o644, 0o755)
+    _publish_tier(
+        warehouse / "restricted", build, {**copy, **{name: f"select * from b.{name}" for name in ENTERPRISE_TABLES}}, 0o640, 0o750
+    )
+    for group in sorted({group for _, _, group in ENTERPRISES}):
+        mine = f"uscc in (select uscc from b.marts.dim_enterprise where group_name = '{group}')"
+        _publish_tier(
+            warehouse / "groups" / group,
+            build,
+            {
+                "marts.dim_enterprise": f"select * from b.marts.dim_enterprise where group_name = '{group}'",
+                "marts.fct_enterprise_submissions": f"select * from b.marts.fct_enterprise_submissions where {mine}",
+                "marts.fct_enterprise_submission_versions": f"select * from b.marts.fct_enterprise_submission_versions where {mine}",
+                "marts.soe_innovation": f"select * from b.marts.soe_innovation where group_name = '{group}'",
+            },
+            0o640,
+            0o750,
+        )
+    return warehouse
