@@ -9,9 +9,13 @@ phase in a fresh process on a fresh database file so one phase's memory does not
 
 - the raw floor: ``create table as select * from read_parquet(...)`` / ``read_csv(...)`` of the same file;
 - ingest + validation: ``load_submissions`` of that file (sha256, reading, every rule, quarantine, load);
-- the marts build: ``dbt build --select +soe_innovation +dim_enterprise`` without tests, on the database
-  the Parquet ingest filled (staging view, versioned submissions table, the two marts, the seeds they
-  join; dbt's own start-up included).
+- the marts build: the mapping step onto the reference codes, then ``dbt build`` of the enterprise marts (``soe_innovation``, its concentration,
+  ``dim_enterprise``, ``fct_enterprise_submissions`` and its history) and everything upstream, without
+  tests, on the database the Parquet ingest filled (dbt's own start-up included);
+- disclosure control: the primary and secondary suppression decisions for every cell of
+  ``soe_innovation`` (``serving.disclosure.decide_in_database``);
+- publishing the tiers: ``serving.tiers.publish_tiers`` (decisions again, the restricted tier with every
+  submission, one extract per group, the public tier and its check for identifiers and disclosure).
 
 Prints a table of seconds, rows/s, the ratio to the floor and the peak RSS of each phase.
 """
@@ -37,7 +41,13 @@ from ingestion import settings
 from ingestion.enterprise import synthetic
 
 DEFAULT_OUT = settings.REPO_ROOT / "bench" / "out"
-BUILD = "dbt build of soe_innovation and dim_enterprise (+ upstream)"
+BUILD = "mapping + dbt build of the enterprise marts (+ upstream)"
+DISCLOSE = "disclosure control (primary + secondary suppression)"
+PUBLISH = "publishing the tiers (restricted, groups, public)"
+ENTERPRISE_MARTS = (
+    "+soe_innovation", "+soe_innovation_concentration", "+dim_enterprise",
+    "+fct_enterprise_submissions", "+fct_enterprise_submission_history",
+)
 #: Annual and quarterly periods of five years: 25 periods per enterprise (fewer where the panel has gaps).
 PERIODS = synthetic.period_labels(range(2020, 2025), range(2020, 2025))
 
@@ -146,13 +156,19 @@ def _ingest(landing: str, db: str) -> tuple[float, float]:
 
 
 def _dbt_build(warehouse_dir: str) -> tuple[float, float]:
+    from ingestion import warehouse
+    from ingestion.enterprise.mapping import map_enterprise
+
     env = {**os.environ, "WAREHOUSE_DIR": warehouse_dir, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     dbt = Path(sys.executable).with_name("dbt")
     with PeakRss() as peak:
         start = time.perf_counter()
+        con = warehouse.connect(Path(warehouse_dir) / "warehouse.duckdb")
+        map_enterprise(con)  # the mapping step the marts read (industry and district codes)
+        con.close()
         result = subprocess.run(
             [
-                str(dbt), "build", "--select", "+soe_innovation", "+dim_enterprise",
+                str(dbt), "build", "--select", *ENTERPRISE_MARTS,
                 "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test",
                 "--profiles-dir", ".", "--target-path", f"{warehouse_dir}/dbt_target",
             ],
@@ -164,6 +180,35 @@ def _dbt_build(warehouse_dir: str) -> tuple[float, float]:
         elapsed = time.perf_counter() - start
     if result.returncode != 0:
         raise RuntimeError(f"dbt failed:\n{result.stdout[-3000:]}\n{result.stderr[-2000:]}")
+    return elapsed, peak.mb
+
+
+def _disclose(warehouse_dir: str) -> tuple[float, float]:
+    import duckdb
+
+    from serving.disclosure import DisclosureRules, decide_in_database
+
+    with PeakRss() as peak:
+        start = time.perf_counter()
+        con = duckdb.connect()
+        con.execute(f"attach '{warehouse_dir}/warehouse.duckdb' as warehouse (read_only)")
+        decisions = decide_in_database(con, "warehouse", DisclosureRules())
+        con.close()
+        elapsed = time.perf_counter() - start
+    withheld = sum(1 for d in decisions.values() if d.withheld)
+    print(f"    {len(decisions):,} cells, {withheld:,} with withheld values", flush=True)
+    return elapsed, peak.mb
+
+
+def _publish(warehouse_dir: str) -> tuple[float, float]:
+    os.environ["WAREHOUSE_DIR"] = warehouse_dir
+    from serving.tiers import publish_tiers
+
+    with PeakRss() as peak:
+        start = time.perf_counter()
+        published = publish_tiers(Path(warehouse_dir) / "warehouse.duckdb", "bench")
+        elapsed = time.perf_counter() - start
+    print(f"    {len(published)} databases published", flush=True)
     return elapsed, peak.mb
 
 
@@ -208,6 +253,12 @@ def run(rows: int, out: Path, seed: int, error_rate: float) -> list[Phase]:
             print("marts build (dbt) ...", flush=True)
             seconds, rss = _run(_dbt_build, str(work))
             phases.append(Phase(BUILD, rows, seconds, rss))
+            print("disclosure control ...", flush=True)
+            seconds, rss = _run(_disclose, str(work))
+            phases.append(Phase(DISCLOSE, rows, seconds, rss))
+            print("publishing the tiers ...", flush=True)
+            seconds, rss = _run(_publish, str(work))
+            phases.append(Phase(PUBLISH, rows, seconds, rss))
     return phases
 
 
@@ -221,11 +272,21 @@ def report(phases: list[Phase]) -> str:
         ratio = f"{p.seconds / by_name[p.floor].seconds:.2f}" if p.floor else ""
         lines.append(f"| {p.name} | {p.seconds:.1f} | {p.rows / p.seconds:,.0f} | {ratio} | {p.peak_rss_mb:,.0f} |")
     ingest, build = by_name["ingest + validation (parquet)"], by_name[BUILD]
+    disclose, publish = by_name[DISCLOSE], by_name[PUBLISH]
     csv_ingest = by_name["ingest + validation (csv)"]
     for label, first in (("parquet", ingest), ("csv", csv_ingest)):
-        total = first.seconds + build.seconds
-        peak = max(first.peak_rss_mb, build.peak_rss_mb)
-        lines.append(f"| whole enterprise path ({label}: ingest + build) | {total:.1f} | {first.rows / total:,.0f} |  | {peak:,.0f} |")
+        total = first.seconds + build.seconds + publish.seconds
+        peak = max(first.peak_rss_mb, build.peak_rss_mb, publish.peak_rss_mb)
+        lines.append(
+            f"| whole enterprise path ({label}: ingest + build + publishing) | {total:.1f} | {first.rows / total:,.0f} "
+            f"|  | {peak:,.0f} |"
+        )
+    whole = ingest.seconds + build.seconds + publish.seconds
+    lines.append("")
+    lines.append(
+        f"disclosure control: {disclose.seconds:.1f} s, {100 * disclose.seconds / whole:.1f} % of the whole Parquet "
+        f"path; publishing the tiers (which includes it): {publish.seconds:.1f} s, {100 * publish.seconds / whole:.1f} %"
+    )
     return "\n".join(lines)
 
 

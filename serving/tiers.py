@@ -160,11 +160,13 @@ def plan_tiers(con: duckdb.DuckDBPyConnection, relations: Sequence[tuple[str, st
             "and table_name = ? order by column_index", [schema, name]).fetchall()]
 
     public = {t: f"select * from {_ref(t)}" for t in tables if t not in ENTERPRISE_TABLES}
-    public["marts.soe_innovation"] = _public_soe_innovation(columns("marts.soe_innovation"))
-    public["audit.quarantine"] = (
-        f"select q.* from {BUILD_CATALOG}.audit.quarantine q where q.load_id in "
-        f"(select load_id from {BUILD_CATALOG}.audit.load_log where kind = 'release')"
-    )
+    if "marts.soe_innovation" in tables:
+        public["marts.soe_innovation"] = _public_soe_innovation(columns("marts.soe_innovation"))
+    if {"audit.quarantine", "audit.load_log"} <= set(tables):
+        public["audit.quarantine"] = (
+            f"select q.* from {BUILD_CATALOG}.audit.quarantine q where q.load_id in "
+            f"(select load_id from {BUILD_CATALOG}.audit.load_log where kind = 'release')"
+        )
     for table, values, period in TARGET_TABLES:
         if table in public:
             public[table] = _masked_targets(table, columns(table), values, period)
@@ -175,7 +177,7 @@ def plan_tiers(con: duckdb.DuckDBPyConnection, relations: Sequence[tuple[str, st
     ]
     groups = [r[0] for r in con.execute(
         f"select distinct group_name from {BUILD_CATALOG}.marts.fct_enterprise_submissions where group_name is not null order by 1"
-    ).fetchall()]
+    ).fetchall()] if "marts.fct_enterprise_submissions" in tables else []
     for group in groups:
         folder = settings.groups_dir() / group_folder(group)
         extract = {t: f"select * from {_ref(t)} where group_name = {_literal(group)}" for t in GROUP_TABLES if t in tables}
@@ -211,7 +213,8 @@ def publish_tiers(build_db: Path, run_id: str, rules: DisclosureRules | None = N
         try:
             con.execute(f"attach {_literal(str(build_db))} as {BUILD_CATALOG} (read_only)")
             relations = _published_relations(con, BUILD_CATALOG, SOURCE_SCHEMAS)
-            decisions = decide_in_database(con, BUILD_CATALOG, rules)
+            has_enterprise_marts = {("marts", "soe_innovation"), ("marts", "soe_innovation_concentration")} <= set(relations)
+            decisions = decide_in_database(con, BUILD_CATALOG, rules) if has_enterprise_marts else {}
             tiers = plan_tiers(con, relations)
         finally:
             con.close()
@@ -254,12 +257,11 @@ def check_public_file(path: Path, build_db: Path, rules: DisclosureRules) -> lis
     try:
         con.execute(f"attach {_literal(str(path))} as public (read_only)")
         con.execute(f"attach {_literal(str(build_db))} as {BUILD_CATALOG} (read_only)")
+        sources = [t for t in IDENTIFIER_SOURCES if _has(con, BUILD_CATALOG, t)]
         con.execute(
             "create temporary table identifiers as "
-            f"select uscc as id from {BUILD_CATALOG}.marts.fct_enterprise_submissions union "
-            f"select enterprise_name from {BUILD_CATALOG}.marts.fct_enterprise_submissions union "
-            f"select uscc from {BUILD_CATALOG}.marts.fct_enterprise_submission_history union "
-            f"select enterprise_name from {BUILD_CATALOG}.marts.fct_enterprise_submission_history"
+            + " union ".join(f"select {column} as id from {_ref(t)}" for t in sources for column in ("uscc", "enterprise_name"))
+            if sources else "create temporary table identifiers (id varchar)"
         )
         problems = []
         text_columns = con.execute(
@@ -275,14 +277,20 @@ def check_public_file(path: Path, build_db: Path, rules: DisclosureRules) -> lis
             ).fetchone()
             if found[0]:
                 problems.append(f"{schema}.{table}.{column} holds {found[0]} enterprise identifiers (e.g. {found[1]!r})")
-        if con.execute(
-            "select count(*) from duckdb_tables() where database_name = 'public' and schema_name = 'marts' "
-            "and table_name = 'soe_innovation'"
-        ).fetchone()[0]:
+        if _has(con, "public", "marts.soe_innovation") and _has(con, BUILD_CATALOG, "marts.soe_innovation_concentration"):
             problems += public_problems(con, "public", BUILD_CATALOG, rules)
         return problems
     finally:
         con.close()
+
+
+#: The tables whose USCCs and enterprise names the public tier must not contain.
+IDENTIFIER_SOURCES = ("marts.fct_enterprise_submissions", "marts.fct_enterprise_submission_history")
+
+
+def _has(con: duckdb.DuckDBPyConnection, catalog: str, table: str) -> bool:
+    schema, name = table.split(".", 1)
+    return (schema, name) in _published_relations(con, catalog, [schema])
 
 
 def remove_stale_group_extracts(current: set[Path]) -> None:

@@ -21,6 +21,7 @@ from serving.tiers import published_tiers, publish_tiers
 from serving.report import build_indicator_report
 
 SERVING_DATABASE_KEY = dg.AssetKey(["serving", "serving_database"])
+PUBLIC_TIER_CHECK = "public_tier_discloses_nothing"
 
 
 def failed_blocking_checks(context: dg.AssetExecutionContext) -> list[str]:
@@ -48,6 +49,18 @@ def build_serving_database_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDe
         deps=list(upstream),
         group_name="serving",
         kinds={"duckdb"},
+        check_specs=[
+            dg.AssetCheckSpec(
+                PUBLIC_TIER_CHECK,
+                asset=SERVING_DATABASE_KEY,
+                blocking=True,
+                description=(
+                    "The public serving database holds no enterprise identifier or name in any table, and every "
+                    "published enterprise aggregate passes disclosure control (checked on the new file before it "
+                    "is swapped in: a failure stops the publication)."
+                ),
+            )
+        ],
         description=(
             "WAREHOUSE_DIR/serving.duckdb (public tier: no enterprise-level data, enterprise aggregates after "
             "disclosure control), WAREHOUSE_DIR/restricted/serving.duckdb (everything) and "
@@ -86,7 +99,14 @@ def build_serving_database_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDe
                     )
                 ),
                 "withheld_public_cells": published["restricted"]["tables"].get("disclosure.soe_innovation_withheld", 0),
-            }
+            },
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name=PUBLIC_TIER_CHECK,
+                    passed=True,  # publish_tiers raises before swapping in a public file that fails
+                    metadata={"withheld": published["restricted"]["tables"].get("disclosure.soe_innovation_withheld", 0)},
+                )
+            ],
         )
 
     return serving_database
