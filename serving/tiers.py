@@ -58,6 +58,9 @@ GROUP_TABLES: tuple[str, ...] = (
     "marts.fct_enterprise_submission_history",
     "marts.soe_innovation",
 )
+#: ``audit.load_log.kind`` of the statistical releases (the landing folder, ``ingestion.releases.loader.KIND``):
+#: the only loads whose quarantined rows the public tier keeps.
+RELEASES_KIND = "releases"
 #: Restricted: every suppressed cell and withheld column of the public ``soe_innovation``, and why.
 DECISIONS_TABLE = "disclosure.soe_innovation_withheld"
 
@@ -165,7 +168,7 @@ def plan_tiers(con: duckdb.DuckDBPyConnection, relations: Sequence[tuple[str, st
     if {"audit.quarantine", "audit.load_log"} <= set(tables):
         public["audit.quarantine"] = (
             f"select q.* from {BUILD_CATALOG}.audit.quarantine q where q.load_id in "
-            f"(select load_id from {BUILD_CATALOG}.audit.load_log where kind = 'release')"
+            f"(select load_id from {BUILD_CATALOG}.audit.load_log where kind = {_literal(RELEASES_KIND)})"
         )
     for table, values, period in TARGET_TABLES:
         if table in public:

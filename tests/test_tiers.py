@@ -75,7 +75,7 @@ def test_the_public_tier_has_no_enterprise_level_table_and_no_raw_enterprise_rec
     assert "marts.soe_innovation" in public and "marts.target_tracking" in public
     kinds = rows(pipeline.serving_db, """select distinct l.kind from audit.quarantine q
         join audit.load_log l using (load_id)""")
-    assert kinds in ([], [("release",)])
+    assert kinds in ([], [(tiers.RELEASES_KIND,)])
     exported = {p.stem for p in (pipeline.warehouse_dir / "exports" / "marts").glob("*.parquet")}
     assert not exported & {t.split(".")[1] for t in tiers.ENTERPRISE_TABLES}
 
