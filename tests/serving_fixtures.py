@@ -1,4 +1,5 @@
-"""A small build database with every table of CONTRACT.md, for the serving and report tests.
+"""A small build database with every table of CONTRACT.md, for the serving and report tests, and the
+enterprise marts on top of it, published in tiers by the real publishing code (:func:`build_tiered_warehouse`).
 
 The figures are realistic in size but are test data, not the official statistics.
 """
@@ -6,14 +7,17 @@ The figures are realistic in size but are test data, not the official statistics
 from __future__ import annotations
 
 import csv
-import json
+import os
 from pathlib import Path
 
 import duckdb
+import yaml
 
 from ingestion import settings
 from ingestion.warehouse import AUDIT_DDL
-from serving.publish import PUBLICATIONS_DDL
+from serving.disclosure import DisclosureRules
+from serving.publish import export_parquet
+from serving.tiers import published_tiers, publish_tiers
 
 #: Every table CONTRACT.md promises in serving.duckdb (audit.current_loads: the view of ingestion/warehouse.py,
 #: published as a table).
@@ -54,10 +58,6 @@ create table marts.patents_per_10k (region_code varchar, year integer, invention
     high_value_invention_patents_per_10k double, source varchar);
 create table marts.industrial_va_growth (region_code varchar, year integer, industrial_va_growth_pct double,
     release_date date, source_file varchar);
-create table marts.soe_innovation (group_name varchar, period varchar, enterprises integer, rd_expenditure_10k_yuan double,
-    revenue_10k_yuan double, rd_intensity_pct double, rd_growth_pct double, invention_patents_granted integer,
-    high_value_invention_patents_valid integer, tech_based_enterprises integer, hightech_enterprises integer,
-    sei_output_share_pct double);
 create table marts.target_tracking (target_id varchar not null, indicator_code varchar, region_code varchar, scope varchar,
     comparator varchar, target_value double, target_year integer, latest_value double, latest_period varchar, gap double,
     required_annual_change double, status varchar, judged_period varchar, latest_age_years double, is_stale boolean,
@@ -111,6 +111,12 @@ INDUSTRIAL_VA = [
     ("CN", 2021, 9.6, "2022-02-28", CN_FILE), ("CN", 2022, 3.6, "2023-02-28", CN_FILE),
 ]
 CTDI_GROUP = "重庆城市交通开发投资（集团）有限公司"
+#: The columns of marts.soe_innovation the SOE rows below give (high_value_invention_patents_added stays null).
+SOE_COLUMNS = (
+    "group_name", "period", "enterprises", "rd_expenditure_10k_yuan", "revenue_10k_yuan", "rd_intensity_pct",
+    "rd_growth_pct", "invention_patents_granted", "high_value_invention_patents_valid", "tech_based_enterprises",
+    "hightech_enterprises", "sei_output_share_pct",
+)
 SOE = [  # group, period, enterprises, rd, revenue, intensity, growth, granted, hv valid, tech, hightech, sei share
     ("ALL", "2022", 412, 1_150_000.0, 52_000_000.0, 2.21, 6.5, 820, 1310, 160, 110, 28.0),
     ("ALL", "2023", 425, 1_240_000.0, 54_100_000.0, 2.29, 7.8, 905, 1422, 178, 121, 30.5),
@@ -212,6 +218,26 @@ from marts.dim_target d where d.target_id = target_tracking.target_id;
 """
 
 
+#: The seeds (schema ``reference``, as dbt seeds them) that publishing reads: the SOE targets' groups and measures.
+SEEDS_SQL = "create schema if not exists reference;\n" + "".join(
+    f"create table reference.{seed} as select * from {_seed(seed)};\n"
+    for seed in ("policy_targets", "ref_target_scopes", "ref_target_indicators")
+)
+
+
+def contract_ddl(model: str) -> str:
+    """``create table marts.<model>`` with the columns and types of the model's dbt contract (its .yml)."""
+    spec = yaml.safe_load((settings.DBT_PROJECT_DIR / "models" / "marts" / f"{model}.yml").read_text(encoding="utf-8"))
+    (columns,) = [m["columns"] for m in spec["models"] if m["name"] == model]
+    return f"create table marts.{model} ({', '.join(c['name'] + ' ' + c['data_type'] for c in columns)});"
+
+
+def insert_soe_innovation(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
+    con.executemany(
+        f"insert into marts.soe_innovation ({', '.join(SOE_COLUMNS)}) values ({', '.join('?' * len(SOE_COLUMNS))})", rows
+    )
+
+
 def build_marts_db(path: Path) -> Path:
     """Write a build database with every CONTRACT table (and one table that must not be published)."""
     con = duckdb.connect(str(path))
@@ -238,11 +264,13 @@ def build_marts_db(path: Path) -> Path:
         con.executemany("insert into marts.rd_intensity values (?, ?, ?, ?, ?, ?, ?, ?, ?)", RD_INTENSITY)
         con.executemany("insert into marts.patents_per_10k values (?, ?, ?, ?, ?)", PATENTS)
         con.executemany("insert into marts.industrial_va_growth values (?, ?, ?, ?, ?)", INDUSTRIAL_VA)
-        con.executemany("insert into marts.soe_innovation values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", SOE)
+        con.execute(contract_ddl("soe_innovation"))
+        insert_soe_innovation(con, SOE)
         con.executemany(
             f"insert into marts.target_tracking values ({', '.join(['?'] * 22)})", target_rows()
         )
         con.execute(REFERENCE_SQL)
+        con.execute(SEEDS_SQL)
         con.executemany(
             "insert into marts.dim_release (load_id, source_file, publisher, title, release_date, status, url)"
             " values (?, ?, ?, ?, ?, ?, ?)",
@@ -268,12 +296,14 @@ def build_marts_db(path: Path) -> Path:
         )
         con.execute(
             """insert into audit.load_log (load_id, source_file, sha256, format, release_date, rows_loaded,
-                                          rows_quarantined, status, error, loaded_at) values
-               ('l1', 'releases/cq/chongqing_innovation_indicators_2023.xlsx', 'ab12', 'bulletin_xlsx', '2024-09-30', 8, 0, 'loaded', null, '2026-11-20 10:00:00'),
-               ('l2', 'enterprise/bulk_2024q2.csv', 'cd34', 'enterprise_csv', null, 1200, 2, 'loaded', null, '2026-11-20 10:00:05')"""
+                                          rows_quarantined, status, error, loaded_at, kind) values
+               ('l1', 'releases/cq/chongqing_innovation_indicators_2023.xlsx', 'ab12', 'bulletin_xlsx', '2024-09-30', 8, 1, 'loaded', null, '2026-11-20 10:00:00', 'releases'),
+               ('l2', 'enterprise/bulk_2024q2.csv', 'cd34', 'enterprise_csv', null, 1200, 2, 'loaded', null, '2026-11-20 10:00:05', 'enterprise')"""
         )
         con.execute(
             """insert into audit.quarantine (load_id, source_file, row_number, reason, record, quarantined_at) values
+               ('l1', 'releases/cq/chongqing_innovation_indicators_2023.xlsx', 14, 'value is not a number',
+                '{"指标": "规模以上工业企业R&D经费支出", "2023": "—"}', '2026-11-20 10:00:00'),
                ('l2', 'enterprise/bulk_2024q2.csv', 17, 'uscc: check character does not match (GB 32100-2015)',
                 '{"uscc": "91500000MA5U7XXXX1", "企业名称": "重庆某公司"}', '2026-11-20 10:00:05'),
                ('l2', 'enterprise/bulk_2024q2.csv', 42, 'rd_expenditure_10k_yuan above revenue_10k_yuan',
@@ -287,126 +317,170 @@ def build_marts_db(path: Path) -> Path:
 # --- The published tiers (docs/connecting.md): public, restricted and one extract per SOE group ----------------
 
 OTHER_GROUP = "重庆化医控股（集团）公司"
-# uscc, name, group: test data (the USCCs are made up and fail the GB 32100 check on purpose)
+#: A third group: no submissions here (so no extract), only its aggregates, which absorb the secondary suppression.
+THIRD_GROUP = "重庆机电控股（集团）有限公司"
+# uscc, name, group, industry (GB/T 4754), district (GB/T 2260), high-tech, technology-based, R&D institution:
+# test data (the USCCs are made up and fail the GB 32100 check on purpose)
 ENTERPRISES = [
-    ("91500000TEST00001A", "重庆城投路桥管理有限公司", CTDI_GROUP),
-    ("91500000TEST00002B", "重庆轨道交通设计研究院有限公司", CTDI_GROUP),
-    ("91500000TEST00003C", "重庆医药化工研究院有限公司", OTHER_GROUP),
+    ("91500000TEST00001A", "重庆城投路桥管理有限公司", CTDI_GROUP, "E4812", "500103", False, True, False),
+    ("91500000TEST00002B", "重庆轨道交通设计研究院有限公司", CTDI_GROUP, "M7484", "500112", True, True, True),
+    ("91500000TEST00003C", "重庆医药化工研究院有限公司", OTHER_GROUP, "C2710", "500105", True, True, True),
 ]
-# uscc, period, version, submitted_at, rd, revenue: the highest version of (uscc, period) is the current one
-SUBMISSION_VERSIONS = [
-    ("91500000TEST00001A", "2024", 1, "2025-02-10 09:00:00", 20_000.0, 1_200_000.0),
-    ("91500000TEST00001A", "2024", 2, "2025-03-01 09:00:00", 21_000.0, 1_200_000.0),
-    ("91500000TEST00002B", "2024", 1, "2025-02-12 09:00:00", 20_000.0, 1_100_000.0),
-    ("91500000TEST00003C", "2024", 1, "2025-02-20 09:00:00", 8_000.0, 400_000.0),
+ANNUAL_FILE = "enterprise/annual_2024.csv"
+RESUBMISSION_FILE = "enterprise/annual_2024_resubmitted.csv"
+# load_id, source_file, loaded_at, rows: the enterprise loads behind the submissions
+ENTERPRISE_LOADS = [("l3", ANNUAL_FILE, "2025-02-10 09:00:00", 3), ("l4", RESUBMISSION_FILE, "2025-03-01 09:00:00", 1)]
+# uscc, period, version, load_id, row_number, rd, revenue, invention patents granted, high-value patents valid:
+# the highest version of (uscc, period) is current (fct_enterprise_submissions), the others are history
+SUBMISSIONS = [
+    ("91500000TEST00001A", "2024", 1, "l3", 1, 20_000.0, 1_200_000.0, 1, 3),
+    ("91500000TEST00001A", "2024", 2, "l4", 1, 21_000.0, 1_200_000.0, 1, 3),
+    ("91500000TEST00002B", "2024", 1, "l3", 2, 20_000.0, 1_100_000.0, 2, 5),
+    ("91500000TEST00003C", "2024", 1, "l3", 3, 8_000.0, 400_000.0, 1, 2),
 ]
-#: OTHER_GROUP's aggregate (one enterprise): in the public tier it fails disclosure control, flagged 'c' with null values.
-OTHER_GROUP_SOE = (OTHER_GROUP, "2024", 1, 8_000.0, 400_000.0, 2.0, None, 1, 2, 1, 1, None)
-SUPPRESSED_CELL = OTHER_GROUP_SOE[:2]
+#: The 2024 aggregates of OTHER_GROUP (one enterprise) and THIRD_GROUP (five), besides SOE's.
+GROUP_SOE = [
+    (OTHER_GROUP, "2024", 1, 8_000.0, 400_000.0, 2.0, None, 1, 2, 1, 1, 15.0),
+    (THIRD_GROUP, "2024", 5, 12_000.0, 900_000.0, 1.33, 4.35, 3, 6, 3, 2, 20.0),
+]
+#: Fails the threshold rule (one enterprise): every column but ``enterprises`` is withheld from the public tier.
+SUPPRESSED_CELL = (OTHER_GROUP, "2024")
+#: Suppressed only to protect SUPPRESSED_CELL (ALL = the sum of the groups): the smallest group cell of 2024
+#: that hides it, so its amounts and the figures computed from them are withheld, its counts are not.
+SECONDARY_CELL = (THIRD_GROUP, "2024")
 
-ENTERPRISE_DDL = """
-create table marts.dim_enterprise (uscc varchar not null, enterprise_name varchar, group_name varchar);
-create table marts.fct_enterprise_submission_versions (uscc varchar not null, period varchar, submission_version integer,
-    submitted_at timestamp, rd_expenditure_10k_yuan double, revenue_10k_yuan double);
-create table marts.fct_enterprise_submissions as
-    select * exclude (submission_version, submitted_at) from marts.fct_enterprise_submission_versions where false;
+# group, period, measure, contributors, total, largest, second largest: marts.soe_innovation_concentration.
+# Every cell but OTHER_GROUP's passes the rules (at least 3 enterprises, the largest two under 85 %, the
+# rest above 10 % of the largest).
+CONCENTRATION = [
+    *(
+        ("ALL", period, measure, enterprises, total, round(total * 0.06, 1), round(total * 0.05, 1))
+        for period, enterprises, rd, revenue, granted, hv_valid, industrial, sei in [
+            ("2022", 412, 1_150_000.0, 52_000_000.0, 820, 1310, 30_000_000.0, 8_400_000.0),
+            ("2023", 425, 1_240_000.0, 54_100_000.0, 905, 1422, 31_000_000.0, 9_455_000.0),
+            ("2024", 431, 1_352_000.0, 55_300_000.0, 1010, 1560, 32_000_000.0, 10_272_000.0),
+            ("2024Q2", 430, 610_000.0, 26_900_000.0, 470, 1490, 15_000_000.0, 4_650_000.0),
+        ]
+        for measure, total in [
+            ("rd_expenditure_10k_yuan", rd), ("revenue_10k_yuan", revenue), ("invention_patents_granted", granted),
+            ("high_value_invention_patents_valid", hv_valid), ("industrial_output_10k_yuan", industrial),
+            ("sei_output_10k_yuan", sei),
+        ]
+    ),
+    ("ALL", "2023", "rd_expenditure_year_before", 405, 1_120_000.0, 67_000.0, 56_000.0),
+    ("ALL", "2024", "rd_expenditure_year_before", 418, 1_230_000.0, 74_000.0, 62_000.0),
+    (CTDI_GROUP, "2023", "rd_expenditure_10k_yuan", 18, 38_000.0, 8_000.0, 6_000.0),
+    (CTDI_GROUP, "2023", "revenue_10k_yuan", 18, 2_250_000.0, 560_000.0, 390_000.0),
+    (CTDI_GROUP, "2023", "invention_patents_granted", 5, 5.0, 1.0, 1.0),
+    (CTDI_GROUP, "2023", "high_value_invention_patents_valid", 9, 17.0, 4.0, 3.0),
+    (CTDI_GROUP, "2023", "industrial_output_10k_yuan", 6, 1_500_000.0, 400_000.0, 350_000.0),
+    (CTDI_GROUP, "2023", "sei_output_10k_yuan", 4, 181_500.0, 60_000.0, 50_000.0),
+    (CTDI_GROUP, "2024", "rd_expenditure_10k_yuan", 18, 41_000.0, 9_000.0, 7_000.0),
+    (CTDI_GROUP, "2024", "revenue_10k_yuan", 18, 2_300_000.0, 600_000.0, 400_000.0),
+    (CTDI_GROUP, "2024", "invention_patents_granted", 6, 7.0, 2.0, 1.0),
+    (CTDI_GROUP, "2024", "high_value_invention_patents_valid", 10, 19.0, 4.0, 3.0),
+    (CTDI_GROUP, "2024", "industrial_output_10k_yuan", 6, 1_600_000.0, 420_000.0, 360_000.0),
+    (CTDI_GROUP, "2024", "sei_output_10k_yuan", 4, 200_000.0, 65_000.0, 55_000.0),
+    (CTDI_GROUP, "2024", "rd_expenditure_year_before", 17, 39_000.0, 8_500.0, 6_500.0),
+    *(
+        (OTHER_GROUP, "2024", measure, 1, total, total, 0.0)
+        for measure, total in [
+            ("rd_expenditure_10k_yuan", 8_000.0), ("revenue_10k_yuan", 400_000.0), ("invention_patents_granted", 1.0),
+            ("high_value_invention_patents_valid", 2.0), ("industrial_output_10k_yuan", 200_000.0),
+            ("sei_output_10k_yuan", 30_000.0),
+        ]
+    ),
+    (THIRD_GROUP, "2024", "rd_expenditure_10k_yuan", 5, 12_000.0, 4_000.0, 3_000.0),
+    (THIRD_GROUP, "2024", "revenue_10k_yuan", 5, 900_000.0, 300_000.0, 250_000.0),
+    (THIRD_GROUP, "2024", "invention_patents_granted", 5, 3.0, 1.0, 1.0),
+    (THIRD_GROUP, "2024", "high_value_invention_patents_valid", 5, 6.0, 2.0, 2.0),
+    (THIRD_GROUP, "2024", "industrial_output_10k_yuan", 5, 700_000.0, 200_000.0, 180_000.0),
+    (THIRD_GROUP, "2024", "sei_output_10k_yuan", 3, 140_000.0, 60_000.0, 50_000.0),
+    (THIRD_GROUP, "2024", "rd_expenditure_year_before", 5, 11_500.0, 3_900.0, 2_900.0),
+]
+
+#: The enterprise marts as dbt builds them from the submissions above (see dbt_project/models/marts/).
+ENTERPRISE_MARTS_SQL = """
+create temporary table enterprises (uscc varchar, enterprise_name varchar, group_name varchar, industry_code varchar,
+    district_code varchar, is_hightech boolean, is_tech_based boolean, has_rd_institution boolean);
+create temporary table submissions (uscc varchar, period varchar, version bigint, load_id varchar, row_number bigint,
+    rd_expenditure_10k_yuan double, revenue_10k_yuan double, invention_patents_granted bigint,
+    high_value_invention_patents_valid bigint);
+create temporary table loads (load_id varchar, source_file varchar, loaded_at timestamp, rows_loaded bigint);
+"""
+SUBMISSION_COLUMNS = """s.uscc, s.period, e.enterprise_name, e.group_name, e.industry_code, e.district_code,
+    s.revenue_10k_yuan, s.rd_expenditure_10k_yuan, null as rd_personnel, null as invention_patent_applications,
+    s.invention_patents_granted, null as invention_patents_valid, s.high_value_invention_patents_valid,
+    null as industrial_output_10k_yuan, null as sei_output_10k_yuan, e.is_hightech, e.is_tech_based,
+    e.has_rd_institution, s.version, l.source_file, s.row_number, s.load_id, l.loaded_at"""
+ENTERPRISE_INSERT_SQL = f"""
+create temporary table versioned as
+    select {SUBMISSION_COLUMNS},
+           lead(l.loaded_at) over (partition by s.uscc, s.period order by s.version) as superseded_at,
+           lead(l.source_file) over (partition by s.uscc, s.period order by s.version) as superseded_by_file
+    from submissions s join enterprises e using (uscc) join loads l using (load_id);
+insert into marts.fct_enterprise_submissions by name
+    select * exclude (superseded_at, superseded_by_file), make_date(period::integer, 1, 1) as period_start,
+           make_date(period::integer, 12, 31) as period_end, 'A' as frequency
+    from versioned where superseded_at is null;
+insert into marts.fct_enterprise_submission_history by name
+    select *, false as is_withdrawn from versioned where superseded_at is not null;
+insert into marts.dim_enterprise by name
+    select e.*, 1 as version, i.name_zh as industry_name_zh, i.section_code as industry_section_code,
+           d.name_zh as district_name_zh, min(s.period) as first_period, max(s.period) as last_period,
+           count(distinct s.period) as periods_reported, make_date(min(s.period)::integer, 12, 31) as valid_from,
+           null as valid_to, true as is_current
+    from enterprises e join submissions s using (uscc)
+    left join {_seed('ref_industry_codes')} i using (industry_code)
+    left join {_seed('ref_chongqing_districts')} d using (district_code)
+    group by all;
+insert into audit.load_log (load_id, source_file, sha256, format, release_date, rows_loaded, rows_quarantined, status,
+                            error, loaded_at, kind)
+    select load_id, source_file, md5(source_file), 'enterprise_csv', null, rows_loaded, 0, 'loaded', null, loaded_at,
+           'enterprise'
+    from loads;
 """
 
-#: Tables that only the restricted tier and the group extracts hold.
-ENTERPRISE_TABLES = ("marts.dim_enterprise", "marts.fct_enterprise_submission_versions", "marts.fct_enterprise_submissions")
-#: The columns of marts.soe_innovation after (group_name, period): null in a suppressed cell.
-SOE_MEASURES = (
-    "enterprises", "rd_expenditure_10k_yuan", "revenue_10k_yuan", "rd_intensity_pct", "rd_growth_pct",
-    "invention_patents_granted", "high_value_invention_patents_valid", "tech_based_enterprises", "hightech_enterprises",
-    "sei_output_share_pct",
-)
 
-
-def _add_enterprise_tables(build_db: Path) -> None:
-    con = duckdb.connect(str(build_db))
+def build_enterprise_db(path: Path) -> Path:
+    """:func:`build_marts_db` plus the enterprise marts in their contracted shapes (``dim_enterprise``,
+    ``fct_enterprise_submissions``, ``fct_enterprise_submission_history``, ``soe_innovation_concentration``),
+    the submissions' loads and the 2024 aggregates of OTHER_GROUP and THIRD_GROUP."""
+    build_marts_db(path)
+    con = duckdb.connect(str(path))
     try:
-        con.execute(ENTERPRISE_DDL)
-        con.executemany("insert into marts.dim_enterprise values (?, ?, ?)", ENTERPRISES)
-        con.executemany("insert into marts.fct_enterprise_submission_versions values (?, ?, ?, ?, ?, ?)", SUBMISSION_VERSIONS)
-        con.execute("insert into marts.soe_innovation values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", OTHER_GROUP_SOE)
-        con.execute(
-            """insert into marts.fct_enterprise_submissions
-               select * exclude (submission_version, submitted_at) from marts.fct_enterprise_submission_versions
-               qualify submission_version = max(submission_version) over (partition by uscc, period)"""
-        )
+        for model in ("dim_enterprise", "fct_enterprise_submissions", "fct_enterprise_submission_history",
+                      "soe_innovation_concentration"):
+            con.execute(contract_ddl(model))
+        con.execute(ENTERPRISE_MARTS_SQL)
+        con.executemany("insert into enterprises values (?, ?, ?, ?, ?, ?, ?, ?)", ENTERPRISES)
+        con.executemany("insert into submissions values (?, ?, ?, ?, ?, ?, ?, ?, ?)", SUBMISSIONS)
+        con.executemany("insert into loads values (?, ?, ?, ?)", ENTERPRISE_LOADS)
+        con.execute(ENTERPRISE_INSERT_SQL)
+        insert_soe_innovation(con, GROUP_SOE)
+        con.executemany("insert into marts.soe_innovation_concentration values (?, ?, ?, ?, ?, ?, ?)", CONCENTRATION)
     finally:
         con.close()
+    return path
 
 
-def _publish_tier(folder: Path, build_db: Path, tables: dict[str, str], file_mode: int, dir_mode: int) -> None:
-    """Write ``folder/serving.duckdb`` (``tables``: name -> select over the build database attached as ``b``,
-    plus ``meta.publications``) and ``folder/exports/<schema>/<table>.parquet`` with ``manifest.json``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    serving = folder / "serving.duckdb"
-    con = duckdb.connect(str(serving))
-    try:
-        con.execute(f"attach '{build_db}' as b (read_only)")
-        con.execute(PUBLICATIONS_DDL)
-        for name, select in tables.items():
-            con.execute(f"create schema if not exists {name.split('.')[0]}")
-            con.execute(f"create table {name} as {select}")
-            con.execute(
-                "insert into meta.publications select 'run-1', timestamptz '2026-12-01 06:00:00+00', ?, ?, count(*) from "
-                + name,
-                name.split("."),
-            )
-        con.execute("detach b")
-        manifest = {"run_id": "run-1", "published_at": "2026-12-01T06:00:00+00:00", "tables": {}}
-        for name in tables:
-            schema, table = name.split(".")
-            target = folder / "exports" / schema / f"{table}.parquet"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            con.execute(f"copy {name} to '{target}' (format parquet)")
-            rows = con.execute(f"select count(*) from {name}").fetchone()[0]
-            manifest["tables"][name] = {"path": f"{schema}/{table}.parquet", "row_count": rows}
-    finally:
-        con.close()
-    (folder / "exports" / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    for path in [folder, *folder.rglob("*")]:
-        path.chmod(dir_mode if path.is_dir() else file_mode)
-
-
-def build_tiered_warehouse(warehouse: Path) -> Path:
-    """A WAREHOUSE_DIR laid out as the pipeline publishes it (docs/connecting.md), from :func:`build_marts_db`
-    plus a few enterprises in two SOE groups:
-
-    - ``serving.duckdb`` and ``exports/`` (files 0644), the public tier: every CONTRACT table but
-      ``audit.quarantine``, and ``marts.soe_innovation`` with a ``disclosure_flag`` ('c': the cell's values are null);
-    - ``restricted/`` (folder 0750, files 0640): everything, with the enterprise marts and the unsuppressed
-      ``marts.soe_innovation``;
-    - ``groups/<group>/`` (0750/0640) for each group: its enterprises and its own ``marts.soe_innovation`` rows.
-    """
+def build_tiered_warehouse(warehouse: Path, run_id: str = "run-1") -> Path:
+    """A WAREHOUSE_DIR as the pipeline publishes it (docs/connecting.md): :func:`build_enterprise_db` as its
+    ``warehouse.duckdb``, then the real :func:`serving.tiers.publish_tiers` (public ``serving.duckdb``,
+    ``restricted/``, ``groups/<group>/``, with the default disclosure rules) and the real
+    :func:`serving.publish.export_parquet` of every tier, as the ``parquet_exports`` asset runs it.
+    ``WAREHOUSE_DIR`` points at ``warehouse`` meanwhile and is restored afterwards."""
     warehouse.mkdir(parents=True, exist_ok=True)
-    build = build_marts_db(warehouse / "warehouse.duckdb")
-    _add_enterprise_tables(build)
-    copy = {name: f"select * from b.{name}" for name in CONTRACT_TABLES}
-    flagged = ", ".join(f"case when c then null else {m} end as {m}" for m in SOE_MEASURES)
-    public = {name: select for name, select in copy.items() if name != "audit.quarantine"}
-    public["marts.soe_innovation"] = (
-        f"select group_name, period, {flagged}, case when c then 'c' end as disclosure_flag from "
-        f"(select *, (group_name, period) = ('{SUPPRESSED_CELL[0]}', '{SUPPRESSED_CELL[1]}') as c from b.marts.soe_innovation)"
-    )
-    _publish_tier(warehouse, build, public, 0o644, 0o755)
-    _publish_tier(
-        warehouse / "restricted", build, {**copy, **{name: f"select * from b.{name}" for name in ENTERPRISE_TABLES}}, 0o640, 0o750
-    )
-    for group in sorted({group for _, _, group in ENTERPRISES}):
-        mine = f"uscc in (select uscc from b.marts.dim_enterprise where group_name = '{group}')"
-        _publish_tier(
-            warehouse / "groups" / group,
-            build,
-            {
-                "marts.dim_enterprise": f"select * from b.marts.dim_enterprise where group_name = '{group}'",
-                "marts.fct_enterprise_submissions": f"select * from b.marts.fct_enterprise_submissions where {mine}",
-                "marts.fct_enterprise_submission_versions": f"select * from b.marts.fct_enterprise_submission_versions where {mine}",
-                "marts.soe_innovation": f"select * from b.marts.soe_innovation where group_name = '{group}'",
-            },
-            0o640,
-            0o750,
-        )
+    build = build_enterprise_db(warehouse / "warehouse.duckdb")
+    previous = os.environ.get("WAREHOUSE_DIR")
+    os.environ["WAREHOUSE_DIR"] = str(warehouse)
+    try:
+        publish_tiers(build, run_id, DisclosureRules())
+        for _, serving_db, exports, mode in published_tiers():
+            export_parquet(serving_db, exports, file_mode=mode)
+    finally:
+        if previous is None:
+            del os.environ["WAREHOUSE_DIR"]
+        else:
+            os.environ["WAREHOUSE_DIR"] = previous
     return warehouse

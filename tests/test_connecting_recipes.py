@@ -1,4 +1,5 @@
-"""The recipes of docs/connecting.md, run as written against a small warehouse in the published layout.
+"""The recipes of docs/connecting.md, run as written against a small warehouse published by the pipeline's own
+publishing code (:func:`tests.serving_fixtures.build_tiered_warehouse`).
 
 Every fenced block marked ``<!-- recipe: NAME -->`` in the doc is taken from the doc itself, with
 ``/srv/warehouse`` (the doc's absolute WAREHOUSE_DIR) replaced by the test warehouse, and run from a working
@@ -24,7 +25,15 @@ import pytest
 import yaml
 
 from ingestion import settings
-from tests.serving_fixtures import CTDI_GROUP, ENTERPRISES, SUPPRESSED_CELL, build_tiered_warehouse
+from serving import tiers
+from tests.serving_fixtures import (
+    CTDI_GROUP,
+    ENTERPRISES,
+    OTHER_GROUP,
+    SECONDARY_CELL,
+    SUPPRESSED_CELL,
+    build_tiered_warehouse,
+)
 
 DOC = settings.REPO_ROOT / "docs" / "connecting.md"
 #: The doc's absolute path of WAREHOUSE_DIR.
@@ -61,6 +70,24 @@ def recipe(name: str, root: Path) -> str:
 def query(db: Path, sql: str) -> list[tuple]:
     with duckdb.connect(str(db), read_only=True) as con:
         return con.execute(sql).fetchall()
+
+
+def tables_of(db: Path) -> set[str]:
+    return {f"{s}.{t}" for s, t in query(db, "select table_schema, table_name from information_schema.tables")}
+
+
+def rows_by_cell(db: Path, table: str = "marts.soe_innovation") -> dict[tuple[str, str], dict]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        result = con.execute(f"select * from {table}")
+        names = [d[0] for d in result.description]
+        return {(row[0], row[1]): dict(zip(names, row, strict=True)) for row in result.fetchall()}
+
+
+#: The enterprise-level tables, by name, that the doc says only the restricted tier and the group extracts hold.
+ENTERPRISE_TABLES = {
+    "marts.dim_enterprise", "marts.fct_enterprise_submissions", "marts.fct_enterprise_submission_history",
+    "marts.soe_innovation_concentration",
+}
 
 
 def run_recipe(code: str, cwd: Path) -> dict:
@@ -138,7 +165,61 @@ def test_doc_sql_gives_the_freshness_the_targets_and_the_flagged_cell(root: Path
     assert run_id == "run-1"
     assert rows == sum(count for (count,) in query(public, "select row_count from meta.publications"))
     assert len(targets) == 28
-    assert [row for row in soe if row[2] == "c"] == [(*SUPPRESSED_CELL, "c", None, None, None)]
+    flagged = {(group, period): rest for group, period, flag, *rest in soe if flag == "c"}
+    assert set(flagged) == {SUPPRESSED_CELL, SECONDARY_CELL}
+    for withheld, enterprises, rd, intensity in flagged.values():
+        assert {"rd_expenditure_10k_yuan", "rd_intensity_pct"} <= set(withheld.split(", "))
+        assert (rd, intensity) == (None, None)
+        assert enterprises is not None
+    assert all(withheld is None for _, _, flag, withheld, *_ in soe if flag is None)
+
+
+def test_a_withheld_public_cell_is_null_in_its_withheld_columns_only(root: Path):
+    public = rows_by_cell(root / "warehouse" / "serving.duckdb")
+    restricted = rows_by_cell(root / "warehouse" / "restricted" / "serving.duckdb")
+    figures = set(restricted[SUPPRESSED_CELL]) - {"group_name", "period", "enterprises"}
+
+    withheld = {}
+    for cell, row in public.items():
+        names = row.pop("withheld_columns")
+        withheld[cell] = set(names.split(", ")) if names else set()
+        assert row.pop("disclosure_flag") == ("c" if withheld[cell] else None)
+        assert withheld[cell] <= figures  # enterprises is always published
+        assert row == {c: None if c in withheld[cell] else v for c, v in restricted[cell].items()}, cell
+    assert {cell for cell, names in withheld.items() if names} == {SUPPRESSED_CELL, SECONDARY_CELL}
+    # one enterprise: every figure; the cell suppressed to protect it: its amounts and what is computed
+    # from them, not its counts of enterprises by kind
+    assert withheld[SUPPRESSED_CELL] == figures
+    assert {"rd_expenditure_10k_yuan", "revenue_10k_yuan", "rd_intensity_pct"} <= withheld[SECONDARY_CELL]
+    assert not {"tech_based_enterprises", "hightech_enterprises"} & withheld[SECONDARY_CELL]
+
+
+def test_each_tier_holds_the_tables_the_doc_names(root: Path):
+    warehouse = root / "warehouse"
+    doc = DOC.read_text(encoding="utf-8")
+    public = tables_of(warehouse / "serving.duckdb")
+    restricted = tables_of(warehouse / "restricted" / "serving.duckdb")
+    groups = sorted((warehouse / "groups").iterdir())
+
+    assert not public & ENTERPRISE_TABLES
+    assert ENTERPRISE_TABLES | {"audit.quarantine", tiers.DECISIONS_TABLE} <= restricted
+    assert restricted - public == ENTERPRISE_TABLES | {tiers.DECISIONS_TABLE}
+    assert [g.name for g in groups] == sorted({group for _, _, group, *_ in ENTERPRISES})
+    for group in groups:
+        assert tables_of(group / "serving.duckdb") == {*tiers.GROUP_TABLES, "meta.publications"}
+    for table in ENTERPRISE_TABLES | {tiers.DECISIONS_TABLE, *tiers.GROUP_TABLES, "audit.quarantine"}:
+        assert f"`{table}`" in doc
+    assert "_versions" not in doc
+    # the public quarantine keeps the rows of statistical releases only; the restricted one every row
+    kinds = "select distinct l.kind from audit.quarantine q join audit.load_log l using (load_id) order by 1"
+    assert query(warehouse / "serving.duckdb", kinds) == [("releases",)]
+    assert query(warehouse / "restricted" / "serving.duckdb", kinds) == [("enterprise",), ("releases",)]
+    modes = {
+        "serving.duckdb": 0o644, "exports/manifest.json": 0o644, "restricted": 0o750,
+        "restricted/serving.duckdb": 0o640, "restricted/exports/manifest.json": 0o640,
+        f"groups/{CTDI_GROUP}/serving.duckdb": 0o640, f"groups/{CTDI_GROUP}/exports/manifest.json": 0o640,
+    }
+    assert {path: (warehouse / path).stat().st_mode & 0o777 for path in modes} == modes
 
 
 # --- Python ---------------------------------------------------------------------------------------------------
@@ -152,19 +233,33 @@ def test_python_recipe_reads_the_public_file_into_polars_and_pandas(root: Path):
     assert tracking.height == 28
     assert tracking["target_id"].to_list() == sorted(tracking["target_id"].to_list())
     flagged = soe[soe["disclosure_flag"] == "c"]
-    assert flagged[["group_name", "period"]].values.tolist() == [list(SUPPRESSED_CELL)]
-    assert flagged[["enterprises", "rd_expenditure_10k_yuan", "revenue_10k_yuan"]].isna().all(axis=None)
+    cells = sorted(map(tuple, flagged[["group_name", "period"]].values.tolist()))
+    assert cells == sorted([SUPPRESSED_CELL, SECONDARY_CELL])
+    assert flagged[["rd_expenditure_10k_yuan", "revenue_10k_yuan"]].isna().all(axis=None)
+    assert flagged["enterprises"].notna().all()
 
 
 def test_python_recipe_reads_the_restricted_file_and_a_group_extract(root: Path):
     done = run_recipe(recipe("python-tiers", root), root)
 
     # the current submission of each enterprise and period: version 2 of the resubmitted one
-    assert done["submissions"].sort("uscc").select("uscc", "rd_expenditure_10k_yuan").rows() == [
-        ("91500000TEST00001A", 21_000.0), ("91500000TEST00002B", 20_000.0), ("91500000TEST00003C", 8_000.0),
+    assert done["submissions"].sort("uscc").select("uscc", "version", "rd_expenditure_10k_yuan").rows() == [
+        ("91500000TEST00001A", 2, 21_000.0), ("91500000TEST00002B", 1, 20_000.0), ("91500000TEST00003C", 1, 8_000.0),
     ]
+    # the submission the resubmission replaced
+    assert done["history"].select("uscc", "version", "rd_expenditure_10k_yuan", "superseded_by_file").rows() == [
+        ("91500000TEST00001A", 1, 20_000.0, "enterprise/annual_2024_resubmitted.csv"),
+    ]
+    # why each value is withheld from the public tier: the one-enterprise cell fails the threshold rule
+    reasons = {
+        (row["item_kind"], row["item"]): row["reason"]
+        for row in done["withheld"].filter(pl.col("group_name") == OTHER_GROUP).iter_rows(named=True)
+    }
+    assert reasons[("suppressed measure", "rd_expenditure_10k_yuan")].startswith("threshold: 1 < 3 enterprises")
+    assert set(done["withheld"].select("group_name", "period").rows()) == {SUPPRESSED_CELL, SECONDARY_CELL}
     assert done["group"] == CTDI_GROUP
-    assert sorted(done["own_enterprises"]["uscc"]) == sorted(uscc for uscc, _, group in ENTERPRISES if group == CTDI_GROUP)
+    own = sorted(uscc for uscc, _, group, *_ in ENTERPRISES if group == CTDI_GROUP)
+    assert sorted(done["own_enterprises"]["uscc"]) == own
 
 
 # --- Parquet --------------------------------------------------------------------------------------------------
@@ -178,8 +273,9 @@ def test_polars_recipe_reads_one_table_per_file_and_every_table_by_name(root: Pa
     assert done["rd_intensity"].rows() == query(public, "select * from marts.rd_intensity")
     manifest = json.loads((root / "warehouse" / "exports" / "manifest.json").read_text(encoding="utf-8"))
     assert sorted(done["marts"]) == sorted(name.split(".")[1] for name in manifest["tables"] if name.startswith("marts."))
-    assert "dim_enterprise" not in done["marts"]
-    assert done["confidential"].select("group_name", "period").rows() == [SUPPRESSED_CELL]
+    assert not set(done["marts"]) & {table.split(".")[1] for table in ENTERPRISE_TABLES}
+    confidential = sorted(done["confidential"].select("group_name", "period").rows())
+    assert confidential == sorted([SUPPRESSED_CELL, SECONDARY_CELL])
 
 
 def test_a_polars_glob_over_several_tables_fails_as_the_doc_says(root: Path):
@@ -243,6 +339,7 @@ def test_sqlalchemy_recipe_queries_and_reflects_with_the_sqlalchemy_superset_shi
     assert sorted(map(tuple, done["rows"]), key=lambda row: row[:2]) == sorted(expected, key=lambda row: row[:2])
     assert done["columns"] == [name for (name,) in query(db, "select column_name from (describe marts.soe_innovation)")]
     assert ("disclosure_flag" in done["columns"]) == (tier == "serving.duckdb")
+    assert ("withheld_columns" in done["columns"]) == (tier == "serving.duckdb")
     assert sorted(map(tuple, done["rows_2024"])) == sorted((g, rd) for g, period, rd in expected if period == "2024")
     if tier.startswith("groups/"):
         assert {group for group, _, _ in expected} == {CTDI_GROUP}
