@@ -61,6 +61,8 @@ GROUP_TABLES: tuple[str, ...] = (
 #: ``audit.load_log.kind`` of the statistical releases (the landing folder, ``ingestion.releases.loader.KIND``):
 #: the only loads whose quarantined rows the public tier keeps.
 RELEASES_KIND = "releases"
+#: Quality suites on enterprise data: the public tier keeps their results without the observed values.
+CONFIDENTIAL_SUITES = ("raw.enterprise", "raw.register", "mapped.enterprise", "marts.soe_innovation")
 #: Restricted: every suppressed cell and withheld column of the public ``soe_innovation``, and why.
 DECISIONS_TABLE = "disclosure.soe_innovation_withheld"
 
@@ -170,6 +172,13 @@ def plan_tiers(con: duckdb.DuckDBPyConnection, relations: Sequence[tuple[str, st
             f"select q.* from {BUILD_CATALOG}.audit.quarantine q where q.load_id in "
             f"(select load_id from {BUILD_CATALOG}.audit.load_log where kind = {_literal(RELEASES_KIND)})"
         )
+    if "audit.quality_results" in tables:
+        # what a check observed on enterprise data (a maximum, unexpected values) can be one enterprise's figure
+        confidential = " or ".join(f"suite like {_literal(prefix + '%')}" for prefix in CONFIDENTIAL_SUITES)
+        public["audit.quality_results"] = (
+            f"select * replace (case when {confidential} then null else observed_value end as observed_value) "
+            f"from {BUILD_CATALOG}.audit.quality_results"
+        )
     for table, values, period in TARGET_TABLES:
         if table in public:
             public[table] = _masked_targets(table, columns(table), values, period)
@@ -269,12 +278,12 @@ def check_public_file(path: Path, build_db: Path, rules: DisclosureRules) -> lis
         problems = []
         text_columns = con.execute(
             "select schema_name, table_name, column_name from duckdb_columns() "
-            "where database_name = 'public' and data_type = 'VARCHAR' order by all"
+            "where database_name = 'public' and data_type in ('VARCHAR', 'JSON') order by all"
         ).fetchall()
         for schema, table, column in text_columns:
             ref = f"public.{_q(schema)}.{_q(table)}"
             found = con.execute(
-                f"select count(*), any_value(v) from (select {_q(column)} as v from {ref}) "
+                f"select count(*), any_value(v) from (select {_q(column)}::varchar as v from {ref}) "
                 "where v in (select id from identifiers) "
                 f"or list_has_any(regexp_extract_all(v, '{USCC_SHAPE}'), (select list(id) from identifiers))"
             ).fetchone()
