@@ -16,20 +16,10 @@ from serving.disclosure import ALL, DisclosureError, DisclosureRules
 from serving.tiers import check_public_file, group_folder, publish_tiers
 from tests.conftest import PipelineRun
 from tests.test_disclosure import attacker
+from tests.test_serving_publish import query as rows
+from tests.test_serving_publish import tables_of
 
 pytestmark = pytest.mark.slow
-
-
-def rows(db: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
-def tables_of(db: Path) -> list[str]:
-    return [f"{s}.{t}" for s, t in rows(db, "select table_schema, table_name from information_schema.tables order by all")]
 
 
 @pytest.fixture(scope="module")
