@@ -33,7 +33,7 @@ from pathlib import Path
 import polars as pl
 import psutil
 
-from ingestion import settings
+from core import settings
 from ingestion.enterprise import synthetic
 
 DEFAULT_OUT = settings.REPO_ROOT / "bench" / "out"
@@ -118,7 +118,7 @@ class PeakRss:
 
 
 def _floor(source: str, db: str) -> tuple[float, float]:
-    from ingestion import warehouse
+    from core import warehouse
 
     with PeakRss() as peak:
         con = warehouse.connect(Path(db))
@@ -130,7 +130,7 @@ def _floor(source: str, db: str) -> tuple[float, float]:
 
 
 def _ingest(landing: str, db: str) -> tuple[float, float]:
-    from ingestion import warehouse
+    from core import warehouse
     from ingestion.enterprise.loader import load_submissions
 
     with PeakRss() as peak:
@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep:
             shutil.rmtree(args.out, ignore_errors=True)
     print()
-    print(f"{args.rows:,} rows, {os.cpu_count()} cores, duckdb threads/memory as in ingestion.warehouse.CONNECTION_CONFIG")
+    print(f"{args.rows:,} rows, {os.cpu_count()} cores, duckdb threads/memory as in core.warehouse.CONNECTION_CONFIG")
     print(report(phases))
     return 0
 

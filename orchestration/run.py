@@ -24,9 +24,9 @@ from types import FrameType
 
 import dagster as dg
 
+from core import settings
+from core.locking import WriterLock
 from expectations.run_summary import render_run_summary
-from ingestion import settings
-from ingestion.locking import WriterLock
 from orchestration.recovery import report_interrupted_run
 
 #: A DuckDB or OS error message of a full disk, with the path where DuckDB or Python names one.

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion import settings
-from ingestion.warehouse import AUDIT_DDL
+from core import settings
+from ingestion.audit import AUDIT_DDL
 
-#: Every table CONTRACT.md promises in serving.duckdb (audit.current_loads: the view of ingestion/warehouse.py,
+#: Every table CONTRACT.md promises in serving.duckdb (audit.current_loads: the view of ingestion/audit.py,
 #: published as a table).
 CONTRACT_TABLES = (
     "audit.current_loads",

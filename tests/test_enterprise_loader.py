@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 import xlsxwriter
 
-from ingestion import settings, warehouse
+from core import settings, warehouse
 from ingestion.enterprise import schema, synthetic
 from ingestion.enterprise.loader import load_submissions
 from ingestion.enterprise.mapping import map_enterprise

@@ -13,7 +13,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from ingestion import settings, warehouse
+from core import settings, warehouse
 from ingestion.enterprise import synthetic
 from ingestion.enterprise.loader import load_submissions
 from ingestion.enterprise.mapping import map_enterprise

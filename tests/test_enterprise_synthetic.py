@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from stdnum.cn import uscc as stdnum_uscc
 
-from ingestion import settings, warehouse
+from core import settings, warehouse
 from ingestion.enterprise import synthetic
 from ingestion.enterprise.loader import load_submissions
 from ingestion.enterprise.mapping import map_enterprise

@@ -13,12 +13,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from core.settings import SEEDS_DIR
 from expectations import SUITES, get_suite, run_suite
+from ingestion.audit import AUDIT_DDL
 from ingestion.enterprise.tables import ENTERPRISE_DDL
-from ingestion.releases.tables import MAPPED_RELEASES_DDL, RELEASES_DDL
-from ingestion.settings import SEEDS_DIR
 from ingestion.registers.tables import REGISTERS_DDL
-from ingestion.warehouse import AUDIT_DDL
+from ingestion.releases.tables import MAPPED_RELEASES_DDL, RELEASES_DDL
 
 
 def _seed(name: str) -> str:

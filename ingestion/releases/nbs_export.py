@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 
-from ingestion.periods import PeriodError, parse_period
+from core.periods import PeriodError, parse_period
 from ingestion.releases.records import (
     NATIONAL_REGION,
     NOTE_LINE,

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from ingestion import settings
+from core import settings
 from orchestration.resources import WarehouseResource
 from serving.publish import export_parquet, publish_serving_database
 from serving.report import build_indicator_report
