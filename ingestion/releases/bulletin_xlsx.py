@@ -62,8 +62,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
 from ingestion.releases.harmonize import ReferenceData, load_reference
-from ingestion.releases.records import NOTE_LINE, SOURCE_LINE, ParsedFile, RawObservation, ReleaseFileError
-from ingestion.releases.sidecar import Sidecar
+from ingestion.releases.records import NOTE_LINE, SOURCE_LINE, ParsedFile, RawObservation, ReleaseFileError, Sidecar
 from ingestion.values import number_text
 
 _UNIT_IN_TEXT = re.compile(r"(?:计量)?单位\s*[：:]\s*(?P<unit>[^\s()（）,，;；]+)")

@@ -24,8 +24,8 @@ from core.periods import PeriodError, parse_period
 from ingestion.audit import LoadAttempt, LoadSummary, file_transaction
 from ingestion.landing import LandingFile, land
 from ingestion.releases import bulletin_xlsx, nbs_easyquery_json, nbs_export, sdmx_csv
-from ingestion.releases.records import ParsedFile, RawObservation, ReleaseFileError, ReleaseParser
-from ingestion.releases.sidecar import Sidecar, parse_sidecar, sidecar_path
+from ingestion.releases.records import ParsedFile, RawObservation, ReleaseFileError, ReleaseParser, Sidecar
+from ingestion.releases.sidecar import parse_sidecar, sidecar_path
 from ingestion.releases.tables import RELEASES_DDL, check_layout
 from ingestion.values import NumberError, parse_published_number
 

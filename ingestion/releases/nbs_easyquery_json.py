@@ -22,8 +22,7 @@ import json
 import math
 from typing import Any
 
-from ingestion.releases.records import NATIONAL_REGION, ParsedFile, RawObservation, ReleaseFileError
-from ingestion.releases.sidecar import Sidecar
+from ingestion.releases.records import NATIONAL_REGION, ParsedFile, RawObservation, ReleaseFileError, Sidecar
 from ingestion.releases.textfile import decode_release
 from ingestion.values import number_text
 

@@ -37,8 +37,8 @@ from ingestion.releases.records import (
     ParsedFile,
     RawObservation,
     ReleaseFileError,
+    Sidecar,
 )
-from ingestion.releases.sidecar import Sidecar
 from ingestion.releases.textfile import csv_records, decode_release
 
 _PREAMBLE = re.compile(r"^(?P<key>数据库|指标|地区|时间)\s*[：:]\s*(?P<value>.*)$")

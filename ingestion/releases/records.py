@@ -1,13 +1,14 @@
-"""What every release parser produces: raw observation records, or a file-level error."""
+"""What every release parser gets and produces: the file's origin (its sidecar), raw observation records,
+or a file-level error. Imports nothing of the project, so the parsers, the sidecar and the loader all
+build on it.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
-
-if TYPE_CHECKING:
-    from ingestion.releases.sidecar import Sidecar
+from typing import Any, Protocol
 
 #: The region a record is about when the source has no region dimension (the NBS national databases).
 NATIONAL_REGION = "全国"
@@ -28,6 +29,19 @@ class ReleaseFileError(Exception):
         self.problem = problem
         self.location = location
         super().__init__(f"{source_file}{f' {location}' if location else ''}: {problem}")
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    """The origin and vintage of a release file, from its ``<file>.meta.yml`` (``sidecar.parse_sidecar``)."""
+
+    format: str
+    release_date: dt.date  # the day the figures were published: the vintage of every value in the file
+    status: str
+    publisher: str | None = None
+    title: str | None = None
+    url: str | None = None
+    retrieved: dt.date | None = None
 
 
 @dataclass(frozen=True)

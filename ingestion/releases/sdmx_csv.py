@@ -16,8 +16,7 @@ header's is a ragged or truncated row and fails the file.
 
 from __future__ import annotations
 
-from ingestion.releases.records import ParsedFile, RawObservation, ReleaseFileError
-from ingestion.releases.sidecar import Sidecar
+from ingestion.releases.records import ParsedFile, RawObservation, ReleaseFileError, Sidecar
 from ingestion.releases.textfile import csv_records, decode_release
 
 REQUIRED_COLUMNS = ("REF_AREA", "INDICATOR", "UNIT_MEASURE", "TIME_PERIOD", "OBS_VALUE")
