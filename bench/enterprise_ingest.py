@@ -3,7 +3,7 @@
     python -m bench.enterprise_ingest                 # 10M rows, Parquet and CSV
     python -m bench.enterprise_ingest --rows 200000   # a quick run
 
-Generates the rows once (``ingestion.enterprise.synthetic``, with ``--error-rate`` of every kind of bad
+Generates the rows once (``tools.synthetic_enterprises``, with ``--error-rate`` of every kind of bad
 row) as Parquet and as CSV under ``--out`` (default ``bench/out``, git-ignored), then measures, each
 phase in a fresh process on a fresh database file so one phase's memory does not count for another:
 
@@ -34,7 +34,7 @@ import polars as pl
 import psutil
 
 from core import settings
-from ingestion.enterprise import synthetic
+from tools import synthetic_enterprises as synthetic
 
 DEFAULT_OUT = settings.REPO_ROOT / "bench" / "out"
 BUILD = "dbt build of soe_innovation and dim_enterprise (+ upstream)"

@@ -16,9 +16,10 @@ import pytest
 import xlsxwriter
 
 from core import settings, warehouse
-from ingestion.enterprise import schema, synthetic
+from ingestion.enterprise import schema
 from ingestion.enterprise.loader import load_submissions
 from ingestion.enterprise.mapping import map_enterprise
+from tools import synthetic_enterprises as synthetic
 
 FIXTURES = Path(__file__).parent / "fixtures" / "enterprise"
 HEADERS_EN = [c.name for c in schema.columns()]
