@@ -22,7 +22,8 @@ from ingestion.enterprise.readers import FORMATS
 from ingestion.landing import LandingError, discover, sha256_of
 from ingestion.registers.loader import load_registers
 from ingestion.registers.schema import FORMATS as REGISTER_FORMATS
-from ingestion.releases.loader import RELEASE_EXTENSIONS, load_releases
+from ingestion.releases.formats import release_extensions
+from ingestion.releases.loader import load_releases
 from tests.conftest import run_warehouse_job
 from tests.test_enterprise_loader import FIXTURES as ENTERPRISE_FIXTURES
 from tests.test_release_loader import FIXTURES as RELEASE_FIXTURES
@@ -63,7 +64,7 @@ def current(con: duckdb.DuckDBPyConnection) -> list[tuple]:
 # ---------------------------------------------------------------- discovery
 
 
-@pytest.mark.parametrize(("kind", "extensions"), [("releases", RELEASE_EXTENSIONS), ("enterprise", FORMATS), ("registers", REGISTER_FORMATS)])
+@pytest.mark.parametrize(("kind", "extensions"), [("releases", release_extensions()), ("enterprise", FORMATS), ("registers", REGISTER_FORMATS)])
 def test_hidden_files_and_folders_lock_files_and_other_extensions_are_skipped_in_every_kind(landing, kind, extensions):
     folder = landing / kind
     for relative in ["x/a.csv", "x/~$book.xlsx", "x/.hidden.csv", ".git/b.csv", "x/.cache/c.csv", "x/readme.txt",

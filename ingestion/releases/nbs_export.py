@@ -37,6 +37,7 @@ from ingestion.releases.records import (
     ParsedFile,
     RawObservation,
     ReleaseFileError,
+    ReleaseFormat,
     Sidecar,
 )
 from ingestion.releases.textfile import csv_records, decode_release
@@ -99,6 +100,10 @@ def parse(data: bytes, source_file: str, origin: Sidecar | None = None) -> Parse
             location=f"line {last_row}",
         )
     return ParsedFile(observations, encoding, notes)
+
+
+#: The format this module parses, as the registry (:mod:`ingestion.releases.formats`) lists it.
+FORMAT = ReleaseFormat("nbs_export", (".csv",), parse)
 
 
 def _fixed_dimension(preamble: dict[str, str], row_dimension: str, source_file: str, header_at: str) -> tuple[str, str]:

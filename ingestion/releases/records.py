@@ -1,6 +1,6 @@
-"""What every release parser gets and produces: the file's origin (its sidecar), raw observation records,
-or a file-level error. Imports nothing of the project, so the parsers, the sidecar and the loader all
-build on it.
+"""What every release parser gets, produces and declares: the file's origin (its sidecar), raw
+observation records or a file-level error, and its :class:`ReleaseFormat`. Imports nothing of the
+project, so the parsers, the sidecar, the format registry and the loader all build on it.
 """
 
 from __future__ import annotations
@@ -85,3 +85,20 @@ class ReleaseParser(Protocol):
     """The parser of one format: the file's bytes, its name for error messages and its sidecar origin."""
 
     def __call__(self, data: bytes, source_file: str, origin: Sidecar | None = None) -> ParsedFile: ...
+
+
+@dataclass(frozen=True)
+class ReleaseFormat:
+    """A release format, declared once by its parser module as ``FORMAT`` and registered in
+    :mod:`ingestion.releases.formats`: the name a sidecar gives as ``format:`` (and ``raw.release_files``
+    and ``audit.load_log`` record), the extensions of its files and the parser."""
+
+    name: str
+    extensions: tuple[str, ...]  # lower case, with the dot: (".csv",)
+    parse: ReleaseParser
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", self.name):
+            raise ValueError(f"release format name {self.name!r}: use lower_snake_case")
+        if not self.extensions or any(not re.fullmatch(r"\.[a-z0-9]+", e) for e in self.extensions):
+            raise ValueError(f"release format {self.name}: extensions {self.extensions!r} must be like ('.csv',)")

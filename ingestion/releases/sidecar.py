@@ -12,9 +12,9 @@ from typing import Any
 
 import yaml
 
+from ingestion.releases.formats import format_names
 from ingestion.releases.records import ReleaseFileError, Sidecar
 
-FORMATS = ("nbs_export", "nbs_easyquery_json", "sdmx_csv", "bulletin_xlsx")
 STATUSES = ("preliminary", "final", "revised")
 _REQUIRED = ("format", "release_date", "status")
 _OPTIONAL = ("publisher", "title", "url", "retrieved")
@@ -40,7 +40,7 @@ def parse_sidecar(data: bytes, name: str) -> Sidecar:
         if content.get(key) in (None, ""):
             raise ReleaseFileError(name, f"sidecar field '{key}' is missing")
     sidecar = Sidecar(
-        format=_choice(content, "format", FORMATS, name),
+        format=_choice(content, "format", format_names(), name),
         release_date=_date(content, "release_date", name),
         status=_choice(content, "status", STATUSES, name),
         publisher=_text(content, "publisher", name),
