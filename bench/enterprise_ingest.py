@@ -3,7 +3,7 @@
     python -m bench.enterprise_ingest                 # 10M rows, Parquet and CSV
     python -m bench.enterprise_ingest --rows 200000   # a quick run
 
-Generates the rows once (``ingestion.enterprise.synthetic``, with ``--error-rate`` of every kind of bad
+Generates the rows once (``tools.synthetic_enterprises``, with ``--error-rate`` of every kind of bad
 row) as Parquet and as CSV under ``--out`` (default ``bench/out``, git-ignored), then measures, each
 phase in a fresh process on a fresh database file so one phase's memory does not count for another:
 
@@ -37,8 +37,8 @@ from pathlib import Path
 import polars as pl
 import psutil
 
-from ingestion import settings
-from ingestion.enterprise import synthetic
+from core import settings
+from tools import synthetic_enterprises as synthetic
 
 DEFAULT_OUT = settings.REPO_ROOT / "bench" / "out"
 BUILD = "mapping + dbt build of the enterprise marts (+ upstream)"
@@ -128,7 +128,7 @@ class PeakRss:
 
 
 def _floor(source: str, db: str) -> tuple[float, float]:
-    from ingestion import warehouse
+    from core import warehouse
 
     with PeakRss() as peak:
         con = warehouse.connect(Path(db))
@@ -140,7 +140,7 @@ def _floor(source: str, db: str) -> tuple[float, float]:
 
 
 def _ingest(landing: str, db: str) -> tuple[float, float]:
-    from ingestion import warehouse
+    from core import warehouse
     from ingestion.enterprise.loader import load_submissions
 
     with PeakRss() as peak:
@@ -156,7 +156,7 @@ def _ingest(landing: str, db: str) -> tuple[float, float]:
 
 
 def _dbt_build(warehouse_dir: str) -> tuple[float, float]:
-    from ingestion import warehouse
+    from core import warehouse
     from ingestion.enterprise.mapping import map_enterprise
 
     env = {**os.environ, "WAREHOUSE_DIR": warehouse_dir, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
@@ -304,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep:
             shutil.rmtree(args.out, ignore_errors=True)
     print()
-    print(f"{args.rows:,} rows, {os.cpu_count()} cores, duckdb threads/memory as in ingestion.warehouse.CONNECTION_CONFIG")
+    print(f"{args.rows:,} rows, {os.cpu_count()} cores, duckdb threads/memory as in core.warehouse.CONNECTION_CONFIG")
     print(report(phases))
     return 0
 

@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from core.settings import REPO_ROOT, SEEDS_DIR
 from expectations import get_suite
-from ingestion.settings import REPO_ROOT, SEEDS_DIR
 
 SUITE = "raw.enterprise_submissions"
 OUT_DIR = REPO_ROOT / "bench" / "out"
@@ -48,8 +48,9 @@ def build_warehouse(path: Path, rows: int) -> None:
     """``rows`` submissions in ``rows / 1M`` loads (one period each), plus their files and load log."""
     import duckdb
 
+    from core.warehouse import CONNECTION_CONFIG, SESSION_SETUP
+    from ingestion.audit import AUDIT_DDL
     from ingestion.enterprise.tables import ENTERPRISE_DDL
-    from ingestion.warehouse import AUDIT_DDL, CONNECTION_CONFIG, SESSION_SETUP
 
     tmp = path.with_suffix(".tmp")
     tmp.unlink(missing_ok=True)
@@ -134,8 +135,8 @@ def floor_sql(table: str, code_sets: dict[str, str]) -> tuple[str, dict[str, str
 
 
 def _run_floor(db_path: str) -> dict[str, Any]:
+    from core import warehouse
     from expectations.spec import CODE_SETS, code_set_subquery
-    from ingestion import warehouse
 
     suite = get_suite(SUITE)
     started = time.perf_counter()

@@ -31,7 +31,7 @@ INGEST = "ingest + validation (load_registers + map_registers)"
 
 
 def _floor(csv: str, db: str) -> tuple[float, float]:
-    from ingestion import warehouse
+    from core import warehouse
 
     with PeakRss() as peak:
         con = warehouse.connect(Path(db))
@@ -45,7 +45,7 @@ def _floor(csv: str, db: str) -> tuple[float, float]:
 def _ingest(landing: str, db: str) -> tuple[float, float]:
     import pandas  # noqa: F401  (DuckDB imports it on first fetch; the pipeline's process has it already)
 
-    from ingestion import warehouse
+    from core import warehouse
     from ingestion.registers.loader import load_registers
     from ingestion.registers.mapping import map_registers
 
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep:
             shutil.rmtree(args.out / "registers", ignore_errors=True)
     print()
-    print(f"{args.rows:,} rows, {os.cpu_count()} cores, duckdb threads/memory as in ingestion.warehouse.CONNECTION_CONFIG")
+    print(f"{args.rows:,} rows, {os.cpu_count()} cores, duckdb threads/memory as in core.warehouse.CONNECTION_CONFIG")
     print(report(phases))
     return 0
 

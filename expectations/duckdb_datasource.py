@@ -31,7 +31,7 @@ from great_expectations.execution_engine import SqlAlchemyExecutionEngine
 from great_expectations.expectations import UnexpectedRowsExpectation
 from sqlalchemy.dialects import postgresql
 
-from ingestion.warehouse import CONNECTION_CONFIG, SESSION_SETUP
+from core.warehouse import CONNECTION_CONFIG, SESSION_SETUP
 
 
 def _engine_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:

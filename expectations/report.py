@@ -30,12 +30,12 @@ from great_expectations.data_context.types.resource_identifiers import (
     ValidationResultIdentifier,
 )
 
+from core import settings
 from expectations.results import SuiteResult
 from expectations.run_summary import REMAP, RunOverview, count_of, read_run_overview
 from expectations.runner import Validation, new_context, outcomes, validate
 from expectations.spec import Suite
 from expectations.suites import SUITES, get_suite
-from ingestion import settings
 
 SITE_NAME = "quality_report"
 _HERE = Path(__file__).resolve().parent

@@ -24,8 +24,8 @@ from typing import Any
 
 import duckdb
 
+from core import warehouse
 from expectations.suites import SUITES
-from ingestion import warehouse
 
 #: Reasons shown per file in the summary, and rows of the quarantine sample in the report.
 TOP_REASONS = 3

@@ -19,7 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from ingestion.settings import SEEDS_DIR
+from core.settings import SEEDS_DIR
 
 Severity = Literal["error", "warn"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warn")
@@ -242,7 +242,7 @@ def period_end_sql(period: str) -> str:
     )
 
 
-#: Canonical period spellings (ingestion.periods): a year, a quarter or a month.
+#: Canonical period spellings (core.periods): a year, a quarter or a month.
 PERIOD_REGEX = r"^[12][0-9][0-9][0-9](Q[1-4]|-(0[1-9]|1[0-2]))?$"
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion.warehouse import LoadAttempt, LoadSummary, record_attempt
+from ingestion.audit import LoadAttempt, LoadSummary, record_attempt
 
 #: Leading characters of the names left out: hidden files and folders, Office lock files.
 SKIPPED_PREFIXES = (".", "~$")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-#: Cells that mean "no figure" in any format (after trimming): empty, ellipses and dashes.
-MISSING_MARKERS = ("", "…", "……", "...", "⋯", "⋯⋯", "-", "--", "—", "——", "–", "－")
+from ingestion.values import MISSING_MARKER
+
 #: Characters trimmed from both ends of a text cell (ideographic and no-break spaces included).
 TRIM = " \t\r\n\u3000\u00a0"
 INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
@@ -30,6 +30,4 @@ def text_sql(raw: str, source_type: str = "VARCHAR") -> str:
     if is_typed_number(source_type):
         return f"case when {raw} = trunc({raw}) then cast(cast({raw} as hugeint) as varchar) else cast({raw} as varchar) end"
     trimmed = f"trim(cast({raw} as varchar), '{TRIM}')"
-    markers = ", ".join(quote_literal(m) for m in MISSING_MARKERS)
-    # list_contains, not IN (...): DuckDB plans a long IN list as a join that is never pruned.
-    return f"case when list_contains([{markers}], {trimmed}) then null else {trimmed} end"
+    return f"case when regexp_full_match({trimmed}, {quote_literal(MISSING_MARKER)}) then null else {trimmed} end"

@@ -19,7 +19,14 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-_MISSING = re.compile(r"^(?:|…+|⋯+|\.{3,}|[-—–―─]+|(?i:nan))$")  # after NFKC: … is ..., － is -
+#: The missing-value markers of every format (FORMATS.md: an empty cell, ``…``, ``...``, ``—``, ``-``): ellipses
+#: and dashes of any length, ASCII or full-width, or nothing. One regular expression over a trimmed cell that
+#: Python and DuckDB (RE2) both read: :func:`parse_published_number` here, ``ingestion.sql.text_sql`` for the
+#: submissions and registers.
+MISSING_MARKER = r"…+|⋯+|(?:\.|．){3,}|[-—–―─－−]+|"
+#: In a published figure also ``NaN``, which SDMX writers put in an empty ``OBS_VALUE`` (in a submission's
+#: amount it is a number the rules reject). Matched after NFKC, which makes … into ... and － into -.
+_MISSING = re.compile(rf"^(?:{MISSING_MARKER}|(?i:nan))$")
 #: One footnote mark at the end of the text: 注, 注1, 注12, *, **, †, ‡, ①..⑳, ❶..❿, superscript ¹²³.
 _FOOTNOTE = re.compile(r"(?:注\d*|[*＊†‡]+|[\u2460-\u2473\u2776-\u277f]+|[\u00b9\u00b2\u00b3\u2070-\u2079]+)$")
 _NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<fraction>\d+))?$")

@@ -6,7 +6,7 @@ import hashlib
 
 import dagster as dg
 
-from ingestion import settings
+from core import settings
 from orchestration.checks import QUALITY_CHECKS, QUALITY_REPORT_KEY
 
 #: Everything: ingest, dbt, checks, publish, reports. What `make run` and the sensor launch.

@@ -24,8 +24,8 @@ from typing import Any
 
 import dagster as dg
 
+from core import settings
 from expectations import SUITES, ExpectationOutcome, Suite, record_results
-from ingestion import settings
 from orchestration.resources import WarehouseResource
 
 QUALITY_REPORT_KEY = dg.AssetKey(["reports", "quality"])

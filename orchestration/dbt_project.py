@@ -13,7 +13,7 @@ from pathlib import Path
 
 from dagster_dbt import DbtProject
 
-from ingestion import settings
+from core import settings
 
 _SOURCE_DIRS = ("models", "seeds", "macros", "tests", "snapshots", "analyses")
 _SOURCE_FILES = ("dbt_project.yml", "profiles.yml", "packages.yml")

@@ -1,6 +1,6 @@
 """What a run does when it finds that the previous run was interrupted.
 
-The writer lock (:mod:`ingestion.locking`) tells the next run which run died and what it was doing, and
+The writer lock (:mod:`core.locking`) tells the next run which run died and what it was doing, and
 has already stopped the processes it left behind. Here that is reported to the user, and the dead run,
 which Dagster would otherwise show as running for ever, is marked failed in the Dagster instance. Nothing
 has to be undone in the warehouse: every load is one transaction, dbt rebuilds its models, and publishing
@@ -15,7 +15,7 @@ import dagster as dg
 from dagster._core.events import DagsterEventType
 from dagster._core.storage.dagster_run import NOT_FINISHED_STATUSES
 
-from ingestion.locking import Holder
+from core.locking import Holder
 
 
 def interrupted_run_message(holder: Holder, step: str | None = None) -> str:

@@ -12,8 +12,9 @@ import duckdb
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
-from ingestion import settings, warehouse
-from ingestion.locking import WriterLock
+from core import settings, warehouse
+from core.locking import WriterLock
+from ingestion.audit import AUDIT_DDL
 from orchestration.recovery import report_interrupted_run
 
 
@@ -23,7 +24,8 @@ class WarehouseResource(DuckDBResource):
     Every step of the pipeline uses this resource, so a run takes the lock when it starts (waiting, and
     saying so, while another run holds it; reporting a previous run that was interrupted) and keeps it
     until it ends. Steps say what they are doing with :meth:`doing`, which is what a waiting run, or the
-    run after a crash, is told. ``get_connection`` is :func:`ingestion.warehouse.write_connection`.
+    run after a crash, is told. ``get_connection`` is :func:`core.warehouse.write_connection` with the audit
+    tables of :mod:`ingestion.audit` in place.
     """
 
     @property
@@ -55,7 +57,7 @@ class WarehouseResource(DuckDBResource):
 
     @contextmanager
     def get_connection(self, activity: str = "writing") -> Iterator[duckdb.DuckDBPyConnection]:
-        with warehouse.write_connection(self.path, activity) as con:
+        with warehouse.write_connection(self.path, activity, setup=AUDIT_DDL) as con:
             yield con
 
 

@@ -3,7 +3,7 @@
 Uses the Dagster instance in DAGSTER_HOME when it is set (so `make dev` shows the run), else an
 ephemeral one. Logs at INFO (LOG_LEVEL=DEBUG for every Dagster event).
 
-The run holds the warehouse writer lock from start to end (:mod:`ingestion.locking`): a second `make run`
+The run holds the warehouse writer lock from start to end (:mod:`core.locking`): a second `make run`
 (or a run of `make dev`) waits and says for whom; a run that finds the previous one interrupted says
 which run and step, and does its work again. SIGTERM and SIGINT stop the run within seconds (dbt
 included) with exit status 143 / 130. Exits 1 when any step failed, with one line per failure (a full
@@ -24,9 +24,9 @@ from types import FrameType
 
 import dagster as dg
 
+from core import settings
+from core.locking import WriterLock
 from expectations.run_summary import render_run_summary
-from ingestion import settings
-from ingestion.locking import WriterLock
 from orchestration.recovery import report_interrupted_run
 
 #: A DuckDB or OS error message of a full disk, with the path where DuckDB or Python names one.

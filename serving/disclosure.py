@@ -47,8 +47,8 @@ from dataclasses import dataclass, field
 import duckdb
 from scipy.optimize import linprog
 
-from ingestion import settings
-from ingestion.periods import parse_period
+from core import settings
+from core.periods import parse_period
 
 #: The amounts and counts of a cell that the primary rules test (columns of ``soe_innovation``).
 MAGNITUDES: tuple[str, ...] = (

@@ -25,8 +25,8 @@ from typing import Any
 
 import duckdb
 
-from ingestion import settings
-from ingestion.warehouse import connect, writer_lock
+from core import settings
+from core.warehouse import connect, writer_lock
 
 logger = logging.getLogger(__name__)
 

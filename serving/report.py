@@ -34,8 +34,8 @@ import duckdb
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from ingestion.periods import Period, PeriodError, parse_period
-from ingestion.warehouse import connect
+from core.periods import Period, PeriodError, parse_period
+from core.warehouse import connect
 from serving.charts import Series, TargetMark, draws_path, format_number, line_chart, progress_bar
 
 HERE = Path(__file__).resolve().parent

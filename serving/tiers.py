@@ -27,8 +27,8 @@ import shutil
 
 import duckdb
 
-from ingestion import settings
-from ingestion.warehouse import writer_lock
+from core import settings
+from core.warehouse import writer_lock
 from serving.disclosure import (
     COLUMN_MEASURES,
     CONFIDENTIAL,

@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from ingestion import settings
+from core import settings
 
 
 @dataclass

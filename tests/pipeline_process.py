@@ -12,7 +12,7 @@ import threading
 import time
 from pathlib import Path
 
-from ingestion import settings
+from core import settings
 
 
 def step_started(step_key: str) -> str:

@@ -13,13 +13,13 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from ingestion import settings
-from ingestion.warehouse import AUDIT_DDL
+from core import settings
+from ingestion.audit import AUDIT_DDL
 from serving.disclosure import DisclosureRules
 from serving.publish import export_parquet
 from serving.tiers import published_tiers, publish_tiers
 
-#: Every table CONTRACT.md promises in serving.duckdb (audit.current_loads: the view of ingestion/warehouse.py,
+#: Every table CONTRACT.md promises in serving.duckdb (audit.current_loads: the view of ingestion/audit.py,
 #: published as a table).
 CONTRACT_TABLES = (
     "audit.current_loads",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion.warehouse import AUDIT_DDL
+from ingestion.audit import AUDIT_DDL
 from serving.publish import publish_serving_database
 
 READER = Path(__file__).with_name("serving_reader.py")

@@ -24,7 +24,7 @@ import polars as pl
 import pytest
 import yaml
 
-from ingestion import settings
+from core import settings
 from serving import tiers
 from tests.serving_fixtures import (
     CTDI_GROUP,

@@ -21,11 +21,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingestion import settings
+from core import settings
+from ingestion.audit import AUDIT_DDL
 from ingestion.enterprise.tables import ENTERPRISE_DDL, MAPPED_ENTERPRISE_DDL
 from ingestion.registers.tables import MAPPED_REGISTERS_DDL, REGISTERS_DDL
 from ingestion.releases.tables import MAPPED_RELEASES_DDL, RELEASES_DDL
-from ingestion.warehouse import AUDIT_DDL
 
 pytestmark = pytest.mark.slow
 

@@ -15,10 +15,11 @@ import pyarrow.parquet as pq
 import pytest
 import xlsxwriter
 
-from ingestion import settings, warehouse
-from ingestion.enterprise import schema, synthetic
+from core import settings, warehouse
+from ingestion.enterprise import schema
 from ingestion.enterprise.loader import load_submissions
 from ingestion.enterprise.mapping import map_enterprise
+from tools import synthetic_enterprises as synthetic
 
 FIXTURES = Path(__file__).parent / "fixtures" / "enterprise"
 HEADERS_EN = [c.name for c in schema.columns()]

@@ -13,10 +13,10 @@ import duckdb
 import polars as pl
 import pytest
 
-from ingestion import settings, warehouse
-from ingestion.enterprise import synthetic
+from core import settings, warehouse
 from ingestion.enterprise.loader import load_submissions
 from ingestion.enterprise.mapping import map_enterprise
+from tools import synthetic_enterprises as synthetic
 from tests.test_enterprise_loader import VALID, row, write_csv
 
 

@@ -9,10 +9,10 @@ import polars as pl
 import pytest
 from stdnum.cn import uscc as stdnum_uscc
 
-from ingestion import settings, warehouse
-from ingestion.enterprise import synthetic
+from core import settings, warehouse
 from ingestion.enterprise.loader import load_submissions
 from ingestion.enterprise.mapping import map_enterprise
+from tools import synthetic_enterprises as synthetic
 
 PERIODS = synthetic.period_labels([2022, 2023, 2024], [2024])
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from stdnum.cn import uscc as stdnum_uscc
 
-from ingestion.enterprise.synthetic import uscc_codes
 from ingestion.enterprise.validation import USCC_ALPHABET, uscc_compact_sql, uscc_problem_sql
+from tools.synthetic_enterprises import uscc_codes
 
 _OTHER_CHARACTERS = "IOSVZ" + "abcdefghjk" + "-  #"
 

@@ -13,12 +13,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from core.settings import SEEDS_DIR
 from expectations import SUITES, get_suite, run_suite
+from ingestion.audit import AUDIT_DDL
 from ingestion.enterprise.tables import ENTERPRISE_DDL
-from ingestion.releases.tables import MAPPED_RELEASES_DDL, RELEASES_DDL
-from ingestion.settings import SEEDS_DIR
 from ingestion.registers.tables import REGISTERS_DDL
-from ingestion.warehouse import AUDIT_DDL
+from ingestion.releases.tables import MAPPED_RELEASES_DDL, RELEASES_DDL
 
 
 def _seed(name: str) -> str:
@@ -370,17 +370,10 @@ VIOLATIONS = [
         id="mart-rd-intensity-of-45-percent",
     ),
     pytest.param(
-        "marts.rd_intensity",
-        "insert into marts.rd_intensity select * from marts.rd_intensity where region_code = 'CN-BJ'",
-        {"key_unique"},
-        id="duplicated-region-year",
-    ),
-    pytest.param(
         "marts.patents_per_10k",
-        "update marts.patents_per_10k set source = 'guessed', high_value_invention_patents_per_10k = 20 "
-        "where region_code = 'CN-CQ'",
-        {"source_in_set", "high_value_invention_patents_per_10k_not_above_invention_patents_per_10k"},
-        id="patents-unknown-source-and-high-value-above-all",
+        "update marts.patents_per_10k set high_value_invention_patents_per_10k = 20 where region_code = 'CN-CQ'",
+        {"high_value_invention_patents_per_10k_not_above_invention_patents_per_10k"},
+        id="patents-high-value-above-all",
     ),
     pytest.param(
         "marts.industrial_va_growth",
@@ -402,10 +395,10 @@ VIOLATIONS = [
     ),
     pytest.param(
         "marts.target_tracking",
-        "update marts.target_tracking set status = 'unknown', latest_value = 3.0 where target_id = 'T01'; "
+        "update marts.target_tracking set comparator = '=' where target_id = 'T01'; "
         "delete from marts.target_tracking where target_id = 'T02'",
-        {"status_in_set", "every_policy_target_tracked"},
-        id="unknown-status-and-dropped-target",
+        {"comparator_in_set", "every_policy_target_tracked"},
+        id="unknown-comparator-and-dropped-target",
     ),
     pytest.param(
         "marts.target_tracking",
@@ -466,15 +459,16 @@ def test_only_error_expectations_of_a_mart_block(clean_warehouse: Path, tmp_path
 def test_duplicated_keys_are_counted_and_listed(clean_warehouse: Path, tmp_path: Path) -> None:
     broken = _broken(
         clean_warehouse, tmp_path,
-        "insert into marts.rd_intensity select * from marts.rd_intensity; "
-        "insert into marts.rd_intensity select * from marts.rd_intensity where region_code = 'CN-CQ'",
+        "insert into mapped.release_observations select * from mapped.release_observations"
+        " where load_id = 'L2' or (load_id = 'L1' and region_code = 'CN-BJ'); "
+        "insert into mapped.release_observations select * from mapped.release_observations where load_id = 'L2'",
     )
 
-    outcome = run_suite(broken, "marts.rd_intensity").outcome("key_unique")
+    outcome = run_suite(broken, "mapped.release_observations").outcome("key_unique")
 
     assert outcome.unexpected_count == 2
-    assert sorted((r["region_code"], r["year"], r["rows"]) for r in outcome.examples) == [
-        ("CN-BJ", 2020, 2), ("CN-CQ", 2020, 4)
+    assert sorted((r["region_code"], r["indicator_code"], r["load_id"], r["rows"]) for r in outcome.examples) == [
+        ("CN-BJ", "rd_intensity", "L1", 2), ("CN-CQ", "gdp", "L2", 4)
     ]
 
 
@@ -491,13 +485,13 @@ def test_missing_table_fails_every_expectation_with_the_reason(clean_warehouse: 
 
 
 def test_expectation_on_a_missing_column_fails_with_the_sql_error(clean_warehouse: Path, tmp_path: Path) -> None:
-    broken = _broken(clean_warehouse, tmp_path, "alter table marts.patents_per_10k drop column source")
+    broken = _broken(clean_warehouse, tmp_path, "alter table raw.release_files drop column status")
 
-    result = run_suite(broken, "marts.patents_per_10k")
+    result = run_suite(broken, "raw.release_files")
 
-    assert set(result.failed()) == {"columns_present", "source_not_null", "source_in_set"}
-    assert result.outcome("columns_present").examples == {"missing": ["source"]}
-    assert result.outcome("source_in_set").observed_value.startswith("could not be evaluated")
+    assert set(result.failed()) == {"columns_present", "status_not_null", "status_in_set"}
+    assert result.outcome("columns_present").examples["missing"] == ["status"]
+    assert result.outcome("status_in_set").observed_value.startswith("could not be evaluated")
 
 
 def test_code_sets_come_from_the_seed_tables_in_the_warehouse(clean_warehouse: Path, tmp_path: Path) -> None:
@@ -508,10 +502,10 @@ def test_code_sets_come_from_the_seed_tables_in_the_warehouse(clean_warehouse: P
         "where region_code <> 'CN-CQ'",
     )
 
-    outcome = run_suite(broken, "marts.rd_intensity").outcome("region_code_known")
+    outcome = run_suite(broken, "mapped.release_observations").outcome("region_code_known")
 
-    assert (outcome.passed, outcome.unexpected_count) == (False, 1)
-    assert outcome.examples == [{"region_code": "CN-CQ"}]
+    assert (outcome.passed, outcome.unexpected_count) == (False, 4)  # rd_intensity, rd_expenditure, gdp twice
+    assert outcome.examples == [{"region_code": "CN-CQ"}] * 4
 
 
 def test_examples_are_plain_json_values(clean_warehouse: Path, tmp_path: Path) -> None:

@@ -14,14 +14,16 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingestion import settings
+from core import settings
+from core.warehouse import write_connection
+from ingestion.audit import AUDIT_DDL
 from ingestion.enterprise.loader import load_submissions
 from ingestion.enterprise.readers import FORMATS
 from ingestion.landing import LandingError, discover, sha256_of
 from ingestion.registers.loader import load_registers
 from ingestion.registers.schema import FORMATS as REGISTER_FORMATS
-from ingestion.releases.loader import RELEASE_EXTENSIONS, load_releases
-from ingestion.warehouse import write_connection
+from ingestion.releases.formats import release_extensions
+from ingestion.releases.loader import load_releases
 from tests.conftest import run_warehouse_job
 from tests.test_enterprise_loader import FIXTURES as ENTERPRISE_FIXTURES
 from tests.test_release_loader import FIXTURES as RELEASE_FIXTURES
@@ -40,7 +42,7 @@ def landing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def con(landing: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    with write_connection(settings.warehouse_db_path()) as connection:
+    with write_connection(settings.warehouse_db_path(), setup=AUDIT_DDL) as connection:
         yield connection
 
 
@@ -62,7 +64,7 @@ def current(con: duckdb.DuckDBPyConnection) -> list[tuple]:
 # ---------------------------------------------------------------- discovery
 
 
-@pytest.mark.parametrize(("kind", "extensions"), [("releases", RELEASE_EXTENSIONS), ("enterprise", FORMATS), ("registers", REGISTER_FORMATS)])
+@pytest.mark.parametrize(("kind", "extensions"), [("releases", release_extensions()), ("enterprise", FORMATS), ("registers", REGISTER_FORMATS)])
 def test_hidden_files_and_folders_lock_files_and_other_extensions_are_skipped_in_every_kind(landing, kind, extensions):
     folder = landing / kind
     for relative in ["x/a.csv", "x/~$book.xlsx", "x/.hidden.csv", ".git/b.csv", "x/.cache/c.csv", "x/readme.txt",
@@ -209,12 +211,12 @@ def test_audit_tables_of_older_code_upgrade_and_their_loads_are_recognized(landi
     """The audit columns and view of this design are added to a build database made without them. (A raw
     release table harmonized at load time is refused instead: see test_release_loader.)"""
     shutil.copy(ENTERPRISE_FIXTURES / "bulk_2024q2.csv", landing / "enterprise")
-    with write_connection(settings.warehouse_db_path()) as old:
+    with write_connection(settings.warehouse_db_path(), setup=AUDIT_DDL) as old:
         load_submissions(old, landing)
         old.execute("drop view audit.current_loads")  # what the build database of older code lacks
         for table, column in [("load_log", "kind"), ("load_log", "sidecar_sha256"), ("load_log", "note"), ("quarantine", "stage")]:
             old.execute(f"alter table audit.{table} drop column {column}")
-    with write_connection(settings.warehouse_db_path()) as upgraded:
+    with write_connection(settings.warehouse_db_path(), setup=AUDIT_DDL) as upgraded:
         submissions = load_submissions(upgraded, landing)
         assert (submissions.attempts, submissions.events) == ([], [])
         assert current(upgraded) == [("enterprise/bulk_2024q2.csv", "enterprise")]
@@ -276,7 +278,7 @@ def withdrawn_run(tmp_path_factory: pytest.TempPathFactory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LANDING_DIR", str(landing))
         mp.setenv("WAREHOUSE_DIR", str(root / "warehouse"))
-        with write_connection(settings.warehouse_db_path()) as con:
+        with write_connection(settings.warehouse_db_path(), setup=AUDIT_DDL) as con:
             load_releases(con, landing)
             load_submissions(con, landing)
             load_registers(con, landing)

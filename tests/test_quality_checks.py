@@ -14,8 +14,8 @@ import dagster as dg
 import duckdb
 import pytest
 
+from core import settings
 from expectations import SUITES, blocking_failures, build_quality_report
-from ingestion import settings
 from orchestration.checks import QUALITY_CHECKS, QUALITY_REPORT_KEY, quality_report
 from orchestration.resources import warehouse_resource
 from tests import browser

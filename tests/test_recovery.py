@@ -22,7 +22,7 @@ import duckdb
 import psutil
 import pytest
 
-from ingestion import settings
+from core import settings
 from tests.conftest import PipelineRun
 from tests.pipeline_process import PipelineProcess, step_started
 

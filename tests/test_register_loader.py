@@ -14,7 +14,7 @@ import duckdb
 import pytest
 import xlsxwriter
 
-from ingestion import settings, warehouse
+from core import settings, warehouse
 from ingestion.registers import schema
 from ingestion.registers.dates import DateError, parse_date
 from ingestion.registers.loader import load_registers

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingestion import settings, warehouse
+from core import settings, warehouse
 from ingestion.registers.loader import load_registers
 from ingestion.registers.mapping import map_registers
 from tests.test_register_loader import row, write_csv

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-from ingestion import settings, warehouse
+from core import settings, warehouse
 from ingestion.registers.loader import load_registers
 from ingestion.registers.mapping import map_registers
 from tools import synthetic_registers as synthetic

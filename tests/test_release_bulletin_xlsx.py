@@ -10,8 +10,7 @@ import openpyxl
 import pytest
 
 from ingestion.releases import bulletin_xlsx
-from ingestion.releases.records import RawObservation, ReleaseFileError
-from ingestion.releases.sidecar import Sidecar
+from ingestion.releases.records import RawObservation, ReleaseFileError, Sidecar
 
 SAMPLE = Path(__file__).parent.parent / "data" / "landing" / "releases" / "cq" / "chongqing_innovation_indicators_2018_2021.xlsx"
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from ingestion import settings
+from core import settings
+from ingestion.audit import QuarantinedRow
 from ingestion.releases.harmonize import ReferenceData, harmonize, load_reference
 from ingestion.releases.records import RawObservation
-from ingestion.warehouse import QuarantinedRow
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingestion import settings
+from core import settings
+from core.warehouse import write_connection
+from ingestion.audit import AUDIT_DDL
 from ingestion.releases import loader
 from ingestion.releases.loader import load_releases
 from ingestion.releases.mapping import map_releases
-from ingestion.warehouse import write_connection
 
 FIXTURES = Path(__file__).parent / "fixtures" / "releases"
 SHIPPED_LANDING = settings.REPO_ROOT / "data" / "landing"
@@ -52,7 +53,7 @@ def landing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def con(landing: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    with write_connection(settings.warehouse_db_path()) as connection:
+    with write_connection(settings.warehouse_db_path(), setup=AUDIT_DDL) as connection:
         yield connection
 
 
@@ -62,7 +63,7 @@ def rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
 
 def test_shipped_sample_loads_without_quarantine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("WAREHOUSE_DIR", str(tmp_path / "warehouse"))
-    with write_connection(settings.warehouse_db_path()) as con:
+    with write_connection(settings.warehouse_db_path(), setup=AUDIT_DDL) as con:
         summary = load_releases(con, SHIPPED_LANDING)
         assert (summary.files_loaded, summary.files_failed, summary.rows_loaded, summary.rows_quarantined) == (22, 0, 216, 0)
         mapping = map_releases(con)

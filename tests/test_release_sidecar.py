@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.releases.records import ReleaseFileError
-from ingestion.releases.sidecar import Sidecar, parse_sidecar, sidecar_path
+from ingestion.releases.records import ReleaseFileError, Sidecar
+from ingestion.releases.sidecar import parse_sidecar, sidecar_path
 
 VALID = """format: nbs_export
 publisher: National Bureau of Statistics of China

@@ -5,17 +5,31 @@ from __future__ import annotations
 import codecs
 from decimal import Decimal
 
+import duckdb
 import pytest
 
 from ingestion.encoding import TextEncodingError, decode_text
+from ingestion.sql import text_sql
 from ingestion.values import NumberError, PublishedNumber, number_text, parse_published_number
 
+MARKERS = ["", "   ", "…", "……", "...", "....", "⋯⋯", "．．．", "—", "——", "―", "-", "--", "－", "－－", "–", "\u2212", " … "]
+NOT_MARKERS = ["0", "-1", "a.b", "abc", ".", "..", "—1", "x-", "n/a"]
 
-@pytest.mark.parametrize(
-    "marker", ["", "   ", "…", "……", "...", "⋯⋯", "．．．", "—", "——", "-", "--", "－", "－－", "–", "\u2212", "NaN", "nan", None]
-)
+
+@pytest.mark.parametrize("marker", [*MARKERS, "NaN", "nan", None])
 def test_missing_markers_mean_no_figure(marker):
     assert parse_published_number(marker) is None
+
+
+def test_submissions_and_registers_take_the_same_missing_markers():
+    """One set of markers: the SQL of the submission and register loaders (``text_sql``) reads the same
+    expression; only a published figure also takes ``NaN`` (SDMX's empty ``OBS_VALUE``)."""
+    values = ", ".join(f"('{m}')" for m in MARKERS + NOT_MARKERS + ["NaN"])
+    cells = dict(duckdb.sql(f"select cell, {text_sql('cell')} from (values {values}) v(cell)").fetchall())
+    assert [m for m in MARKERS if cells[m] is not None] == []
+    assert {m: cells[m] for m in NOT_MARKERS + ["NaN"]} == {m: m for m in NOT_MARKERS + ["NaN"]}
+    for text in NOT_MARKERS[:2]:
+        assert parse_published_number(text) is not None
 
 
 @pytest.mark.parametrize(

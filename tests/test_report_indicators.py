@@ -12,8 +12,8 @@ import duckdb
 import pytest
 
 import serving
-from ingestion import settings
-from ingestion.periods import parse_period
+from core import settings
+from core.periods import parse_period
 from serving.charts import format_number, nice_ticks
 from serving.publish import publish_serving_database
 from serving.report import ReportError, build_indicator_report, period_position

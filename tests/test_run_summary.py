@@ -11,7 +11,7 @@ import pytest
 
 from expectations.results import QUALITY_RESULTS_DDL
 from expectations.run_summary import read_run_summary, render_run_summary
-from ingestion.warehouse import AUDIT_DDL
+from ingestion.audit import AUDIT_DDL
 
 RUN_STARTED_AT = datetime(2026, 11, 21, 9, 0, 0)
 

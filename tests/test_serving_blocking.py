@@ -9,8 +9,9 @@ import dagster as dg
 import duckdb
 import pytest
 
-from ingestion import settings
-from ingestion.warehouse import write_connection
+from core import settings
+from core.warehouse import write_connection
+from ingestion.audit import AUDIT_DDL
 from orchestration.assets.serving import SERVING_DATABASE_KEY, build_serving_database_asset
 from orchestration.resources import warehouse_resource
 
@@ -21,7 +22,7 @@ MART = dg.AssetKey(["marts", "rd_intensity_probe"])
 def rd_intensity_probe() -> None:
     """A one-row mart whose R&D intensity comes from LANDING_DIR/intensity.txt."""
     value = float((settings.landing_dir() / "intensity.txt").read_text())
-    with write_connection() as con:  # creates the audit tables too
+    with write_connection(setup=AUDIT_DDL) as con:
         con.execute("create schema if not exists marts")
         con.execute(
             "create or replace table marts.rd_intensity_probe as select 'CN-CQ' as region_code, ?::double as rd_intensity_pct",

@@ -244,7 +244,7 @@ def test_publish_waits_for_a_writer_holding_the_build_database_lock(build_db: Pa
         """
         import sys, time
         from pathlib import Path
-        from ingestion.warehouse import write_connection
+        from core.warehouse import write_connection
         with write_connection(Path(sys.argv[1])) as con:
             con.execute("create or replace table marts.late as select 42 as answer")
             print("writing", flush=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingestion import settings
+from core import settings
 from serving import tiers
 from serving.disclosure import ALL, DisclosureError, DisclosureRules
 from serving.tiers import check_public_file, group_folder, publish_tiers

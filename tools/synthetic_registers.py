@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from ingestion.enterprise.synthetic import GROUPS, uscc_codes
+from core.settings import SEEDS_DIR
 from ingestion.registers import schema
 from ingestion.registers.dates import parse_date
-from ingestion.settings import SEEDS_DIR
+from tools.synthetic_enterprises import GROUPS, uscc_codes
 
 #: The group T14-T16 name (ref_target_scopes): its holders here are fictional.
 TRANSPORT_GROUP = "重庆城市交通开发投资（集团）有限公司"

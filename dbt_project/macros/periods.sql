@@ -1,4 +1,4 @@
-{#- Canonical period labels (ingestion/periods.py): `2024` (year), `2024Q2` (quarter), `2024-09` (month). -#}
+{#- Canonical period labels (core/periods.py): `2024` (year), `2024Q2` (quarter), `2024-09` (month). -#}
 
 {#- A, Q or M; null for anything else. -#}
 {% macro period_frequency(period) -%}

@@ -1,6 +1,6 @@
 """marts.fct_indicator_values: the latest vintage of each (region, indicator, period)."""
 
-from expectations.spec import Suite, no_rows, unique_key
+from expectations.spec import Suite, no_rows
 from expectations.suites.indicator_facts import indicator_fact_expectations
 
 SUITE = Suite(
@@ -11,7 +11,6 @@ SUITE = Suite(
     description="The latest vintage of each figure: what dashboards show.",
     expectations=(
         *indicator_fact_expectations(),
-        unique_key("region_code", "indicator_code", "period"),
         no_rows(
             "is_the_latest_vintage",
             "select v.region_code, v.indicator_code, v.period, v.release_date, max(w.release_date) as newer_release"

@@ -1,6 +1,6 @@
 """marts.fct_indicator_vintages: every vintage of every figure."""
 
-from expectations.spec import Suite, no_rows, unique_key
+from expectations.spec import Suite, no_rows
 from expectations.suites.indicator_facts import indicator_fact_expectations
 
 SUITE = Suite(
@@ -11,7 +11,6 @@ SUITE = Suite(
     description="Every vintage of every (region, indicator, period): one row per figure per loaded release.",
     expectations=(
         *indicator_fact_expectations(current_only=True),
-        unique_key("region_code", "indicator_code", "period", "load_id"),
         no_rows(
             "provincial_release_covers_all_provinces",
             "select source_file, release_date, indicator_code, period, count(distinct region_code) as provinces"

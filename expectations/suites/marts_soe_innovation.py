@@ -1,16 +1,10 @@
-"""marts.soe_innovation: innovation figures of the municipal SOE groups, and their roll-up ``ALL``."""
+"""marts.soe_innovation: innovation figures of the municipal SOE groups, and their roll-up ``ALL``.
 
-from expectations.spec import (
-    PERIOD_REGEX,
-    Suite,
-    between,
-    columns_present,
-    matches,
-    no_rows,
-    not_negative,
-    not_null,
-    unique_key,
-)
+The structure (columns, types, not null, key) is dbt's: the enforced contract and the tests of
+``soe_innovation.yml``.
+"""
+
+from expectations.spec import PERIOD_REGEX, Suite, between, matches, no_rows, not_negative
 
 COUNTS_AND_AMOUNTS = ("enterprises", "rd_expenditure_10k_yuan", "revenue_10k_yuan", "invention_patents_granted",
                       "high_value_invention_patents_valid", "tech_based_enterprises", "hightech_enterprises")
@@ -22,10 +16,6 @@ SUITE = Suite(
     blocking=True,
     description="Per SOE group and period, and for all municipal SOEs (group_name = 'ALL').",
     expectations=(
-        columns_present(["group_name", "period", *COUNTS_AND_AMOUNTS, "rd_intensity_pct", "rd_growth_pct",
-                         "sei_output_share_pct"]),
-        *not_null("group_name", "period", "enterprises"),
-        unique_key("group_name", "period"),
         matches("period", PERIOD_REGEX, what="a year (2024), quarter (2024Q3) or month (2024-09)"),
         *not_negative(*COUNTS_AND_AMOUNTS),
         between("rd_intensity_pct", 0, 100, why="R&D expenditure never exceeds revenue (loader rule)."),

@@ -1,6 +1,7 @@
 """raw.release_files: one row per loaded version of a release file, with its sidecar origin."""
 
 from expectations.spec import Suite, column_types, columns_present, in_set, matches, no_rows, not_null, unique_key
+from ingestion.releases.formats import format_names
 
 SUITE = Suite(
     name="raw.release_files",
@@ -13,7 +14,7 @@ SUITE = Suite(
         *column_types({"load_id": "VARCHAR", "release_date": "DATE", "loaded_at": "TIMESTAMP"}),
         *not_null("load_id", "source_file", "sha256", "format", "release_date", "status"),
         unique_key("load_id"),
-        in_set("format", ["nbs_export", "nbs_easyquery_json", "sdmx_csv", "bulletin_xlsx"]),
+        in_set("format", list(format_names())),  # the formats the parsers register
         in_set("status", ["preliminary", "final", "revised"]),
         matches("sha256", "^[0-9a-f]{64}$", what="a hex SHA-256 digest"),
         no_rows(

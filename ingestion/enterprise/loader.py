@@ -16,6 +16,15 @@ from pathlib import Path
 
 import duckdb
 
+from core.periods import PeriodError, parse_period
+from ingestion.audit import (
+    AUDIT_DDL,
+    LoadAttempt,
+    LoadSummary,
+    QuarantinedRow,
+    file_transaction,
+    record_quarantine,
+)
 from ingestion.enterprise import schema
 from ingestion.enterprise.readers import FORMATS, OpenedFile, open_source
 from ingestion.enterprise.schema import FileStructureError
@@ -35,15 +44,6 @@ from ingestion.enterprise.validation import (
     valid_sql,
 )
 from ingestion.landing import LandingFile, land
-from ingestion.periods import PeriodError, parse_period
-from ingestion.warehouse import (
-    AUDIT_DDL,
-    LoadAttempt,
-    LoadSummary,
-    QuarantinedRow,
-    file_transaction,
-    record_quarantine,
-)
 
 #: The landing folder of SOE submissions (``LANDING_DIR/enterprise``) and the ``kind`` of their load_log rows.
 KIND = "enterprise"

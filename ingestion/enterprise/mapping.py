@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion import settings
+from core import settings
 from ingestion.enterprise import schema
 from ingestion.enterprise.tables import ENTERPRISE_DDL, MAPPED_ENTERPRISE_DDL
 from ingestion.enterprise.validation import quote_literal

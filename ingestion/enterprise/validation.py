@@ -24,7 +24,7 @@ import duckdb
 
 from ingestion.enterprise import schema
 from ingestion.sql import INTEGER_TYPES as _INTEGER_TYPES  # noqa: F401 (re-exported)
-from ingestion.sql import MISSING_MARKERS, quote_identifier, quote_literal, text_sql  # noqa: F401 (re-exported)
+from ingestion.sql import quote_identifier, quote_literal, text_sql  # noqa: F401 (re-exported)
 from ingestion.sql import TRIM as _TRIM
 from ingestion.sql import is_typed_number as _is_typed_number
 from ingestion.uscc import (  # noqa: F401 (re-exported: the check is shared with the registers loader)

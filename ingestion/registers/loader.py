@@ -29,6 +29,14 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from ingestion.audit import (
+    AUDIT_DDL,
+    LoadAttempt,
+    LoadSummary,
+    QuarantinedRow,
+    file_transaction,
+    record_quarantine,
+)
 from ingestion.enterprise.validation import INLINE_LIMIT, Lookup, plan_lookup
 from ingestion.landing import LandingFile, land
 from ingestion.registers import schema
@@ -37,7 +45,6 @@ from ingestion.registers.tables import REGISTERS_DDL
 from ingestion.sql import quote_literal, text_sql
 from ingestion.tabular import FileStructureError, OpenedFile, open_source
 from ingestion.uscc import uscc_compact_sql, uscc_problem_sql
-from ingestion.warehouse import AUDIT_DDL, LoadAttempt, LoadSummary, QuarantinedRow, file_transaction, record_quarantine
 
 #: The landing folder of registers (``LANDING_DIR/registers``) and the ``kind`` of their load_log rows.
 KIND = "registers"

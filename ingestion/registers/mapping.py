@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion import settings
+from core import settings
 from ingestion.mapping import MappingSummary, rebuild
 from ingestion.registers import schema
 from ingestion.registers.tables import MAPPED_REGISTERS_DDL, REGISTERS_DDL

@@ -62,8 +62,15 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
 from ingestion.releases.harmonize import ReferenceData, load_reference
-from ingestion.releases.records import NOTE_LINE, SOURCE_LINE, ParsedFile, RawObservation, ReleaseFileError
-from ingestion.releases.sidecar import Sidecar
+from ingestion.releases.records import (
+    NOTE_LINE,
+    SOURCE_LINE,
+    ParsedFile,
+    RawObservation,
+    ReleaseFileError,
+    ReleaseFormat,
+    Sidecar,
+)
 from ingestion.values import number_text
 
 _UNIT_IN_TEXT = re.compile(r"(?:计量)?单位\s*[：:]\s*(?P<unit>[^\s()（）,，;；]+)")
@@ -133,6 +140,10 @@ def parse(data: bytes, source_file: str, origin: Sidecar | None = None) -> Parse
             unit = "%" if column.index in row.percent else row_unit
             observations.append(RawObservation(row.number, region, indicator, unit, column.period, _cell(row, column.index)))
     return ParsedFile(observations, None, notes)
+
+
+#: The format this module parses, as the registry (:mod:`ingestion.releases.formats`) lists it.
+FORMAT = ReleaseFormat("bulletin_xlsx", (".xlsx",), parse)
 
 
 def _compact(text: str | None) -> str:

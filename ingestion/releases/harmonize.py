@@ -1,7 +1,7 @@
 """Raw release records -> region code, indicator code, canonical unit and period, or a quarantine reason.
 
 Every mapping is data: the dbt seeds ``ref_region_aliases``, ``ref_indicator_aliases``,
-``ref_indicators`` and ``ref_units`` (read from :data:`ingestion.settings.SEEDS_DIR`), looked up after
+``ref_indicators`` and ``ref_units`` (read from :data:`core.settings.SEEDS_DIR`), looked up after
 :func:`normalize_key` (NFKC, so full-width brackets and letters match; trimmed; case-insensitive; the
 spaces tables use to align Chinese names, ``北  京``, ignored).
 
@@ -16,7 +16,7 @@ Rules, in the order a record meets them (all failures of a record are reported t
   it (``重庆市①``, ``...(%)注1``); that mark becomes part of the note of every value of the row;
 - unit: must be in ``ref_units`` with the indicator's dimension; the value is converted to the
   indicator's canonical unit: ``multiplier = unit_scale * 10**UNIT_MULT / indicator_scale``;
-- period: any spelling :func:`ingestion.periods.parse_period` accepts;
+- period: any spelling :func:`core.periods.parse_period` accepts;
 - a (region, indicator, period) given twice in one file keeps the first and quarantines the repeat.
 """
 
@@ -31,11 +31,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
 
-from ingestion import settings
-from ingestion.periods import PeriodError, parse_period
+from core import settings
+from core.periods import PeriodError, parse_period
+from ingestion.audit import QuarantinedRow
 from ingestion.releases.records import RawObservation
 from ingestion.values import NumberError, PublishedNumber, parse_published_number, split_footnote
-from ingestion.warehouse import QuarantinedRow
 
 _TRAILING_PARENS = re.compile(r"^(?P<name>.*?)\s*[(（](?P<unit>[^()（）]*)[)）]\s*$")
 #: A parenthesized unit in a title, after NFKC: "(亿元)", "(单位:亿元)".

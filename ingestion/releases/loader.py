@@ -20,27 +20,17 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from core.periods import PeriodError, parse_period
+from ingestion.audit import LoadAttempt, LoadSummary, file_transaction
 from ingestion.landing import LandingFile, land
-from ingestion.periods import PeriodError, parse_period
-from ingestion.releases import bulletin_xlsx, nbs_easyquery_json, nbs_export, sdmx_csv
-from ingestion.releases.records import ParsedFile, RawObservation, ReleaseFileError, ReleaseParser
-from ingestion.releases.sidecar import Sidecar, parse_sidecar, sidecar_path
+from ingestion.releases.formats import get_format, release_extensions
+from ingestion.releases.records import ParsedFile, RawObservation, ReleaseFileError, Sidecar
+from ingestion.releases.sidecar import parse_sidecar, sidecar_path
 from ingestion.releases.tables import RELEASES_DDL, check_layout
 from ingestion.values import NumberError, parse_published_number
-from ingestion.warehouse import LoadAttempt, LoadSummary, file_transaction
 
 logger = logging.getLogger(__name__)
 
-#: The parser of each sidecar ``format``; each gets the sidecar too (a bulletin's title may leave its region to it).
-PARSERS: dict[str, ReleaseParser] = {
-    "nbs_export": nbs_export.parse,
-    "nbs_easyquery_json": nbs_easyquery_json.parse,
-    "sdmx_csv": sdmx_csv.parse,
-    "bulletin_xlsx": bulletin_xlsx.parse,
-}
-#: The file extension of each format: a sidecar naming another format than the file's kind is an error.
-FORMAT_EXTENSIONS = {"nbs_export": ".csv", "nbs_easyquery_json": ".json", "sdmx_csv": ".csv", "bulletin_xlsx": ".xlsx"}
-RELEASE_EXTENSIONS = tuple(sorted(set(FORMAT_EXTENSIONS.values())))
 #: The landing folder of releases (``LANDING_DIR/releases``) and the ``kind`` of their load_log rows.
 KIND = "releases"
 
@@ -54,7 +44,7 @@ def load_releases(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> LoadSumm
         con,
         landing_dir,
         KIND,
-        RELEASE_EXTENSIONS,
+        release_extensions(),
         lambda file, attempt: _load_file(con, file, attempt),
         required=True,
         sidecar=sidecar_path,
@@ -70,12 +60,15 @@ def _load_file(con: duckdb.DuckDBPyConnection, file: LandingFile, attempt: LoadA
         data, sidecar_data = file.path.read_bytes(), sidecar_path(file.path).read_bytes()
         sidecar = parse_sidecar(sidecar_data, f"{source_file}.meta.yml")
         attempt.format, attempt.release_date = sidecar.format, sidecar.release_date
+        release_format = get_format(sidecar.format)  # the sidecar names a registered format
         extension = Path(source_file).suffix.lower()
-        if extension != FORMAT_EXTENSIONS[sidecar.format]:
+        if extension not in release_format.extensions:
             raise ReleaseFileError(
-                source_file, f"the sidecar says format {sidecar.format}, whose files are {FORMAT_EXTENSIONS[sidecar.format]}, not {extension}"
+                source_file,
+                f"the sidecar says format {sidecar.format}, whose files are {' or '.join(release_format.extensions)}, not {extension}",
             )
-        parsed = PARSERS[sidecar.format](data, source_file, sidecar)
+        # Each parser gets the sidecar too (a bulletin's title may leave its region to it).
+        parsed = release_format.parse(data, source_file, sidecar)
         check_release_date(source_file, sidecar.release_date, parsed.observations, attempt.loaded_at.date())
         _insert_release_file(con, attempt, sidecar, file.sidecar_sha256, parsed)
         _insert_records(con, attempt.load_id, parsed.observations)

@@ -17,12 +17,12 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from ingestion import settings
+from core import settings
+from ingestion.audit import QuarantinedRow, insert_quarantine
 from ingestion.mapping import MappingSummary, rebuild
 from ingestion.releases.harmonize import Observation, harmonize, load_reference
 from ingestion.releases.records import RawObservation
 from ingestion.releases.tables import MAPPED_RELEASES_DDL, RELEASES_DDL, check_layout
-from ingestion.warehouse import QuarantinedRow, insert_quarantine
 
 logger = logging.getLogger(__name__)
 

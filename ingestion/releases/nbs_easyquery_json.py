@@ -22,8 +22,14 @@ import json
 import math
 from typing import Any
 
-from ingestion.releases.records import NATIONAL_REGION, ParsedFile, RawObservation, ReleaseFileError
-from ingestion.releases.sidecar import Sidecar
+from ingestion.releases.records import (
+    NATIONAL_REGION,
+    ParsedFile,
+    RawObservation,
+    ReleaseFileError,
+    ReleaseFormat,
+    Sidecar,
+)
 from ingestion.releases.textfile import decode_release
 from ingestion.values import number_text
 
@@ -73,6 +79,10 @@ def parse(data: bytes, source_file: str, origin: Sidecar | None = None) -> Parse
             )
         )
     return ParsedFile(observations, encoding)
+
+
+#: The format this module parses, as the registry (:mod:`ingestion.releases.formats`) lists it.
+FORMAT = ReleaseFormat("nbs_easyquery_json", (".json",), parse)
 
 
 def _member(container: dict[str, Any], key: str, kind: type, source_file: str, where: str) -> Any:

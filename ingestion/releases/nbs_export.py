@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 
-from ingestion.periods import PeriodError, parse_period
+from core.periods import PeriodError, parse_period
 from ingestion.releases.records import (
     NATIONAL_REGION,
     NOTE_LINE,
@@ -37,8 +37,9 @@ from ingestion.releases.records import (
     ParsedFile,
     RawObservation,
     ReleaseFileError,
+    ReleaseFormat,
+    Sidecar,
 )
-from ingestion.releases.sidecar import Sidecar
 from ingestion.releases.textfile import csv_records, decode_release
 
 _PREAMBLE = re.compile(r"^(?P<key>数据库|指标|地区|时间)\s*[：:]\s*(?P<value>.*)$")
@@ -99,6 +100,10 @@ def parse(data: bytes, source_file: str, origin: Sidecar | None = None) -> Parse
             location=f"line {last_row}",
         )
     return ParsedFile(observations, encoding, notes)
+
+
+#: The format this module parses, as the registry (:mod:`ingestion.releases.formats`) lists it.
+FORMAT = ReleaseFormat("nbs_export", (".csv",), parse)
 
 
 def _fixed_dimension(preamble: dict[str, str], row_dimension: str, source_file: str, header_at: str) -> tuple[str, str]:

@@ -1,13 +1,14 @@
-"""What every release parser produces: raw observation records, or a file-level error."""
+"""What every release parser gets, produces and declares: the file's origin (its sidecar), raw
+observation records or a file-level error, and its :class:`ReleaseFormat`. Imports nothing of the
+project, so the parsers, the sidecar, the format registry and the loader all build on it.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
-
-if TYPE_CHECKING:
-    from ingestion.releases.sidecar import Sidecar
+from typing import Any, Protocol
 
 #: The region a record is about when the source has no region dimension (the NBS national databases).
 NATIONAL_REGION = "全国"
@@ -28,6 +29,19 @@ class ReleaseFileError(Exception):
         self.problem = problem
         self.location = location
         super().__init__(f"{source_file}{f' {location}' if location else ''}: {problem}")
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    """The origin and vintage of a release file, from its ``<file>.meta.yml`` (``sidecar.parse_sidecar``)."""
+
+    format: str
+    release_date: dt.date  # the day the figures were published: the vintage of every value in the file
+    status: str
+    publisher: str | None = None
+    title: str | None = None
+    url: str | None = None
+    retrieved: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -71,3 +85,20 @@ class ReleaseParser(Protocol):
     """The parser of one format: the file's bytes, its name for error messages and its sidecar origin."""
 
     def __call__(self, data: bytes, source_file: str, origin: Sidecar | None = None) -> ParsedFile: ...
+
+
+@dataclass(frozen=True)
+class ReleaseFormat:
+    """A release format, declared once by its parser module as ``FORMAT`` and registered in
+    :mod:`ingestion.releases.formats`: the name a sidecar gives as ``format:`` (and ``raw.release_files``
+    and ``audit.load_log`` record), the extensions of its files and the parser."""
+
+    name: str
+    extensions: tuple[str, ...]  # lower case, with the dot: (".csv",)
+    parse: ReleaseParser
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", self.name):
+            raise ValueError(f"release format name {self.name!r}: use lower_snake_case")
+        if not self.extensions or any(not re.fullmatch(r"\.[a-z0-9]+", e) for e in self.extensions):
+            raise ValueError(f"release format {self.name}: extensions {self.extensions!r} must be like ('.csv',)")

@@ -16,8 +16,7 @@ header's is a ragged or truncated row and fails the file.
 
 from __future__ import annotations
 
-from ingestion.releases.records import ParsedFile, RawObservation, ReleaseFileError
-from ingestion.releases.sidecar import Sidecar
+from ingestion.releases.records import ParsedFile, RawObservation, ReleaseFileError, ReleaseFormat, Sidecar
 from ingestion.releases.textfile import csv_records, decode_release
 
 REQUIRED_COLUMNS = ("REF_AREA", "INDICATOR", "UNIT_MEASURE", "TIME_PERIOD", "OBS_VALUE")
@@ -73,6 +72,10 @@ def parse(data: bytes, source_file: str, origin: Sidecar | None = None) -> Parse
             )
         )
     return ParsedFile(observations, encoding)
+
+
+#: The format this module parses, as the registry (:mod:`ingestion.releases.formats`) lists it.
+FORMAT = ReleaseFormat("sdmx_csv", (".csv",), parse)
 
 
 def _identifier(cell: str, *, upper: bool = True) -> str:

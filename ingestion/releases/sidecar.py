@@ -7,15 +7,14 @@ A release file without a valid sidecar is an error, never a guess: :func:`parse_
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from ingestion.releases.records import ReleaseFileError
+from ingestion.releases.formats import format_names
+from ingestion.releases.records import ReleaseFileError, Sidecar
 
-FORMATS = ("nbs_export", "nbs_easyquery_json", "sdmx_csv", "bulletin_xlsx")
 STATUSES = ("preliminary", "final", "revised")
 _REQUIRED = ("format", "release_date", "status")
 _OPTIONAL = ("publisher", "title", "url", "retrieved")
@@ -24,17 +23,6 @@ _OPTIONAL = ("publisher", "title", "url", "retrieved")
 def sidecar_path(data_file: Path) -> Path:
     """``<data file name>.meta.yml`` next to the data file."""
     return data_file.with_name(data_file.name + ".meta.yml")
-
-
-@dataclass(frozen=True)
-class Sidecar:
-    format: str
-    release_date: dt.date  # the day the figures were published: the vintage of every value in the file
-    status: str
-    publisher: str | None = None
-    title: str | None = None
-    url: str | None = None
-    retrieved: dt.date | None = None
 
 
 def parse_sidecar(data: bytes, name: str) -> Sidecar:
@@ -52,7 +40,7 @@ def parse_sidecar(data: bytes, name: str) -> Sidecar:
         if content.get(key) in (None, ""):
             raise ReleaseFileError(name, f"sidecar field '{key}' is missing")
     sidecar = Sidecar(
-        format=_choice(content, "format", FORMATS, name),
+        format=_choice(content, "format", format_names(), name),
         release_date=_date(content, "release_date", name),
         status=_choice(content, "status", STATUSES, name),
         publisher=_text(content, "publisher", name),

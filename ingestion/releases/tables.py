@@ -18,7 +18,7 @@ create table if not exists raw.release_files (
     source_file    varchar   not null,  -- path relative to LANDING_DIR
     sha256         varchar   not null,  -- of the data file's bytes
     sidecar_sha256 varchar   not null,  -- of the .meta.yml bytes
-    format         varchar   not null,  -- nbs_export | nbs_easyquery_json | sdmx_csv | bulletin_xlsx
+    format         varchar   not null,  -- a registered format (ingestion/releases/formats.py)
     publisher      varchar,
     title          varchar,
     release_date   date      not null,  -- the vintage of every value in the file

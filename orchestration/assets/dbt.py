@@ -9,7 +9,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 
-from ingestion import settings
+from core import settings
 from orchestration.dbt_project import dbt_project
 from orchestration.resources import WarehouseResource
 from orchestration.translator import WarehouseDbtTranslator

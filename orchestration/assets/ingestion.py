@@ -6,11 +6,11 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from ingestion.audit import LoadSummary
 from ingestion.enterprise.loader import load_submissions
 from ingestion.landing import LandingError
 from ingestion.registers.loader import load_registers
 from ingestion.releases.loader import load_releases
-from ingestion.warehouse import LoadSummary
 from orchestration.resources import LandingResource, WarehouseResource
 
 Loader = Callable[[duckdb.DuckDBPyConnection, Path], LoadSummary]

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from ingestion import settings
+from core import settings
 from orchestration.resources import WarehouseResource
 from serving.publish import export_parquet
 from serving.tiers import published_tiers, publish_tiers

@@ -13,7 +13,7 @@ enterprises start reporting later, some stop), so like-for-like growth differs f
 ``error_rate`` corrupts that share of the rows, cycling through every kind of bad row the loader must
 quarantine (:data:`ERROR_KINDS`); the ``injected_error`` column says which row got which.
 
-Run ``python -m ingestion.enterprise.synthetic --help`` for the command line.
+Run ``python -m tools.synthetic_enterprises --help`` for the command line.
 """
 
 from __future__ import annotations
@@ -411,7 +411,7 @@ def _year_range(text: str) -> list[int]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m ingestion.enterprise.synthetic",
+        prog="python -m tools.synthetic_enterprises",
         description="Write synthetic (fictional) SOE submissions in format 5; deterministic for a given seed.",
     )
     parser.add_argument("output", type=Path, help="file to write: .parquet, .csv or .xlsx")

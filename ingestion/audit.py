@@ -1,9 +1,8 @@
-"""The build database: connections, the single-writer lock and the audit tables every loader shares.
+"""The load audit every loader shares: ``audit.load_log`` (one row per file and attempt),
+``audit.quarantine`` (the rows that could not be used) and the transaction that loads one file.
 
-Only the pipeline opens ``warehouse.duckdb``, and only one writer at a time: a run holds the OS writer
-lock of :mod:`ingestion.locking` from start to end and every writer takes it again inside
-(:func:`writer_lock`), so a second process (a second run, a test, dbt started by hand) waits, saying for
-whom, instead of failing with DuckDB's "Could not set lock on file".
+Connections and the writer lock are :mod:`core.warehouse`'s; a connection that writes loads runs
+:data:`AUDIT_DDL` first (``write_connection(..., setup=AUDIT_DDL)``).
 """
 
 from __future__ import annotations
@@ -14,23 +13,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
-
-from ingestion import settings
-from ingestion.locking import WriterLock
-
-#: Settings for every connection the project opens (and for dbt, in profiles.yml).
-CONNECTION_CONFIG: dict[str, Any] = {
-    "memory_limit": "4GB",
-    "threads": 2,
-}
-#: Session settings DuckDB 1.5 refuses in ``config=`` ("Could not set option ... as a global option");
-#: run on every new connection instead.
-SESSION_SETUP = "set enable_progress_bar = false"
 
 AUDIT_DDL = """
 create schema if not exists audit;
@@ -79,40 +65,6 @@ from audit.load_log l
 semi join events e on e.load_id = l.load_id and e.status <> 'withdrawn'
 where l.status = 'loaded';
 """
-
-
-def connect(path: Path | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open a DuckDB database (the build database by default) with the project's settings."""
-    path = path or settings.warehouse_db_path()
-    if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only, config=CONNECTION_CONFIG)
-    con.execute(SESSION_SETUP)
-    return con
-
-
-@contextmanager
-def writer_lock(db_path: Path | None = None, activity: str = "writing") -> Iterator[None]:
-    """Hold the writer lock of a database file (the build database by default) while doing ``activity``.
-
-    Waits while another process holds it, saying whom it waits for; re-entrant within a process
-    (see :mod:`ingestion.locking`).
-    """
-    with WriterLock(db_path or settings.warehouse_db_path()).hold(activity):
-        yield
-
-
-@contextmanager
-def write_connection(db_path: Path | None = None, activity: str = "writing") -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-write connection under the writer lock, with the audit tables in place; closed on exit."""
-    db_path = db_path or settings.warehouse_db_path()
-    with writer_lock(db_path, activity):
-        con = connect(db_path)
-        try:
-            con.execute(AUDIT_DDL)
-            yield con
-        finally:
-            con.close()
 
 
 def new_load_id() -> str:

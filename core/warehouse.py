@@ -1,0 +1,67 @@
+"""The build database: connections and the single-writer lock every step shares.
+
+Only the pipeline opens ``warehouse.duckdb``, and only one writer at a time: a run holds the OS writer
+lock of :mod:`core.locking` from start to end and every writer takes it again inside
+(:func:`writer_lock`), so a second process (a second run, a test, dbt started by hand) waits, saying for
+whom, instead of failing with DuckDB's "Could not set lock on file". The load audit tables the loaders
+share are :mod:`ingestion.audit`'s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from core import settings
+from core.locking import WriterLock
+
+#: Settings for every connection the project opens (and for dbt, in profiles.yml).
+CONNECTION_CONFIG: dict[str, Any] = {
+    "memory_limit": "4GB",
+    "threads": 2,
+}
+#: Session settings DuckDB 1.5 refuses in ``config=`` ("Could not set option ... as a global option");
+#: run on every new connection instead.
+SESSION_SETUP = "set enable_progress_bar = false"
+
+
+def connect(path: Path | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB database (the build database by default) with the project's settings."""
+    path = path or settings.warehouse_db_path()
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only, config=CONNECTION_CONFIG)
+    con.execute(SESSION_SETUP)
+    return con
+
+
+@contextmanager
+def writer_lock(db_path: Path | None = None, activity: str = "writing") -> Iterator[None]:
+    """Hold the writer lock of a database file (the build database by default) while doing ``activity``.
+
+    Waits while another process holds it, saying whom it waits for; re-entrant within a process
+    (see :mod:`core.locking`).
+    """
+    with WriterLock(db_path or settings.warehouse_db_path()).hold(activity):
+        yield
+
+
+@contextmanager
+def write_connection(
+    db_path: Path | None = None, activity: str = "writing", *, setup: str | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection under the writer lock, closed on exit; ``setup`` (SQL, e.g. the DDL of the
+    tables the caller needs) is run first."""
+    db_path = db_path or settings.warehouse_db_path()
+    with writer_lock(db_path, activity):
+        con = connect(db_path)
+        try:
+            if setup:
+                con.execute(setup)
+            yield con
+        finally:
+            con.close()

@@ -1,0 +1,113 @@
+"""The project's modules import one way: no import cycles (counting imports inside functions and under
+``TYPE_CHECKING``), the shared core imports no stage, and no stage imports a stage it feeds."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("core", "ingestion", "expectations", "serving", "orchestration", "tools", "bench")
+#: What each package may import from the project: the core, and the stages upstream of it.
+ALLOWED = {
+    "core": {"core"},
+    "ingestion": {"core", "ingestion"},
+    "expectations": {"core", "ingestion", "expectations"},
+    "serving": {"core", "serving"},
+    "orchestration": {"core", "ingestion", "expectations", "serving", "orchestration"},
+    "tools": {"core", "ingestion", "tools"},
+    "bench": {"core", "ingestion", "expectations", "serving", "tools", "bench"},
+}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {
+    _module_name(path): path for package in PACKAGES for path in sorted((ROOT / package).rglob("*.py"))
+}
+
+
+def _imports(name: str) -> set[str]:
+    """The project modules ``name`` imports, anywhere in it, with the packages that importing them runs."""
+    tree = ast.parse(MODULES[name].read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    resolved = set()
+    for module in found:
+        parts = module.split(".")
+        resolved.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+    return {m for m in resolved if m in MODULES and m != name}
+
+
+GRAPH = {name: _imports(name) for name in MODULES}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for successor in graph[node]:
+            if successor not in index:
+                visit(successor)
+                low[node] = min(low[node], low[successor])
+            elif successor in on_stack:
+                low[node] = min(low[node], index[successor])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                components.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return components
+
+
+def test_no_import_cycles():
+    # A package importing its own submodules (``__init__`` re-exporting them) is not a cycle of design.
+    graph = {
+        name: {m for m in targets if not (MODULES[name].name == "__init__.py" and m.startswith(name + "."))}
+        for name, targets in GRAPH.items()
+    }
+    assert _cycles(graph) == []
+
+
+def test_the_core_imports_no_stage_and_no_stage_imports_a_stage_it_feeds():
+    wrong = sorted(
+        f"{name} imports {target}"
+        for name, targets in GRAPH.items()
+        for target in targets
+        if target.split(".")[0] not in ALLOWED[name.split(".")[0]]
+    )
+    assert wrong == []
+
+
+@pytest.mark.parametrize("package", ["core", "ingestion", "expectations", "serving", "orchestration"])
+def test_every_module_imports(package: str):
+    for name in sorted(m for m in MODULES if m.split(".")[0] == package):
+        importlib.import_module(name)
