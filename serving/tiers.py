@@ -282,10 +282,14 @@ def check_public_file(path: Path, build_db: Path, rules: DisclosureRules) -> lis
         ).fetchall()
         for schema, table, column in text_columns:
             ref = f"public.{_q(schema)}.{_q(table)}"
+            # exact values, then USCC-shaped tokens inside longer texts: both as hash joins on the identifiers
             found = con.execute(
-                f"select count(*), any_value(v) from (select {_q(column)}::varchar as v from {ref}) "
-                "where v in (select id from identifiers) "
-                f"or list_has_any(regexp_extract_all(v, '{USCC_SHAPE}'), (select list(id) from identifiers))"
+                f"""with texts as (select {_q(column)}::varchar as v from {ref} where {_q(column)} is not null),
+                    tokens as (select v, unnest(regexp_extract_all(v, '{USCC_SHAPE}')) as id from texts)
+                select count(*), any_value(v) from (
+                    select v from texts semi join identifiers on identifiers.id = texts.v
+                    union all
+                    select v from tokens semi join identifiers on identifiers.id = tokens.id)"""
             ).fetchone()
             if found[0]:
                 problems.append(f"{schema}.{table}.{column} holds {found[0]} enterprise identifiers (e.g. {found[1]!r})")
@@ -296,8 +300,9 @@ def check_public_file(path: Path, build_db: Path, rules: DisclosureRules) -> lis
         con.close()
 
 
-#: The tables whose USCCs and enterprise names the public tier must not contain.
-IDENTIFIER_SOURCES = ("marts.fct_enterprise_submissions", "marts.fct_enterprise_submission_history")
+#: The tables whose USCCs and enterprise names the public tier must not contain: every enterprise with a
+#: current submission, under every name it had (dim_enterprise), and those with only earlier ones.
+IDENTIFIER_SOURCES = ("marts.dim_enterprise", "marts.fct_enterprise_submission_history")
 
 
 def _has(con: duckdb.DuckDBPyConnection, catalog: str, table: str) -> bool:

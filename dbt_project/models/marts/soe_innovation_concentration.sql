@@ -3,6 +3,11 @@
 -- every cell with these before the public tier is published; this mart itself is restricted.
 -- `rd_expenditure_year_before` counts only the enterprises matched a year earlier (the base of rd_growth_pct).
 
+{% set measures = [
+    'rd_expenditure_10k_yuan', 'revenue_10k_yuan', 'industrial_output_10k_yuan', 'sei_output_10k_yuan',
+    'invention_patents_granted', 'high_value_invention_patents_valid', 'rd_expenditure_year_before',
+] %}
+
 with
 
 contributions as (
@@ -11,42 +16,36 @@ contributions as (
 
 ),
 
-contributed as (
-
-    -- one row per enterprise, cell and measure it reported (unpivot drops missing values)
-    select group_name, period, measure, value
-    from (
-        select
-            group_name,
-            period,
-            cast(rd_expenditure_10k_yuan as double) as rd_expenditure_10k_yuan,
-            cast(revenue_10k_yuan as double) as revenue_10k_yuan,
-            cast(industrial_output_10k_yuan as double) as industrial_output_10k_yuan,
-            cast(sei_output_10k_yuan as double) as sei_output_10k_yuan,
-            cast(invention_patents_granted as double) as invention_patents_granted,
-            cast(high_value_invention_patents_valid as double) as high_value_invention_patents_valid,
-            cast(rd_expenditure_year_before as double) as rd_expenditure_year_before
-        from contributions
-    ) unpivot (
-        value for measure in (
-            rd_expenditure_10k_yuan, revenue_10k_yuan, industrial_output_10k_yuan, sei_output_10k_yuan,
-            invention_patents_granted, high_value_invention_patents_valid, rd_expenditure_year_before
-        )
-    )
-
-),
-
 aggregated as (
 
+    -- one pass over the contributions, every measure at once: count and sum skip missing values
     select
         case when grouping(group_name) = 1 then 'ALL' else group_name end as group_name,
         period,
-        measure,
-        count(*) as contributors,
-        sum(cast(value as decimal(38, 6))) as total,
-        max(value, 2) as largest_two
-    from contributed
-    group by grouping sets ((group_name, period, measure), (period, measure))
+        {%- for measure in measures %}
+        count({{ measure }}) as {{ measure }}__contributors,
+        sum(cast({{ measure }} as decimal(38, 6))) as {{ measure }}__total,
+        max(cast({{ measure }} as double), 2) as {{ measure }}__largest_two{{ "," if not loop.last }}
+        {%- endfor %}
+    from contributions
+    group by grouping sets ((group_name, period), (period))
+
+),
+
+per_measure as (
+
+    {%- for measure in measures %}
+    select
+        group_name,
+        period,
+        '{{ measure }}' as measure,
+        {{ measure }}__contributors as contributors,
+        {{ measure }}__total as total,
+        {{ measure }}__largest_two as largest_two
+    from aggregated
+    where {{ measure }}__contributors > 0
+    {{ "union all" if not loop.last }}
+    {%- endfor %}
 
 )
 
@@ -58,4 +57,4 @@ select
     cast(total as double) as total,
     cast(largest_two[1] as double) as largest,
     cast(coalesce(largest_two[2], 0) as double) as second_largest
-from aggregated
+from per_measure
