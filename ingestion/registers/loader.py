@@ -17,8 +17,9 @@ Row rules (a row breaking several gets them all, joined by ``; ``):
 - ``conflicting_duplicate``: one ``record_id`` twice in the file with different content (every such row
   is quarantined: the file does not say which is right); exact copies collapse to the first.
 
-Set-based: the file is read once into a temporary table; USCCs and dates are checked on their distinct
-values (dates by :func:`ingestion.registers.dates.parse_date`, the one definition of a register date).
+Set-based: the file is read once into a temporary table and checked there, before the file's transaction
+(which then only writes); USCCs and dates are checked on their distinct values (dates by
+:func:`ingestion.registers.dates.parse_date`, the one definition of a register date).
 """
 
 from __future__ import annotations
@@ -37,7 +38,15 @@ from ingestion.registers.tables import REGISTERS_DDL
 from ingestion.sql import quote_literal, text_sql
 from ingestion.tabular import FileStructureError, OpenedFile, open_source
 from ingestion.uscc import uscc_compact_sql, uscc_problem_sql
-from ingestion.warehouse import AUDIT_DDL, LoadAttempt, LoadSummary, QuarantinedRow, file_transaction, record_quarantine
+from ingestion.warehouse import (
+    AUDIT_DDL,
+    LoadAttempt,
+    LoadSummary,
+    QuarantinedRow,
+    file_transaction,
+    record_failure,
+    record_quarantine,
+)
 
 #: The landing folder of registers (``LANDING_DIR/registers``) and the ``kind`` of their load_log rows.
 KIND = "registers"
@@ -67,17 +76,33 @@ def load_registers(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> LoadSum
 
 
 def load_file(con: duckdb.DuckDBPyConnection, path: Path, attempt: LoadAttempt) -> LoadAttempt:
-    """Load one file in one transaction and record the attempt; a failure is recorded, not raised."""
+    """Load one file in one transaction and record the attempt; a failure is recorded, not raised.
+
+    The file is read and checked first, into temporary tables only (nothing the warehouse keeps), outside
+    the file's transaction: DuckDB scans a table created in the running transaction with one thread, so the
+    insert of a million rows from it took twice as long. Everything the load writes (the rows, their
+    quarantine, the file and its load_log row) is then written in one transaction."""
     (ordered,) = con.execute("select current_setting('preserve_insertion_order')").fetchone()
+    describe = _describe_failure(attempt)
     try:
-        with file_transaction(con, attempt, _describe_failure(attempt)):
-            _load(con, path, attempt)
-    finally:  # _load turns it off; after a failure too, the connection gets its setting back
+        try:
+            opened, lookups = _stage(con, path, attempt)
+        except Exception as error:  # nothing was written: the failed attempt is the file's one row
+            record_failure(con, attempt, describe, error)
+            return attempt
+        with file_transaction(con, attempt, describe):
+            _store(con, opened, lookups, attempt)
+    finally:  # _stage turns it off; after a failure too, the connection gets its setting back
         con.execute(f"set preserve_insertion_order = {str(ordered).lower()}")
+        _drop_scratch(con)
     return attempt
 
 
-def _load(con: duckdb.DuckDBPyConnection, path: Path, attempt: LoadAttempt) -> None:
+def _stage(con: duckdb.DuckDBPyConnection, path: Path, attempt: LoadAttempt) -> tuple[OpenedFile, dict[str, Lookup]]:
+    """Read the file once into ``_cells`` and check every row: the temporary view ``_rows`` (numbered
+    rows), the dictionaries of distinct values and ``_flagged`` (the rows that break a rule, and the
+    repeated record_ids). Temporary objects only. Returns the file's shape and how each row's USCC,
+    group, kind and dates are read (:func:`_plan_lookups`)."""
     con.execute("set preserve_insertion_order = true")  # the copy below numbers the rows by its order
     with open_source(con, path, schema.layout(), number_rows=False) as opened:
         # the one read of the file: every cell as received, in file order (CREATE TABLE AS keeps it), and the
@@ -96,6 +121,12 @@ def _load(con: duckdb.DuckDBPyConnection, path: Path, attempt: LoadAttempt) -> N
     lookups = _plan_lookups(con)
     _flag_rows(con, attempt, lookups)
     _flag_duplicates(con)
+    return opened, lookups
+
+
+def _store(con: duckdb.DuckDBPyConnection, opened: OpenedFile, lookups: dict[str, Lookup], attempt: LoadAttempt) -> None:
+    """Inside the file's transaction: the valid rows into raw.register_records, the flagged ones into
+    audit.quarantine with their reasons, the file into raw.register_files."""
     (inserted,) = con.execute(
         f"""insert into raw.register_records
         select {quote_literal(attempt.load_id)}, {quote_literal(attempt.source_file)}, p._row, {_RECORD_ID},
@@ -125,8 +156,12 @@ def _load(con: duckdb.DuckDBPyConnection, path: Path, attempt: LoadAttempt) -> N
             attempt.loaded_at,
         ],
     )
-    # on a failure the rollback drops the scratch tables
+
+
+def _drop_scratch(con: duckdb.DuckDBPyConnection) -> None:
+    """The temporary objects of one file (after a failure too: they live outside its transaction)."""
     con.execute("drop view if exists _rows")
+    con.execute("drop view if exists _src")
     for table in _SCRATCH_TABLES:
         con.execute(f"drop table if exists {table}")
 
