@@ -147,10 +147,21 @@ def file_transaction(
         con.execute("commit")
     except Exception as error:
         con.execute("rollback")
-        message = describe_failure(error)
-        if message is None:
-            raise
-        record_attempt(con, attempt.fail(message))
+        record_failure(con, attempt, describe_failure, error)
+
+
+def record_failure(
+    con: duckdb.DuckDBPyConnection,
+    attempt: LoadAttempt,
+    describe_failure: Callable[[Exception], str | None],
+    error: Exception,
+) -> None:
+    """Record ``attempt`` as failed with ``describe_failure(error)`` (outside any transaction); an error for
+    which it returns None is not a file failure and is raised again."""
+    message = describe_failure(error)
+    if message is None:
+        raise error
+    record_attempt(con, attempt.fail(message))
 
 
 def record_quarantine(

@@ -209,7 +209,7 @@ create table marts.dim_target as
     left join {_seed('ref_target_inputs')} n on n.indicator = t.indicator;
 create table marts.dim_plan as
     select p.plan, min(t.issuer) as issuer, p.first_year::integer as first_year, p.last_year::integer as last_year,
-           min(t.source_doc) as source_doc, count(*) as targets, min(t.target_year::integer) as first_target_year,
+           p.note as years_note, min(t.source_doc) as source_doc, count(*) as targets, min(t.target_year::integer) as first_target_year,
            max(t.target_year::integer) as last_target_year
     from {_seed('ref_policy_plans')} p join {_seed('policy_targets')} t using (plan) group by all;
 update marts.target_tracking set name_zh = d.name_zh, name_en = d.name_en, unit_label_en = d.unit_label_en,

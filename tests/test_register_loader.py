@@ -341,3 +341,37 @@ def test_a_failed_file_leaves_the_connection_keeping_insertion_order(landing: Pa
     summary = load_registers(con, landing)
     assert [a.status for a in summary.attempts] == ["failed", "loaded"]
     assert con.execute("select current_setting('preserve_insertion_order')").fetchone() == (True,)
+
+
+def test_a_failure_while_writing_rolls_back_every_row_of_the_file(landing: Path, con, monkeypatch: pytest.MonkeyPatch):
+    """The file is checked before its transaction; what it writes (rows, quarantine, file row) is one
+    transaction: a failure on the last write leaves nothing of the file but its failed load_log row."""
+    from ingestion.registers import loader
+
+    write_csv(landing / "registers" / "good.csv", [row()])
+    load_registers(con, landing)
+    write_csv(landing / "registers" / "second.csv", [row(record_id="R-0002"), row(record_id="R-0003", uscc="")])
+    real = loader.record_quarantine
+
+    def quarantine_then_fail(*args, **kwargs):
+        real(*args, **kwargs)
+        raise duckdb.IOException("IO Error: No space left on device")
+
+    monkeypatch.setattr(loader, "record_quarantine", quarantine_then_fail)
+    (attempt,) = load_registers(con, landing).attempts
+    assert attempt.status == "failed" and attempt.error.startswith("registers/second.csv: cannot be read: IO Error: No space")
+    assert loaded(con) == [("R-0001",)]
+    assert con.execute("select count(*) from audit.quarantine").fetchone() == (0,)
+    assert con.execute("select count(*) from raw.register_files").fetchone() == (1,)
+
+
+def test_no_scratch_table_or_view_outlives_a_load_or_a_failure(landing: Path, con):
+    (landing / "registers" / "a_broken.csv").write_bytes("甲,乙\n1,2\n".encode())
+    write_csv(landing / "registers" / "b.csv", [row(), row(record_id="R-0002", recognized_on="2024-02-30")])
+    summary = load_registers(con, landing)
+    assert [a.status for a in summary.attempts] == ["failed", "loaded"]
+    temporary = con.execute(
+        """select table_name from duckdb_tables() where temporary
+           union all select view_name from duckdb_views() where temporary and not internal"""
+    ).fetchall()
+    assert temporary == []

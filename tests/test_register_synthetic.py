@@ -4,12 +4,14 @@ files are its output."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import polars as pl
 
 from core import settings, warehouse
 from ingestion.registers.loader import load_registers
+from ingestion.registers.dates import parse_date
 from ingestion.registers.mapping import map_registers
 from tools import synthetic_registers as synthetic
 
@@ -50,6 +52,19 @@ def test_shipped_demo_files_are_the_generators_output(tmp_path: Path):
     synthetic.main([str(tmp_path / "b.csv"), *args, "--only-rows", "100:110", "--revoke-on", "2025-09-30"])
     assert (tmp_path / "a.csv").read_bytes() == (SHIPPED / "synthetic_2021_2025_register_gb18030.csv").read_bytes()
     assert (tmp_path / "b.csv").read_bytes() == (SHIPPED / "synthetic_2025_resubmission_utf8.csv").read_bytes()
+    synthetic.main([
+        str(tmp_path / "c.csv"), "--rows", "80", "--years", "2026-2026", "--last-day", "2026-10-31", "--seed", "2026",
+        "--prefix", "SYN26", "--holder-prefix", "合成认定B", "--language", "zh", "--encoding", "utf-8-sig",
+    ])
+    assert (tmp_path / "c.csv").read_bytes() == (SHIPPED / "synthetic_2026_register_utf8_bom.csv").read_bytes()
+
+
+def test_last_day_bounds_every_date_and_holder_prefix_names_the_holders():
+    spec = synthetic.Spec(rows=200, years=(2026, 2026), seed=7, last_day=date(2026, 3, 31), holder_prefix="合成认定B")
+    frame = synthetic.generate(spec)
+    days = [parse_date(t) for t in frame["recognized_on"]] + [parse_date(t) for t in frame["revoked_on"] if t]
+    assert min(days) >= date(2026, 1, 1) and max(days) <= date(2026, 3, 31)
+    assert all(name.startswith("合成认定B") for name in frame["holder_name"])
 
 
 def test_row_numbers_of_a_large_csv_are_its_line_numbers(tmp_path: Path):

@@ -232,3 +232,19 @@ def test_without_target_observations_the_series_come_from_the_mart_columns_the_s
     assert chart_paths(card(page, "T22")) == {"actual": 5, "national": 5, "target": 4, "path": 2}  # marts.rd_intensity
     assert chart_paths(card(page, "T03")) == {"actual": 3, "target": 4, "path": 2}  # marts.soe_innovation, ALL, annual
     assert chart_paths(card(page, "T17")) == {"actual": 4, "national": 4, "target": 4}  # deadline passed: no path
+
+
+def test_a_register_target_names_the_registers_as_its_source_not_the_submissions(tmp_path: Path):
+    build = build_marts_db(tmp_path / "warehouse.duckdb")
+    con = duckdb.connect(str(build))
+    con.execute(
+        """update marts.target_tracking set latest_value = 5, latest_period = '2026', gap = -2, exceeded_by = 2,
+           status = 'on_track', judged_period = '2026', latest_age_years = 0, is_stale = false where target_id = 'T06'"""
+    )
+    con.execute("insert into marts.target_observations values ('T06', '2026', 2026.0, 5.0)")
+    con.close()
+    publish_serving_database(build, tmp_path / "serving.duckdb", "run-register")
+    page = build_indicator_report(tmp_path / "serving.duckdb", tmp_path / "indicators.html")
+    t06 = " ".join(card(Path(page["path"]).read_text(encoding="utf-8"), "T06").split())
+    assert "counted by the warehouse from the recognitions registers 认定与成果登记 (holders in Municipal SOEs 市属国企;" in t06
+    assert "marts.recognitions_in_force" in t06 and "soe_innovation" not in t06

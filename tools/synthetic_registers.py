@@ -10,6 +10,11 @@ bad rows of every rule (for the benchmark); the same ``--seed`` gives the same f
 
     python -m tools.synthetic_registers out.csv --rows 400 --years 2021-2025 --language zh --encoding gb18030
     python -m tools.synthetic_registers bench.csv --rows 1000000 --error-rate 0.001
+    python -m tools.synthetic_registers out.csv --rows 80 --years 2026-2026 --last-day 2026-10-31 --prefix SYN26
+
+``--last-day`` ends the dates before the end of the last year (a register of the current year has no date
+after the day it is loaded); ``--holder-prefix`` names the holders of a file from another seed apart from
+those of the default one (same numbers, other USCCs).
 """
 
 from __future__ import annotations
@@ -48,6 +53,8 @@ class Spec:
     revoked_share: float = 0.06
     error_rate: float = 0.0
     prefix: str = "SYN"  # record_id prefix: files from different specs do not share ids
+    last_day: date | None = None  # the last possible date (default: 31 December of the last year)
+    holder_prefix: str = "合成认定"  # holder names: <prefix><number>有限公司
 
 
 def kinds() -> list[tuple[str, str]]:
@@ -69,7 +76,7 @@ def generate(spec: Spec) -> pl.DataFrame:
     holder = rng.integers(0, holders, n)
     kind_list = kinds()
     kind = rng.integers(0, len(kind_list), n)
-    first, last = date(spec.years[0], 1, 1).toordinal(), date(spec.years[1], 12, 31).toordinal()
+    first, last = date(spec.years[0], 1, 1).toordinal(), (spec.last_day or date(spec.years[1], 12, 31)).toordinal()
     recognized = rng.integers(first, last + 1, n)
     # the transport group's overseas invention patents (T16): the first three rows, in the last year
     pinned = min(3, n)
@@ -98,7 +105,7 @@ def generate(spec: Spec) -> pl.DataFrame:
     frame = frame.select(
         record_id=pl.lit(f"{spec.prefix}-") + pl.col("i").cast(pl.String).str.zfill(7),
         uscc=pl.col("uscc"),
-        holder_name=pl.lit("合成认定") + pl.col("holder").cast(pl.String).str.zfill(5) + pl.lit("有限公司"),
+        holder_name=pl.lit(spec.holder_prefix) + pl.col("holder").cast(pl.String).str.zfill(5) + pl.lit("有限公司"),
         group_name=pl.col("group_name"),
         kind=pl.when(pl.col("by_name")).then(pl.col("name_zh")).otherwise(pl.col("code")),
         title=pl.col("name_zh") + pl.col("i").cast(pl.String).str.zfill(5) + pl.lit("号（合成）"),
@@ -178,6 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--revoked-share", type=float, default=0.06)
     parser.add_argument("--error-rate", type=float, default=0.0, help="share of bad rows (every rule in turn)")
     parser.add_argument("--prefix", default="SYN", help="record_id prefix")
+    parser.add_argument("--last-day", default=None, help="the last possible date (yyyy-mm-dd; default: 31 December of the last year)")
+    parser.add_argument("--holder-prefix", default="合成认定", help="holder names: <prefix><number>有限公司")
     parser.add_argument("--only-rows", default=None, help="keep rows start:stop of the generated register (a resubmission)")
     parser.add_argument("--revoke-on", default=None, help="with --only-rows: revoke those rows on this day (yyyy-mm-dd)"
                         " if they were recognized by then")
@@ -186,7 +195,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--title", default="认定与成果登记表（合成数据）")
     args = parser.parse_args(argv)
     first, last = (int(y) for y in args.years.split("-"))
-    spec = Spec(args.rows, (first, last), args.seed, args.revoked_share, args.error_rate, args.prefix)
+    last_day = date.fromisoformat(args.last_day) if args.last_day else None
+    if last_day is not None and last_day.year != last:
+        parser.error(f"--last-day {last_day} is not in the last year {last}")
+    spec = Spec(args.rows, (first, last), args.seed, args.revoked_share, args.error_rate, args.prefix, last_day, args.holder_prefix)
     frame = generate(spec)
     if args.only_rows:
         start, stop = (int(x) for x in args.only_rows.split(":"))

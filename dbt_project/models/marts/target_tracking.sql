@@ -79,11 +79,19 @@ measured as (
         {{ reporting_date() }} as reporting_date,
         latest.latest_value,
         latest.latest_period,
-        round(date_diff('day', latest.latest_period_end_date, {{ reporting_date() }}) / 365.25, 2) as latest_age_years,
+        -- a period not over yet (a register's count of the current year so far) is current: age 0
+        round(
+            case
+                when latest.latest_period_end_date > {{ reporting_date() }} then 0
+                else date_diff('day', latest.latest_period_end_date, {{ reporting_date() }})
+            end / 365.25, 2
+        ) as latest_age_years,
         -- the target year is over on the reporting date: from now on only its own figure can judge it
         targets.target_year < year({{ reporting_date() }}) as target_year_passed,
-        -- the latest figure is the target year's (observations end by the target year)
-        latest.latest_period_end_year >= targets.target_year as is_target_year_figure,
+        -- the latest figure is the target year's (observations end by the target year), for the whole
+        -- period: a count of the target year so far judges like an earlier figure until the year is over
+        latest.latest_period_end_year >= targets.target_year
+            and latest.latest_period_end_date < {{ reporting_date() }} as is_target_year_figure,
         targets.target_value - latest.latest_value as gap,
         targets.target_year - latest.latest_period_end_year as years_left,
         (latest.latest_value - trend_start.start_value)

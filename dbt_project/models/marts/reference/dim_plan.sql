@@ -32,6 +32,7 @@ select
     cast(per_plan.issuer as varchar) as issuer,
     cast(plans.first_year as integer) as first_year,
     cast(plans.last_year as integer) as last_year,
+    cast(plans.note as varchar) as years_note,
     cast(per_plan.source_doc as varchar) as source_doc,
     cast(coalesce(per_plan.targets, 0) as bigint) as targets,
     cast(per_plan.first_target_year as integer) as first_target_year,
