@@ -7,7 +7,8 @@ inode; a reader that opens the path afterwards sees the new file; nobody sees a 
 readers never hold a lock the pipeline needs. The Parquet exports are swapped in the same way, file by file.
 
 Every publication appends its row counts to ``meta.publications`` inside the serving database, carrying
-the history of earlier publications over from the file it replaces.
+the history of earlier publications over from the file it replaces, with the fingerprint of the inputs it
+was built from (``inputs_sha256``, see :mod:`orchestration.fingerprint`) when the run knows it.
 """
 
 from __future__ import annotations
@@ -39,9 +40,11 @@ create table if not exists meta.publications (
     published_at  timestamptz not null,  -- when the new file was swapped in (one value per publication)
     table_schema  varchar     not null,
     table_name    varchar     not null,
-    row_count     bigint      not null
+    row_count     bigint      not null,
+    inputs_sha256 varchar                -- fingerprint of the landing files, seeds, dbt project and code it was built from
 );
 comment on table meta.publications is 'One row per table per publication of this serving database: what was published, when and by which run.';
+comment on column meta.publications.inputs_sha256 is 'SHA-256 fingerprint of what the publication was built from: the landing files, the dbt seeds and project, the code and the reporting date; null when the run did not record it.';
 """
 
 #: Written last into the exports folder: which publication the Parquet files come from.
@@ -152,8 +155,7 @@ def _copy_publication_history(con: duckdb.DuckDBPyConnection, previous: Path) ->
         ).fetchone()[0]
         if has_history:
             con.execute(
-                "insert into meta.publications by name select run_id, published_at, table_schema, table_name, row_count "
-                "from previous.meta.publications"
+                "insert into meta.publications by name select * from previous.meta.publications"
             )
     finally:
         con.execute("detach previous")
@@ -215,14 +217,17 @@ def publish_serving_database(
     serving_db: Path,
     run_id: str,
     schemas: Sequence[str] = PUBLISHED_SCHEMAS,
+    inputs_sha256: str | None = None,
 ) -> dict[str, Any]:
     """Publish every table and view of ``schemas`` in ``build_db`` as tables of a new ``serving_db``.
 
     Reads the build database read-only under its writer lock (so no writer changes it mid-copy), builds
     ``<serving_db>.tmp-<pid>``, appends this publication to ``meta.publications`` after the history of the
     file it replaces, and swaps the new file in atomically. On any error the temporary file is removed and
-    the previous ``serving_db`` is left untouched. Returns what was published: ``run_id``,
-    ``published_at``, ``path``, ``size_bytes`` and ``tables`` (``{"marts.dim_region": row_count, ...}``).
+    the previous ``serving_db`` is left untouched. ``inputs_sha256``, the fingerprint of the inputs the build
+    database was built from, is recorded with the publication. Returns what was published: ``run_id``,
+    ``published_at``, ``path``, ``size_bytes``, ``inputs_sha256`` and ``tables``
+    (``{"marts.dim_region": row_count, ...}``).
     """
     build_db, serving_db = Path(build_db), Path(serving_db)
     if not build_db.exists():
@@ -236,7 +241,7 @@ def publish_serving_database(
         try:
             with disk_full_named(tmp):
                 tables, published_at = _build_serving_file(
-                    build_db, serving_db, tmp, run_id, schemas, settings.allowed_shrinkage()
+                    build_db, serving_db, tmp, run_id, schemas, settings.allowed_shrinkage(), inputs_sha256
                 )
             if _wal(tmp).exists():
                 raise PublishError(f"{_wal(tmp)} was left after closing the new serving database")
@@ -251,12 +256,19 @@ def publish_serving_database(
         "published_at": published_at.isoformat(),
         "path": str(serving_db),
         "size_bytes": serving_db.stat().st_size,
+        "inputs_sha256": inputs_sha256,
         "tables": tables,
     }
 
 
 def _build_serving_file(
-    build_db: Path, serving_db: Path, tmp: Path, run_id: str, schemas: Sequence[str], allowed_shrinkage: frozenset[str] | None
+    build_db: Path,
+    serving_db: Path,
+    tmp: Path,
+    run_id: str,
+    schemas: Sequence[str],
+    allowed_shrinkage: frozenset[str] | None,
+    inputs_sha256: str | None = None,
 ) -> tuple[dict[str, int], datetime]:
     """Write the whole new serving database to ``tmp``; returns the row count per table and the time."""
     con = connect(tmp)
@@ -286,8 +298,9 @@ def _build_serving_file(
         _check_shrinkage(con, counts, allowed_shrinkage)
         published_at = datetime.now(UTC)
         con.executemany(
-            "insert into meta.publications values (?, ?, ?, ?, ?)",
-            [[run_id, published_at, *key.split(".", 1), rows] for key, rows in counts.items()],
+            "insert into meta.publications (run_id, published_at, table_schema, table_name, row_count, inputs_sha256) "
+            "values (?, ?, ?, ?, ?, ?)",
+            [[run_id, published_at, *key.split(".", 1), rows, inputs_sha256] for key, rows in counts.items()],
         )
         con.execute("checkpoint")
     finally:
@@ -357,10 +370,45 @@ def export_parquet(
 
 
 def _latest_publication(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """Run id and time of the newest publication recorded in an open serving database."""
+    """Run id, time and inputs fingerprint of the newest publication recorded in an open serving database."""
+    has_inputs = con.execute(
+        """select count(*) from duckdb_columns() where database_name = current_database()
+           and schema_name = 'meta' and table_name = 'publications' and column_name = 'inputs_sha256'"""
+    ).fetchone()[0]
     row = con.execute(
-        "select run_id, published_at from meta.publications order by published_at desc limit 1"
+        f"select run_id, published_at, {'inputs_sha256' if has_inputs else 'null'} "
+        "from meta.publications order by published_at desc limit 1"
     ).fetchone()
     if row is None:
-        return {"run_id": None, "published_at": None}
-    return {"run_id": row[0], "published_at": row[1].isoformat()}
+        return {"run_id": None, "published_at": None, "inputs_sha256": None}
+    return {"run_id": row[0], "published_at": row[1].isoformat(), "inputs_sha256": row[2]}
+
+
+def latest_publication(serving_db: Path) -> dict[str, Any] | None:
+    """The newest publication of ``serving_db`` (``run_id``, ``published_at``, ``inputs_sha256``, and
+    ``tables`` and ``rows``: how many tables and rows it published); None when the file does not exist or
+    records none. Opens the file read-only, like any reader."""
+    serving_db = Path(serving_db)
+    if not serving_db.is_file():
+        return None
+    try:
+        con = connect(serving_db, read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        if not con.execute(
+            "select count(*) from duckdb_tables() where schema_name = 'meta' and table_name = 'publications'"
+        ).fetchone()[0]:
+            return None
+        publication = _latest_publication(con)
+        if publication["run_id"] is None:
+            return None
+        tables, rows = con.execute(
+            "select count(*), sum(row_count) from meta.publications "
+            "where published_at = (select max(published_at) from meta.publications)"
+        ).fetchone()
+        return {**publication, "tables": tables, "rows": int(rows or 0)}
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
