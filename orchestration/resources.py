@@ -14,6 +14,7 @@ from dagster_duckdb import DuckDBResource
 
 from ingestion import settings, warehouse
 from ingestion.locking import WriterLock
+from orchestration.fingerprint import JOBS_KEEPING_THE_PUBLICATION, forget_successful_run
 from orchestration.recovery import report_interrupted_run
 
 
@@ -24,6 +25,10 @@ class WarehouseResource(DuckDBResource):
     saying so, while another run holds it; reporting a previous run that was interrupted) and keeps it
     until it ends. Steps say what they are doing with :meth:`doing`, which is what a waiting run, or the
     run after a crash, is told. ``get_connection`` is :func:`ingestion.warehouse.write_connection`.
+
+    A run that may change the warehouse (any job but ``quality_job``) forgets the record of the last
+    successful `make run` once it holds the lock, so that no later run takes the warehouse for current
+    until a run ends successfully again (:mod:`orchestration.fingerprint`).
     """
 
     @property
@@ -45,6 +50,9 @@ class WarehouseResource(DuckDBResource):
             if log
             else None,
         ):
+            run = context.dagster_run
+            if run is None or run.job_name not in JOBS_KEEPING_THE_PUBLICATION:
+                forget_successful_run(self.path.parent)
             yield self
 
     @contextmanager

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import dagster as dg
 
 from ingestion import settings
+from orchestration.fingerprint import INPUTS_TAG
 from orchestration.resources import WarehouseResource
 from serving.publish import export_parquet, publish_serving_database
 from serving.report import build_indicator_report
@@ -61,7 +62,12 @@ def build_serving_database_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDe
                 metadata={"failed_checks": failed},
             )
         with warehouse.doing("publishing serving.duckdb"):
-            published = publish_serving_database(warehouse.path, settings.serving_db_path(), context.run_id)
+            published = publish_serving_database(
+                warehouse.path,
+                settings.serving_db_path(),
+                context.run_id,
+                inputs_sha256=context.run.tags.get(INPUTS_TAG),  # set by `make run` (orchestration.run)
+            )
         tables = published["tables"]
         context.log.info(f"published {len(tables)} tables, {sum(tables.values())} rows, to {published['path']}")
         return dg.MaterializeResult(
@@ -70,6 +76,7 @@ def build_serving_database_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDe
                 "published_at": published["published_at"],
                 "size_bytes": published["size_bytes"],
                 "table_count": len(tables),
+                "inputs_sha256": published["inputs_sha256"] or "",
                 "row_counts": dg.MetadataValue.md(
                     "| table | rows |\n|---|---:|\n" + "\n".join(f"| {t} | {n} |" for t, n in tables.items())
                 ),
