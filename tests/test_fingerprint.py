@@ -272,8 +272,11 @@ def _run_job(job_name: str, warehouse: Path) -> None:
 
 
 def test_every_dagster_run_but_the_quality_job_forgets_the_last_successful_run(published):
+    from orchestration.automation import quality_job
+
     warehouse, fp = published
     record = warehouse / fingerprint.LAST_RUN_FILE
+    assert fingerprint.JOBS_KEEPING_THE_PUBLICATION == {quality_job.name}
 
     _run_job("quality_job", warehouse)  # checks and the quality report only: the publication stays current
     assert record.exists()
