@@ -16,6 +16,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 
 from ingestion import settings
+from orchestration.assets.serving import SERVING_DATABASE_KEY
 from orchestration.dbt_project import dbt_project
 from orchestration.resources import WarehouseResource
 from orchestration.translator import WarehouseDbtTranslator
@@ -84,7 +85,9 @@ def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
 @dg.asset(
     key=["reports", "dbt_docs"],
     group_name="reports",
-    deps=[warehouse_dbt_models],
+    # after publishing: the docs of a run that did not publish (a blocking check failed, the disk is full)
+    # are not published either, like the other reports
+    deps=[warehouse_dbt_models, SERVING_DATABASE_KEY],
     kinds={"dbt", "html"},
 )
 def dbt_docs(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
