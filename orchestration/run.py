@@ -40,6 +40,8 @@ from orchestration.recovery import report_interrupted_run
 #: A DuckDB or OS error message of a full disk, with the path where DuckDB or Python names one.
 _DISK_FULL = re.compile(r"No space left on device|ENOSPC|disk is full|Could not write all bytes", re.IGNORECASE)
 _QUOTED_PATH = re.compile(r"""["'](/[^"']+)["']""")
+#: A copy's error names the source, then the file it could not write: ``'/a' -> '/b'``.
+_COPY_TARGET = re.compile(r"""-> ["'](/[^"']+)["']""")
 #: ``serving.publish.ShrinkError: `` before an exception's message.
 _EXCEPTION_PREFIX = re.compile(r"^[\w.]+(?:Error|Exception|Failure): ")
 
@@ -64,7 +66,7 @@ def disk_full_line(message: str) -> str | None:
     """One line naming the path when ``message`` is a full disk's error; None otherwise."""
     if not _DISK_FULL.search(message):
         return None
-    path = _QUOTED_PATH.search(message)
+    path = _COPY_TARGET.search(message) or _QUOTED_PATH.search(message)
     where = path.group(1) if path else str(settings.warehouse_dir())
     return (
         f"DISK FULL: no space left on the device while writing {where}. Free some space and run again; "
@@ -152,7 +154,8 @@ def main() -> int:
         _say_stopped(run_id, str(stop), started)
         return 128 + stop.signum
     except OSError as error:
-        line = disk_full_line(f"{error} '{error.filename}'" if error.filename else str(error))
+        written = error.filename2 or error.filename  # a copy's error names its target second
+        line = disk_full_line(f"{error} '{written}'" if written else str(error))
         if line is None:
             raise
         _say(line)
