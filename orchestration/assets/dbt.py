@@ -1,7 +1,7 @@
 """The dbt project as assets: seeds, staging, intermediate and marts, with dbt tests as asset checks.
 
 Each dbt command of a run writes its artifacts and log (``run_results.json``, ``manifest.json``, compiled
-SQL, ``dbt.log``: about 12 MB a run) to ``WAREHOUSE_DIR/dbt/<run id>/<step>/``, not into the repository;
+SQL, ``dbt.log``: about 30 MB a run on the shipped data) to ``WAREHOUSE_DIR/dbt/<run id>/<step>/``, not into the repository;
 only the folders of the last :data:`DBT_RUNS_KEPT` runs are kept.
 """
 
