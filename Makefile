@@ -12,7 +12,7 @@ export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := false
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: run test dev lock bench clean install dagster-home
+.PHONY: run rebuild test dev lock bench clean install dagster-home
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +32,12 @@ $(VENV)/.installed: requirements.lock requirements-bi-sqlalchemy.lock pyproject.
 
 install: $(VENV)/.installed
 
+# Builds nothing when nothing changed since the last successful run (it says so); `make rebuild` always builds.
 run: $(VENV)/.installed dagster-home
 	$(BIN)/python -m orchestration.run
+
+rebuild: $(VENV)/.installed dagster-home
+	WAREHOUSE_FORCE_REBUILD=1 $(BIN)/python -m orchestration.run
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q
@@ -52,6 +56,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python -m bench.enterprise_ingest
 	$(BIN)/python -m bench.register_ingest
 	$(BIN)/python -m bench.quality_checks
+	$(BIN)/python -m bench.unchanged_run
 
 clean:
 	rm -rf $(WAREHOUSE_DIR) dbt_project/target dbt_project/logs

@@ -79,10 +79,27 @@ def report_context(site_dir: Path, root: Path | None = None) -> Any:
     return context
 
 
+#: The context of the current run: (root, site folder, run name) -> context. A run's check steps (one per
+#: suite) and its quality report share one context instead of making one each.
+_run_context: dict[tuple[Path, Path, str], Any] = {}
+
+
+def run_context(site_dir: Path, run_name: str, root: Path | None = None) -> Any:
+    """:func:`report_context` for run ``run_name``: made by the first suite of the run, reused by the next
+    (only the latest run's context is kept)."""
+    root = root or gx_root()
+    key = (root.resolve(), site_dir.resolve(), run_name)
+    context = _run_context.get(key)
+    if context is None or not (root / "gx").is_dir():  # a new run, or its folder was removed since
+        _run_context.clear()
+        context = _run_context[key] = report_context(site_dir, root)
+    return context
+
+
 def run_and_report(db_path: Path, suite_name: str, run_name: str, site_dir: Path | None = None) -> SuiteResult:
     """Validate one suite and put its result into the report (replacing the suite's previous one)."""
     site_dir = site_dir or report_dir()
-    context = report_context(site_dir)
+    context = run_context(site_dir, run_name)
     validation = validate(context, Path(db_path), get_suite(suite_name))
     key = _store_latest(context, validation, run_name)
     shutil.rmtree(site_dir / "validations" / Path(*suite_name.split(".")), ignore_errors=True)  # its older pages
@@ -98,7 +115,7 @@ def build_quality_report(
     result of run ``run_name``: the one its check stored earlier in the same run, else validated now;
     the index opens with the overview of the run (see :func:`write_run_overview`)."""
     out_dir = out_dir or report_dir()
-    context = report_context(out_dir)
+    context = run_context(out_dir, run_name)
     results = []
     for suite in SUITES:
         result = _stored_result(context, suite, run_name)

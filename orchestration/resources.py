@@ -15,6 +15,7 @@ from dagster_duckdb import DuckDBResource
 from core import settings, warehouse
 from core.locking import WriterLock
 from ingestion.audit import AUDIT_DDL
+from orchestration.fingerprint import JOBS_KEEPING_THE_PUBLICATION, forget_successful_run
 from orchestration.recovery import report_interrupted_run
 
 
@@ -26,6 +27,10 @@ class WarehouseResource(DuckDBResource):
     until it ends. Steps say what they are doing with :meth:`doing`, which is what a waiting run, or the
     run after a crash, is told. ``get_connection`` is :func:`core.warehouse.write_connection` with the audit
     tables of :mod:`ingestion.audit` in place.
+
+    A run that may change the warehouse (any job but ``quality_job``) forgets the record of the last
+    successful `make run` once it holds the lock, so that no later run takes the warehouse for current
+    until a run ends successfully again (:mod:`orchestration.fingerprint`).
     """
 
     @property
@@ -47,6 +52,9 @@ class WarehouseResource(DuckDBResource):
             if log
             else None,
         ):
+            run = context.dagster_run
+            if run is None or run.job_name not in JOBS_KEEPING_THE_PUBLICATION:
+                forget_successful_run(self.path.parent)
             yield self
 
     @contextmanager

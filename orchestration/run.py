@@ -8,6 +8,11 @@ The run holds the warehouse writer lock from start to end (:mod:`core.locking`):
 which run and step, and does its work again. SIGTERM and SIGINT stop the run within seconds (dbt
 included) with exit status 143 / 130. Exits 1 when any step failed, with one line per failure (a full
 disk is named as such, with the path), then the run summary of the build database.
+
+A run whose landing files, seeds, dbt project, code and reporting date are those of the last successful
+run, whose publication is still in place, builds and publishes nothing and says so, naming that
+publication (:mod:`orchestration.fingerprint`); ``WAREHOUSE_FORCE_REBUILD=1`` (`make rebuild`) rebuilds
+anyway. Otherwise it says why it rebuilds, and records its fingerprint when it ends successfully.
 """
 
 from __future__ import annotations
@@ -20,18 +25,23 @@ import time
 import uuid
 from datetime import datetime
 from functools import partial
+from pathlib import Path
 from types import FrameType
 
 import dagster as dg
 
 from core import settings
-from core.locking import WriterLock
+from core.locking import Holder, WriterLock
 from expectations.run_summary import render_run_summary
+from ingestion.landing import LandingError
+from orchestration import fingerprint
 from orchestration.recovery import report_interrupted_run
 
 #: A DuckDB or OS error message of a full disk, with the path where DuckDB or Python names one.
 _DISK_FULL = re.compile(r"No space left on device|ENOSPC|disk is full|Could not write all bytes", re.IGNORECASE)
 _QUOTED_PATH = re.compile(r"""["'](/[^"']+)["']""")
+#: A copy's error names the source, then the file it could not write: ``'/a' -> '/b'``.
+_COPY_TARGET = re.compile(r"""-> ["'](/[^"']+)["']""")
 #: ``serving.publish.ShrinkError: `` before an exception's message.
 _EXCEPTION_PREFIX = re.compile(r"^[\w.]+(?:Error|Exception|Failure): ")
 
@@ -56,7 +66,7 @@ def disk_full_line(message: str) -> str | None:
     """One line naming the path when ``message`` is a full disk's error; None otherwise."""
     if not _DISK_FULL.search(message):
         return None
-    path = _QUOTED_PATH.search(message)
+    path = _COPY_TARGET.search(message) or _QUOTED_PATH.search(message)
     where = path.group(1) if path else str(settings.warehouse_dir())
     return (
         f"DISK FULL: no space left on the device while writing {where}. Free some space and run again; "
@@ -112,27 +122,40 @@ def main() -> int:
         signal.signal(signum, _stop)
     run_id = str(uuid.uuid4())
     lock = WriterLock(settings.warehouse_db_path())
+    interrupted: list[Holder] = []
     try:
-        from orchestration.definitions import defs  # imported here: loading takes seconds, timed above
-
         instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
         with lock.hold(
             "run in progress",
             run_id=run_id,
             on_wait=_say,
-            on_interrupted=partial(report_interrupted_run, instance=instance, say=_say),
+            on_interrupted=partial(_previous_run_interrupted, interrupted, instance=instance),
         ):
+            with lock.hold("comparing the inputs with those of the last publication"):
+                inputs, decision = check_inputs(interrupted=bool(interrupted))
+            if decision.current:
+                _print_nothing_changed(run_id, decision, inputs, time.monotonic() - started)
+                return 0
+            if decision.reason:
+                _say("\n    ".join([f"building everything: {decision.reason}", *decision.changes]))
+            fingerprint.forget_successful_run()
+            from orchestration.definitions import defs  # imported here: loading takes seconds, timed above
+
             result = defs.resolve_job_def("warehouse_job").execute_in_process(
                 instance=instance,
                 run_id=run_id,
                 raise_on_error=False,
                 run_config={"loggers": {"console": {"config": {"log_level": os.environ.get("LOG_LEVEL", "INFO")}}}},
+                tags={fingerprint.INPUTS_TAG: inputs.digest} if inputs is not None else None,
             )
+            if result.success and inputs is not None:
+                _record_success(run_id, started_at, inputs)
     except Stopped as stop:
         _say_stopped(run_id, str(stop), started)
         return 128 + stop.signum
     except OSError as error:
-        line = disk_full_line(f"{error} '{error.filename}'" if error.filename else str(error))
+        written = error.filename2 or error.filename  # a copy's error names its target second
+        line = disk_full_line(f"{error} '{written}'" if written else str(error))
         if line is None:
             raise
         _say(line)
@@ -148,12 +171,75 @@ def main() -> int:
 
     root = settings.warehouse_dir()
     print(f"\nrun {result.run_id} {'succeeded' if result.success else 'FAILED'} in {elapsed:.1f} s")
+    _print_outputs(root)
+    return 0 if result.success else 1
+
+
+def _previous_run_interrupted(found: list[Holder], holder: Holder, instance: dg.DagsterInstance) -> None:
+    found.append(holder)
+    report_interrupted_run(holder, instance=instance, say=_say)
+
+
+def check_inputs(interrupted: bool) -> tuple[fingerprint.Fingerprint | None, fingerprint.Decision]:
+    """The fingerprint of the inputs now, and whether the last publication is current for it. Without a
+    fingerprint (no landing folder, an unreadable file) the run builds everything and fails as it would."""
+    try:
+        inputs = fingerprint.compute()
+    except (LandingError, OSError):
+        return None, fingerprint.Decision(False, "")
+    return inputs, fingerprint.decide(inputs, force=fingerprint.forced(), interrupted=interrupted)
+
+
+def _record_success(run_id: str, started_at: datetime, inputs: fingerprint.Fingerprint) -> None:
+    """Record the run as the last successful one, if what is published is its publication."""
+    from serving.publish import latest_publication
+
+    publication = latest_publication(settings.serving_db_path())
+    if publication is None or publication["run_id"] != run_id:
+        return
+    fingerprint.record_successful_run(
+        fingerprint.LastRun(
+            run_id=run_id,
+            started_at=started_at.isoformat(timespec="seconds"),
+            finished_at=datetime.now().isoformat(timespec="seconds"),
+            fingerprint=inputs,
+        )
+    )
+
+
+def _print_nothing_changed(
+    run_id: str, decision: fingerprint.Decision, inputs: fingerprint.Fingerprint, elapsed: float
+) -> None:
+    """The summary of a run that found nothing to do: what it compared, and the publication that is current."""
+    last, publication = decision.last_run, decision.publication
+    root = settings.warehouse_dir()
+    runtime = inputs.parts["runtime"]
+    print(
+        f"\nNothing changed since run {last.run_id} (ended {last.finished_at}): the same "
+        f"{inputs.count('landing')} landing files, {inputs.count('seeds')} seed files, "
+        f"{inputs.count('dbt')} dbt project files and {inputs.count('code')} code files, the same versions and "
+        f"reporting date ({runtime['reporting_date']}). Nothing was built, checked or published."
+    )
+    print(
+        f"\nWhat is published is current: the publication of run {last.run_id}, "
+        f"published {publication['published_at']} ({publication['tables']} tables, {publication['rows']} rows, "
+        f"inputs {inputs.digest[:12]})."
+    )
+    print("\n" + render_run_summary(settings.warehouse_db_path(), last.run_id, datetime.fromisoformat(last.started_at)))
+    print(
+        f"\nTo build and publish again anyway: make rebuild (or {fingerprint.FORCE_REBUILD_VARIABLE}=1 make run)."
+    )
+    print(f"\nrun {run_id} built nothing in {elapsed:.1f} s: the publication of run {last.run_id} is current")
+    _print_outputs(root)
+
+
+def _print_outputs(root: Path) -> None:
     print(f"  build database   {settings.warehouse_db_path()}")
     print(f"  serving database {settings.serving_db_path()}  (open read-only)")
     print(f"  parquet exports  {settings.exports_dir()}/")
     print(f"  quality report   {root / 'reports' / 'quality' / 'index.html'}")
     print(f"  indicator report {root / 'reports' / 'indicators.html'}")
-    return 0 if result.success else 1
+    print(f"  dbt docs         {root / 'reports' / 'dbt-docs' / 'index.html'}")
 
 
 def _say_stopped(run_id: str, how: str, started: float) -> None:

@@ -7,7 +7,8 @@ inode; a reader that opens the path afterwards sees the new file; nobody sees a 
 readers never hold a lock the pipeline needs. The Parquet exports are swapped in the same way, file by file.
 
 Every publication appends its row counts to ``meta.publications`` inside the serving database, carrying
-the history of earlier publications over from the file it replaces.
+the history of earlier publications over from the file it replaces, with the fingerprint of the inputs it
+was built from (``inputs_sha256``, see :mod:`orchestration.fingerprint`) when the run knows it.
 """
 
 from __future__ import annotations
@@ -40,9 +41,11 @@ create table if not exists meta.publications (
     published_at  timestamptz not null,  -- when the new file was swapped in (one value per publication)
     table_schema  varchar     not null,
     table_name    varchar     not null,
-    row_count     bigint      not null
+    row_count     bigint      not null,
+    inputs_sha256 varchar                -- fingerprint of the landing files, seeds, dbt project and code it was built from
 );
 comment on table meta.publications is 'One row per table per publication of this serving database: what was published, when and by which run.';
+comment on column meta.publications.inputs_sha256 is 'SHA-256 fingerprint of what the publication was built from: the landing files, the dbt seeds and project, the code and the reporting date; null when the run did not record it.';
 """
 
 #: The name the build database is attached under while publishing: the one dbt's views refer to it by
@@ -157,8 +160,7 @@ def _copy_publication_history(con: duckdb.DuckDBPyConnection, previous: Path) ->
         ).fetchone()[0]
         if has_history:
             con.execute(
-                "insert into meta.publications by name select run_id, published_at, table_schema, table_name, row_count "
-                "from previous.meta.publications"
+                "insert into meta.publications by name select * from previous.meta.publications"
             )
     finally:
         con.execute("detach previous")
@@ -252,16 +254,19 @@ def publish_serving_database(
     serving_db: Path,
     run_id: str,
     schemas: Sequence[str] = PUBLISHED_SCHEMAS,
+    inputs_sha256: str | None = None,
 ) -> dict[str, Any]:
     """Publish every table and view of ``schemas`` in ``build_db`` as tables of a new ``serving_db``
     (one :class:`Publication` of :func:`publish_databases`). Returns what was published: ``run_id``,
-    ``published_at``, ``path``, ``size_bytes`` and ``tables`` (``{"marts.dim_region": row_count, ...}``).
+    ``published_at``, ``path``, ``size_bytes``, ``inputs_sha256`` and ``tables`` (``{"marts.dim_region": row_count, ...}``).
     """
     build_db = Path(build_db)
     if not build_db.exists():
         raise PublishError(f"build database {build_db} does not exist: run the pipeline before publishing")
     with writer_lock(build_db):
-        (published,) = publish_databases(build_db, [Publication(Path(serving_db), copy_all(build_db, schemas))], run_id)
+        (published,) = publish_databases(
+            build_db, [Publication(Path(serving_db), copy_all(build_db, schemas))], run_id, inputs_sha256=inputs_sha256
+        )
     return published
 
 
@@ -280,8 +285,10 @@ def publish_databases(
     run_id: str,
     relations: Mapping[str, Relation] | None = None,
     verify: Callable[[Publication, Path], None] | None = None,
+    inputs_sha256: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Publish every database of ``publications`` from ``build_db``: all or none.
+    """Publish every database of ``publications`` from ``build_db``: all or none. ``inputs_sha256``, the
+    fingerprint of the inputs the build database was built from, is recorded with each publication.
 
     Each new file is built next to the one it replaces (``<serving_db>.tmp-<pid>``) from the build database
     read-only, with this publication appended to ``meta.publications`` after the history of the file it
@@ -307,7 +314,8 @@ def publish_databases(
                 tmp = serving_db.with_name(f"{serving_db.name}{TMP_MARK}{os.getpid()}")
                 with disk_full_named(tmp):
                     tables, published_at = _build_serving_file(
-                        build_db, serving_db, tmp, run_id, publication.tables, settings.allowed_shrinkage(), relations
+                        build_db, serving_db, tmp, run_id, publication.tables, settings.allowed_shrinkage(), relations,
+                        inputs_sha256,
                     )
                 if _wal(tmp).exists():
                     raise PublishError(f"{_wal(tmp)} was left after closing the new serving database")
@@ -330,6 +338,7 @@ def publish_databases(
             "published_at": published_at.isoformat(),
             "path": str(publication.serving_db),
             "size_bytes": publication.serving_db.stat().st_size,
+            "inputs_sha256": inputs_sha256,
             "tables": tables,
         }
         for publication, _, tables, published_at in built
@@ -344,6 +353,7 @@ def _build_serving_file(
     tables: Mapping[str, str],
     allowed_shrinkage: frozenset[str] | None,
     relations: Mapping[str, Relation] | None = None,
+    inputs_sha256: str | None = None,
 ) -> tuple[dict[str, int], datetime]:
     """Write the whole new serving database to ``tmp``: every table of ``tables`` ("schema.table" -> a
     query over the build database attached as ``warehouse`` and over ``relations``, rows handed over by the
@@ -375,8 +385,9 @@ def _build_serving_file(
         _check_shrinkage(con, counts, allowed_shrinkage)
         published_at = datetime.now(UTC)
         con.executemany(
-            "insert into meta.publications values (?, ?, ?, ?, ?)",
-            [[run_id, published_at, *key.split(".", 1), rows] for key, rows in counts.items()],
+            "insert into meta.publications (run_id, published_at, table_schema, table_name, row_count, inputs_sha256) "
+            "values (?, ?, ?, ?, ?, ?)",
+            [[run_id, published_at, *key.split(".", 1), rows, inputs_sha256] for key, rows in counts.items()],
         )
         con.execute("checkpoint")
     finally:
@@ -457,10 +468,45 @@ def export_parquet(
 
 
 def _latest_publication(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """Run id and time of the newest publication recorded in an open serving database."""
+    """Run id, time and inputs fingerprint of the newest publication recorded in an open serving database."""
+    has_inputs = con.execute(
+        """select count(*) from duckdb_columns() where database_name = current_database()
+           and schema_name = 'meta' and table_name = 'publications' and column_name = 'inputs_sha256'"""
+    ).fetchone()[0]
     row = con.execute(
-        "select run_id, published_at from meta.publications order by published_at desc limit 1"
+        f"select run_id, published_at, {'inputs_sha256' if has_inputs else 'null'} "
+        "from meta.publications order by published_at desc limit 1"
     ).fetchone()
     if row is None:
-        return {"run_id": None, "published_at": None}
-    return {"run_id": row[0], "published_at": row[1].isoformat()}
+        return {"run_id": None, "published_at": None, "inputs_sha256": None}
+    return {"run_id": row[0], "published_at": row[1].isoformat(), "inputs_sha256": row[2]}
+
+
+def latest_publication(serving_db: Path) -> dict[str, Any] | None:
+    """The newest publication of ``serving_db`` (``run_id``, ``published_at``, ``inputs_sha256``, and
+    ``tables`` and ``rows``: how many tables and rows it published); None when the file does not exist or
+    records none. Opens the file read-only, like any reader."""
+    serving_db = Path(serving_db)
+    if not serving_db.is_file():
+        return None
+    try:
+        con = connect(serving_db, read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        if not con.execute(
+            "select count(*) from duckdb_tables() where schema_name = 'meta' and table_name = 'publications'"
+        ).fetchone()[0]:
+            return None
+        publication = _latest_publication(con)
+        if publication["run_id"] is None:
+            return None
+        tables, rows = con.execute(
+            "select count(*), sum(row_count) from meta.publications "
+            "where published_at = (select max(published_at) from meta.publications)"
+        ).fetchone()
+        return {**publication, "tables": tables, "rows": int(rows or 0)}
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()

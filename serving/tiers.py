@@ -210,11 +210,14 @@ def group_folder(group: str) -> str:
     return group.replace("/", "_").replace("\\", "_").strip() or "_"
 
 
-def publish_tiers(build_db: Path, run_id: str, rules: DisclosureRules | None = None) -> dict[str, dict]:
+def publish_tiers(
+    build_db: Path, run_id: str, rules: DisclosureRules | None = None, inputs_sha256: str | None = None
+) -> dict[str, dict]:
     """Publish the restricted tier, every group's extract and the public tier from ``build_db``, all or
     none (see :func:`serving.publish.publish_databases`), after disclosure control. The public file is
     checked before it is swapped in: no enterprise identifier in any table, no published cell that fails
     the rules, no suppressed cell the audit can recompute (:class:`DisclosureError` otherwise).
+    ``inputs_sha256`` (what the build was made from) is recorded with every publication.
     Returns what was published per tier name."""
     rules = rules or DisclosureRules.from_settings()
     build_db = Path(build_db)
@@ -252,6 +255,7 @@ def publish_tiers(build_db: Path, run_id: str, rules: DisclosureRules | None = N
             run_id,
             relations=rows,
             verify=verify,
+            inputs_sha256=inputs_sha256,
         )
     remove_stale_group_extracts({t.serving_db.parent for t in tiers})
     return {tier.name: result for tier, result in zip(tiers, published, strict=True)}

@@ -21,9 +21,12 @@ def step_started(step_key: str) -> str:
 
 
 class PipelineProcess:
-    """One `make run` (without the install) over ``landing`` into ``warehouse``."""
+    """One `make run` (without the install) over ``landing`` into ``warehouse``, with the code of ``repo``
+    (the repository by default)."""
 
-    def __init__(self, landing: Path, warehouse: Path, dagster_home: Path | None = None, **env: str):
+    def __init__(
+        self, landing: Path, warehouse: Path, dagster_home: Path | None = None, repo: Path | None = None, **env: str
+    ):
         dagster_home = dagster_home or warehouse.parent / f"{warehouse.name}_dagster_home"
         dagster_home.mkdir(parents=True, exist_ok=True)
         self.lines: list[str] = []
@@ -31,13 +34,14 @@ class PipelineProcess:
         self.started = time.monotonic()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "orchestration.run"],
-            cwd=settings.REPO_ROOT,
+            cwd=repo or settings.REPO_ROOT,
             env={
                 **os.environ,
                 "LANDING_DIR": str(landing),
                 "WAREHOUSE_DIR": str(warehouse),
                 "DAGSTER_HOME": str(dagster_home),
                 "LOG_LEVEL": "DEBUG",
+                **({"PYTHONPATH": str(repo)} if repo else {}),
                 **env,
             },
             stdin=subprocess.DEVNULL,

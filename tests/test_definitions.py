@@ -79,6 +79,12 @@ def test_publishing_waits_for_the_marts(defs: dg.Definitions):
     assert dg.AssetKey(["marts", "target_tracking"]) in parents
 
 
+def test_every_published_report_waits_for_the_publication(defs: dg.Definitions):
+    graph = defs.resolve_asset_graph()
+    for report in (["reports", "dbt_docs"], ["reports", "indicator_report"], ["serving", "parquet_exports"]):
+        assert dg.AssetKey(["serving", "serving_database"]) in graph.get(dg.AssetKey(report)).parent_keys, report
+
+
 def test_jobs_schedule_and_sensor_exist(defs: dg.Definitions):
     assert defs.resolve_job_def("warehouse_job") is not None
     assert defs.resolve_job_def("quality_job") is not None

@@ -170,7 +170,8 @@ def test_a_second_run_waits_saying_for_whom_and_sigterm_stops_the_first_within_s
     recovered: Recovery, landing: Path
 ):
     warehouse = recovered.warehouse
-    first = PipelineProcess(landing, warehouse)
+    # nothing changed since the recovered run: only a forced run builds (and holds the lock long enough)
+    first = PipelineProcess(landing, warehouse, WAREHOUSE_FORCE_REBUILD="1")
     first.wait_for(step_started("warehouse_dbt_models"))
     second = PipelineProcess(landing, warehouse)
     waiting = second.wait_for("waiting for the warehouse writer lock")
@@ -205,7 +206,8 @@ def test_a_full_disk_is_one_clear_line_and_leaves_the_published_outputs(
         pytest.skip("cannot mount a small file system here (needs root)")
     try:
         warehouse = disk / "warehouse"
-        shutil.copytree(built, warehouse, ignore=shutil.ignore_patterns("*.lock*"))
+        # without the dbt artifacts of earlier runs: the run would remove some of them first, freeing space
+        shutil.copytree(built, warehouse, ignore=shutil.ignore_patterns("*.lock*", "dbt"))
         before = outputs_fingerprint(warehouse)
         filler = disk / "filler"
         free = shutil.disk_usage(disk).free
@@ -214,7 +216,8 @@ def test_a_full_disk_is_one_clear_line_and_leaves_the_published_outputs(
             handle.write(b"\0" * max(free - 256 * 1024, 0))
 
         dagster_home = tmp_path / "dagster_home"  # on the roomy disk: Dagster's own storage is not the test
-        run = PipelineProcess(landing, warehouse, dagster_home=dagster_home)
+        # nothing changed since the copied warehouse's last run: forced, so that it builds and publishes again
+        run = PipelineProcess(landing, warehouse, dagster_home=dagster_home, WAREHOUSE_FORCE_REBUILD="1")
         code = run.finish()
 
         full = [line for line in run.lines if line.startswith("DISK FULL")]

@@ -1,4 +1,5 @@
-"""The indicator report rendered in headless Chromium: charts drawn, nothing blank, no console errors.
+"""The indicator report and the dbt docs rendered in headless Chromium from file://: charts drawn, every
+model listed, nothing blank, no console errors.
 
 See tests/browser.py for what is checked and how (DOM dump, screenshot, Chromium's console log).
 """
@@ -7,10 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
+import shutil
 from pathlib import Path
 from urllib.parse import unquote
 
+import dagster as dg
 import pytest
 
 from serving.publish import publish_serving_database
@@ -95,3 +99,41 @@ def test_rendered_sources_are_plain_links_and_every_chart_has_its_csv(rendering:
         rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
         assert rows[0] == ["series", "period", "value", "unit"] and len(rows) >= 3
         assert all(float(row[2]) == float(row[2]) for row in rows[1:])  # every value is a number
+
+
+@pytest.fixture(scope="module")
+def dbt_docs_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The dbt docs as the pipeline's ``reports/dbt_docs`` asset publishes them (into an empty warehouse)."""
+    from orchestration.assets.dbt import dbt_docs, warehouse_dbt_models
+    from orchestration.resources import build_resources
+
+    root = tmp_path_factory.mktemp("dbt-docs")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WAREHOUSE_DIR", str(root / "warehouse"))
+        mp.setenv("LANDING_DIR", str(root / "landing"))
+        result = dg.materialize(
+            [warehouse_dbt_models, dbt_docs],
+            selection=[dbt_docs.key],
+            resources=build_resources(),
+            instance=dg.DagsterInstance.ephemeral(),
+        )
+    assert result.success
+    return root / "warehouse" / "reports" / "dbt-docs"
+
+
+def test_dbt_docs_open_from_disk_with_every_model_and_source(chromium: str, dbt_docs_site: Path, tmp_path: Path):
+    manifest = json.loads((dbt_docs_site / "manifest.json").read_text(encoding="utf-8"))
+    # the page alone, nothing next to it: it must not need manifest.json or catalog.json (a file:// page
+    # cannot fetch them)
+    page = tmp_path / "dbt-docs" / "index.html"
+    page.parent.mkdir()
+    shutil.copy2(dbt_docs_site / "index.html", page)
+
+    rendering = browser.render(page, tmp_path / "chromium")
+
+    assert rendering.console == []
+    listed = {e.attrs["data-nav-unique-id"] for e in rendering.elements if "data-nav-unique-id" in e.attrs}
+    models = {uid for uid, node in manifest["nodes"].items() if node["resource_type"] in ("model", "seed")}
+    assert len(models) > 40 and models <= listed
+    assert set(manifest["sources"]) <= listed
+    assert browser.distinct_scanlines(rendering.screenshot) > 200

@@ -56,3 +56,13 @@ def test_marts_halved_by_withdrawn_files_are_published_only_once_confirmed(pipel
     assert confirmed.finish() == 0, confirmed.output[-3000:]
     after = served_counts(warehouse / "serving.duckdb")
     assert after["marts.rd_intensity"] < before["marts.rd_intensity"] / 2
+
+
+def test_a_full_disk_line_names_the_file_that_could_not_be_written():
+    from orchestration.run import disk_full_line
+
+    copy = "[Errno 28] No space left on device: '/repo/dbt_project/target/partial_parse.msgpack' -> '/w/dbt/r/build/partial_parse.msgpack'"
+    assert disk_full_line(copy).startswith("DISK FULL: no space left on the device while writing /w/dbt/r/build/partial_parse.msgpack.")
+    duckdb_error = "IO Error: Could not write all bytes to file \"/w/warehouse.duckdb.wal\": wrote 0/4096 bytes"
+    assert disk_full_line(duckdb_error).startswith("DISK FULL: no space left on the device while writing /w/warehouse.duckdb.wal.")
+    assert disk_full_line("Permission denied: '/w/x'") is None

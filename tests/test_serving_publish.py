@@ -12,7 +12,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from serving.publish import PublishError, ShrinkError, export_parquet, publish_serving_database
+from serving.publish import (
+    PublishError,
+    ShrinkError,
+    export_parquet,
+    latest_publication,
+    publish_serving_database,
+)
 from tests.serving_fixtures import CONTRACT_TABLES, build_marts_db
 
 
@@ -85,6 +91,30 @@ def test_every_publication_is_recorded_and_history_is_kept(
     assert second["published_at"] > first["published_at"]
     (published_at,) = query(serving, "select distinct published_at from meta.publications where run_id = 'run-2'")[0]
     assert published_at.isoformat() == second["published_at"]
+
+
+def test_each_publication_records_the_inputs_it_was_built_from_and_old_histories_carry_over(
+    build_db: Path, tmp_path: Path
+):
+    serving = tmp_path / "serving.duckdb"
+    publish_serving_database(build_db, serving, "run-1")
+    con = duckdb.connect(str(serving))  # a serving database published before the column existed
+    con.execute("alter table meta.publications drop column inputs_sha256")
+    con.close()
+
+    published = publish_serving_database(build_db, serving, "run-2", inputs_sha256="ab" * 32)
+
+    assert published["inputs_sha256"] == "ab" * 32
+    assert query(serving, "select distinct run_id, inputs_sha256 from meta.publications order by run_id") == [
+        ("run-1", None), ("run-2", "ab" * 32),
+    ]
+    latest = latest_publication(serving)
+    assert latest == {
+        "run_id": "run-2", "published_at": published["published_at"], "inputs_sha256": "ab" * 32,
+        "tables": len(published["tables"]), "rows": sum(published["tables"].values()),
+    }
+    assert export_parquet(serving, tmp_path / "exports")["inputs_sha256"] == "ab" * 32
+    assert latest_publication(tmp_path / "nothing.duckdb") is None
 
 
 def _shrink(build_db: Path, sql: str) -> None:

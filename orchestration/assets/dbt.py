@@ -1,5 +1,11 @@
-"""The dbt project as assets: seeds, staging, intermediate and marts, with dbt tests as asset checks."""
+"""The dbt project as assets: seeds, staging, intermediate and marts, with dbt tests as asset checks.
 
+Each dbt command of a run writes its artifacts and log (``run_results.json``, ``manifest.json``, compiled
+SQL, ``dbt.log``: about 30 MB a run on the shipped data) to ``WAREHOUSE_DIR/dbt/<run id>/<step>/``, not into the repository;
+only the folders of the last :data:`DBT_RUNS_KEPT` runs are kept.
+"""
+
+import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,6 +16,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 
 from core import settings
+from orchestration.assets.serving import SERVING_DATABASE_KEY
 from orchestration.dbt_project import dbt_project
 from orchestration.resources import WarehouseResource
 from orchestration.translator import WarehouseDbtTranslator
@@ -17,6 +24,28 @@ from orchestration.translator import WarehouseDbtTranslator
 DBT_TRANSLATOR = WarehouseDbtTranslator()
 #: How long dbt gets to stop after SIGINT when the run is interrupted, before it is killed.
 DBT_STOP_SECONDS = 5
+#: How many runs' dbt artifacts stay under WAREHOUSE_DIR/dbt/ (the current run's included).
+DBT_RUNS_KEPT = 3
+
+
+def dbt_artifacts_dir() -> Path:
+    return settings.warehouse_dir() / "dbt"
+
+
+def dbt_target_path(run_id: str, step: str) -> Path:
+    """Where one dbt command of run ``run_id`` writes its artifacts and log; older runs' folders beyond
+    the last :data:`DBT_RUNS_KEPT` are removed (call it under the warehouse writer lock)."""
+    root = dbt_artifacts_dir()
+    current = root / run_id
+    current.mkdir(parents=True, exist_ok=True)
+    others = sorted(
+        (folder for folder in root.iterdir() if folder.is_dir() and folder != current),
+        key=lambda folder: folder.stat().st_mtime,
+        reverse=True,
+    )
+    for old in others[DBT_RUNS_KEPT - 1 :]:
+        shutil.rmtree(old, ignore_errors=True)
+    return current / step
 
 
 @contextmanager
@@ -47,25 +76,45 @@ def dbt_process(invocation: DbtCliInvocation, warehouse: WarehouseResource) -> I
 )
 def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """`dbt build`: every seed, model and test, in dependency order (dbt runs as one writer)."""
-    with warehouse.doing("dbt build"), dbt_process(dbt.cli(["build"], context=context), warehouse) as build:
-        yield from build.stream()
+    with warehouse.doing("dbt build"):
+        target = dbt_target_path(context.run_id, "build")
+        with dbt_process(dbt.cli(["build"], context=context, target_path=target), warehouse) as build:
+            yield from build.stream()
 
 
 @dg.asset(
     key=["reports", "dbt_docs"],
     group_name="reports",
-    deps=[warehouse_dbt_models],
+    # after publishing: the docs of a run that did not publish (a blocking check failed, the disk is full)
+    # are not published either, like the other reports
+    deps=[warehouse_dbt_models, SERVING_DATABASE_KEY],
     kinds={"dbt", "html"},
 )
 def dbt_docs(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """`dbt docs generate`, published as a static site under WAREHOUSE_DIR/reports/dbt-docs/."""
+    """`dbt docs generate --static`, published as WAREHOUSE_DIR/reports/dbt-docs/index.html: one page with
+    the manifest and catalog inside, so it opens from disk (the default site fetches manifest.json, which
+    a browser refuses to a file:// page). manifest.json and catalog.json are published next to it for tools."""
     with warehouse.doing("dbt docs generate"):
-        invocation = dbt.cli(["docs", "generate"], manifest=dbt_project.manifest_path)
+        invocation = dbt.cli(
+            ["docs", "generate", "--static"],
+            manifest=dbt_project.manifest_path,
+            target_path=dbt_target_path(context.run_id, "docs"),
+        )
         with dbt_process(invocation, warehouse):
             invocation.wait()
-    site = settings.reports_dir() / "dbt-docs"
-    site.mkdir(parents=True, exist_ok=True)
-    target = Path(invocation.target_path)
-    for name in ("index.html", "manifest.json", "catalog.json"):
-        shutil.copy2(target / name, site / name)
-    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(site / "index.html"))})
+        site = settings.reports_dir() / "dbt-docs"
+        site.mkdir(parents=True, exist_ok=True)
+        for leftover in site.glob("*.tmp-*"):  # of a run killed while copying
+            leftover.unlink(missing_ok=True)
+        target = Path(invocation.target_path)
+        for source, name in (("manifest.json", "manifest.json"), ("catalog.json", "catalog.json"),
+                             ("static_index.html", "index.html")):
+            tmp = site / f"{name}.tmp-{os.getpid()}"
+            shutil.copy2(target / source, tmp)
+            os.replace(tmp, site / name)  # a reader never sees half a page
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(site / "index.html")),
+            "size_bytes": (site / "index.html").stat().st_size,
+        }
+    )

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import dagster as dg
 
 from core import settings
+from orchestration.fingerprint import INPUTS_TAG
 from orchestration.resources import WarehouseResource
 from serving.publish import export_parquet
 from serving.tiers import published_tiers, publish_tiers
@@ -77,7 +78,11 @@ def build_serving_database_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDe
                 metadata={"failed_checks": failed},
             )
         with warehouse.doing("publishing the public and restricted tiers"):
-            published = publish_tiers(warehouse.path, context.run_id)
+            published = publish_tiers(
+                warehouse.path,
+                context.run_id,
+                inputs_sha256=context.run.tags.get(INPUTS_TAG),  # set by `make run` (orchestration.run)
+            )
         public = published["public"]
         for tier, result in published.items():
             tables = result["tables"]
@@ -88,6 +93,7 @@ def build_serving_database_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDe
                 "published_at": public["published_at"],
                 "size_bytes": public["size_bytes"],
                 "table_count": len(public["tables"]),
+                "inputs_sha256": public["inputs_sha256"] or "",
                 "row_counts": dg.MetadataValue.md(
                     "| table | rows |\n|---|---:|\n" + "\n".join(f"| {t} | {n} |" for t, n in public["tables"].items())
                 ),
