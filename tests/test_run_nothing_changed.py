@@ -31,7 +31,7 @@ from tests.pipeline_process import PipelineProcess, step_started
 pytestmark = pytest.mark.slow
 
 #: What the pipeline is built from, copied: the Python packages, the dbt project, the lock files.
-CODE = ("ingestion", "expectations", "orchestration", "serving", "tools", "dbt_project", "pyproject.toml", "requirements.lock")
+CODE = ("core", "ingestion", "expectations", "orchestration", "serving", "tools", "dbt_project", "pyproject.toml", "requirements.lock")
 ADDED_RELEASE = "releases/cq/chongqing_gdp_2020_revised.csv"
 RELEASE = (
     "数据库：分省年度数据\r\n地区：重庆市\r\n时间：2020年\r\n指标,2020年\r\n"

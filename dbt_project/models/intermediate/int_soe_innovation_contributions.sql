@@ -2,6 +2,10 @@
 -- period, with its own figures of the same period a year earlier when it reported that period. The one
 -- definition of which enterprise counts in which cell, shared by the aggregates (soe_innovation) and by
 -- the concentration statistics that disclosure control tests them with (soe_innovation_concentration).
+-- A table: both read it, and the join a year back over ten million rows is done once, not by each of them
+-- side by side (dbt runs two models at a time; the two joins together hit DuckDB's memory limit).
+
+{{ config(materialized='table') }}
 
 with
 
