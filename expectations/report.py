@@ -32,7 +32,7 @@ from great_expectations.data_context.types.resource_identifiers import (
 
 from core import settings
 from expectations.results import SuiteResult
-from expectations.run_summary import REMAP, RunOverview, count_of, read_run_overview
+from expectations.run_summary import REMAP, RunOverview, count_of, is_confidential_file, read_run_overview
 from expectations.runner import Validation, new_context, outcomes, validate
 from expectations.spec import Suite
 from expectations.suites import SUITES, get_suite
@@ -269,7 +269,8 @@ def overview_html(overview: RunOverview) -> str:
     parts.append(_table(
         "quarantine", f"Current quarantine: {count_of(overview.quarantine_rows, 'row')}",
         ["file", "rule", "reason", "rows"],
-        [[r["source_file"], r["rule"], r["reason"], r["rows"]] for r in reasons[:QUARANTINE_REASON_GROUPS]],
+        [[r["source_file"], r["rule"], CONFIDENTIAL_EXAMPLE if is_confidential_file(r["source_file"]) else r["reason"], r["rows"]]
+         for r in reasons[:QUARANTINE_REASON_GROUPS]],
         heading="h3",
         note=f"{hidden} more reasons not shown" if hidden > 0 else "",
     ))
@@ -277,7 +278,9 @@ def overview_html(overview: RunOverview) -> str:
     parts.append(_table(
         "quarantine-sample", f"Quarantined rows as received (the first {len(sample)} of {overview.quarantine_rows})",
         ["file", "row", "stage", "reason", "record"],
-        [[r["source_file"], r["row_number"], r["stage"], r["reason"], r["record"]] for r in sample],
+        [[r["source_file"], r["row_number"], r["stage"], *(
+            [CONFIDENTIAL_EXAMPLE, ""] if is_confidential_file(r["source_file"]) else [r["reason"], r["record"]])]
+         for r in sample],
         cell=lambda column, value: f"<code>{_e(value)}</code>" if column == "record" else _e(value),
     ))
     parts.append(_table(

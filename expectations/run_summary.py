@@ -87,6 +87,12 @@ class ReasonCount:
         return next((fix for rule, fix in _REFERENCE_FIXES if self.rule.startswith(rule)), _FIX_THE_FILE)
 
 
+def is_confidential_file(source_file: str) -> bool:
+    """Enterprise submissions and registers: their rows, and reasons that quote their values, are restricted
+    (only statistical releases, ``releases/...``, are public)."""
+    return not source_file.startswith("releases/")
+
+
 @dataclass(frozen=True)
 class QuarantinedFile:
     """A file with rows in the current quarantine: their figures are missing until fixed."""
@@ -97,8 +103,7 @@ class QuarantinedFile:
 
     @property
     def is_confidential(self) -> bool:
-        """Enterprise submissions and registers: their rows (and reasons, which quote values) are restricted."""
-        return not self.source_file.startswith("releases/")
+        return is_confidential_file(self.source_file)
 
 
 @dataclass(frozen=True)

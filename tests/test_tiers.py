@@ -161,3 +161,16 @@ def test_publishing_refuses_a_public_tier_that_would_disclose(pipeline: Pipeline
         publish_tiers(settings.warehouse_db_path(), "leaky-run")
     assert {p: p.stat().st_mtime_ns for p in warehouse.rglob("serving.duckdb")} == before
     assert not list(warehouse.rglob("*.tmp-*"))
+
+
+def test_no_report_quotes_an_enterprise_identifier(pipeline: PipelineRun, identifiers: set[str]):
+    """The reports sit beside the public tier: the quality report points to the restricted tier for the
+    quarantined enterprise rows instead of quoting them, and the indicator report shows aggregates only."""
+    pages = sorted((pipeline.warehouse_dir / "reports").rglob("*.html"))
+    assert any(p.name == "indicators.html" for p in pages) and any(p.parent.name == "quality" for p in pages)
+    quoted = {
+        str(page.relative_to(pipeline.warehouse_dir)): found
+        for page in pages
+        if (found := sorted(i for i in identifiers if i in page.read_text(encoding="utf-8", errors="replace"))[:3])
+    }
+    assert quoted == {}
