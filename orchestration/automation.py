@@ -7,6 +7,8 @@ import hashlib
 import dagster as dg
 
 from core import settings
+from ingestion.landing import LandingError
+from orchestration import fingerprint
 from orchestration.checks import QUALITY_CHECKS, QUALITY_REPORT_KEY
 
 #: Everything: ingest, dbt, checks, publish, reports. What `make run` and the sensor launch.
@@ -47,11 +49,20 @@ def landing_fingerprint() -> str:
     job=warehouse_job,
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Starts warehouse_job when a file under LANDING_DIR is added, changed or removed.",
+    description=(
+        "Starts warehouse_job when a file under LANDING_DIR is added, changed or removed, unless the last "
+        "publication was built from exactly these inputs (a first tick on an up-to-date warehouse launches nothing)."
+    ),
 )
 def landing_files_sensor(context: dg.SensorEvaluationContext):
-    fingerprint = landing_fingerprint()
-    if fingerprint == context.cursor:
+    digest = landing_fingerprint()
+    if digest == context.cursor:
         return dg.SkipReason(f"no change under {settings.landing_dir()}")
-    context.update_cursor(fingerprint)
-    return dg.RunRequest(run_key=fingerprint)
+    context.update_cursor(digest)
+    try:
+        decision = fingerprint.decide(fingerprint.compute())
+    except LandingError:  # no landing folder: the run fails and says so
+        decision = None
+    if decision is not None and decision.current:
+        return dg.SkipReason(f"{decision.reason}: its publication is current")
+    return dg.RunRequest(run_key=digest)

@@ -95,6 +95,7 @@ def test_jobs_schedule_and_sensor_exist(defs: dg.Definitions):
 
 def test_sensor_requests_a_run_only_when_landing_files_change(tmp_path, monkeypatch, defs: dg.Definitions):
     monkeypatch.setenv("LANDING_DIR", str(tmp_path))
+    monkeypatch.setenv("WAREHOUSE_DIR", str(tmp_path / "warehouse"))  # no successful run recorded
     (tmp_path / "releases").mkdir()
     sensor = defs.resolve_sensor_def("landing_files_sensor")
     instance = dg.DagsterInstance.ephemeral()
@@ -107,3 +108,27 @@ def test_sensor_requests_a_run_only_when_landing_files_change(tmp_path, monkeypa
     assert len(first.run_requests) == 1
     assert again.run_requests == [] and again.skip_message
     assert len(changed.run_requests) == 1 and changed.cursor != first.cursor
+
+
+def test_sensor_launches_nothing_when_the_last_publication_was_built_from_these_inputs(
+    tmp_path, monkeypatch, defs: dg.Definitions
+):
+    """A first tick (no cursor, e.g. `make dev` started after `make run`) on an up-to-date warehouse: the
+    fingerprint of the inputs equals the last successful run's, whose publication is current."""
+    from orchestration import fingerprint
+
+    monkeypatch.setenv("LANDING_DIR", str(tmp_path))
+    monkeypatch.setenv("WAREHOUSE_DIR", str(tmp_path / "warehouse"))  # no successful run recorded
+    (tmp_path / "releases").mkdir()
+    sensor = defs.resolve_sensor_def("landing_files_sensor")
+    instance = dg.DagsterInstance.ephemeral()
+    verdicts = iter([fingerprint.Decision(True, "nothing changed since run R1"), fingerprint.Decision(False, "changed")])
+    monkeypatch.setattr(fingerprint, "decide", lambda *args, **kwargs: next(verdicts))
+
+    current = sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
+    (tmp_path / "releases" / "new.csv").write_text("x")
+    changed = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=current.cursor))
+
+    assert current.run_requests == [] and current.skip_message == "nothing changed since run R1: its publication is current"
+    assert current.cursor  # the next tick compares with these files
+    assert len(changed.run_requests) == 1
