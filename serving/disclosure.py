@@ -42,13 +42,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import duckdb
 from scipy.optimize import linprog
 
 from core import settings
-from core.periods import parse_period
+from core.periods import Period, parse_period
 
 #: The amounts and counts of a cell that the primary rules test (columns of ``soe_innovation``).
 MAGNITUDES: tuple[str, ...] = (
@@ -175,9 +175,10 @@ def table_equations(values: Mapping[Cell, Mapping[str, float | None]]) -> list[E
     for group, period in values:
         parsed = parse_period(period)
         if parsed.frequency in ("Q", "M"):
-            children[((group, str(parsed.year)), parsed.frequency)].append((group, period))
+            children[((group, str(Period(parsed.year, "A"))), parsed.frequency)].append((group, period))
         if parsed.frequency == "M":
-            children[((group, f"{parsed.year}Q{(parsed.number - 1) // 3 + 1}"), "M")].append((group, period))
+            quarter = Period(parsed.year, "Q", (parsed.number - 1) // 3 + 1)
+            children[((group, str(quarter)), "M")].append((group, period))
     for (parent, _), parts in sorted(children.items()):
         if parent not in values:
             continue
@@ -265,10 +266,10 @@ def _partners(cell: Cell, suppressed: set[Cell], equations: Sequence[Equation],
     return set()
 
 
-def secondary_suppression(primary: set[Cell], measure: str, values: Mapping[Cell, Mapping[str, float | None]],
-                          p_percent: float) -> set[Cell]:
+def secondary_suppression(primary: set[Cell], measure: str, equations: Sequence[Equation],
+                          values: Mapping[Cell, Mapping[str, float | None]], p_percent: float) -> set[Cell]:
     """The cells of ``measure`` to suppress besides ``primary`` so that every suppressed one passes the audit."""
-    equations = [e for e in table_equations(values) if measure in e.measures]
+    equations = [e for e in equations if measure in e.measures]
     suppressed = set(primary)
     while exposed := unprotected(set(primary), suppressed, measure, equations, values, p_percent):
         cell = exposed[0][0]
@@ -305,9 +306,10 @@ def decide(concentration: Iterable[tuple[str, str, str, int, float | None, float
             matched_fails[cell] = "the enterprises matched a year earlier: " + "; ".join(reasons)
         elif reasons:
             decisions[cell].suppressed[measure] = "; ".join(reasons)
+    equations = table_equations(cells)
     for measure in PUBLISHED_TOTALS:  # the others are published only inside a ratio, which does not add up
         primary = {cell for cell, d in decisions.items() if measure in d.suppressed}
-        for cell in secondary_suppression(primary, measure, cells, rules.p_percent):
+        for cell in secondary_suppression(primary, measure, equations, cells, rules.p_percent):
             decisions[cell].suppressed[measure] = "secondary: protects a suppressed cell it adds up with"
     for (group, period), decision in decisions.items():
         for column, measures in COLUMN_MEASURES.items():
@@ -327,7 +329,7 @@ def decide(concentration: Iterable[tuple[str, str, str, int, float | None, float
 
 def _same_period_last_year(period: str) -> str:
     parsed = parse_period(period)
-    return period.replace(str(parsed.year), str(parsed.year - 1), 1)
+    return str(replace(parsed, year=parsed.year - 1))
 
 
 def decide_in_database(con: duckdb.DuckDBPyConnection, catalog: str, rules: DisclosureRules) -> dict[Cell, Decision]:
@@ -375,9 +377,9 @@ def public_problems(con: duckdb.DuckDBPyConnection, public: str, build: str, rul
             sensitive[measure].add(cell)
         if reasons and measure in published[cell]:
             problems.append(f"soe_innovation {group} {period}: {measure} is published but fails {'; '.join(reasons)}")
+    equations = table_equations(totals)
     for measure in PUBLISHED_TOTALS:
         hidden = {cell for cell, measures in published.items() if measure not in measures}
-        equations = [e for e in table_equations(totals) if measure in e.measures]
         for (group, period), lo, hi in unprotected(sensitive[measure], hidden, measure, equations, totals, rules.p_percent):
             problems.append(
                 f"soe_innovation {group} {period}: the suppressed {measure} can be narrowed to [{lo:g}, {hi:g}] "

@@ -104,15 +104,15 @@ def _check_shrinkage(con: duckdb.DuckDBPyConnection, counts: dict[str, int], all
         )
 
 
-def _quote(identifier: str) -> str:
+def quote_identifier(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def _sql_string(text: str) -> str:
+def sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _published_relations(con: duckdb.DuckDBPyConnection, catalog: str, schemas: Sequence[str]) -> list[tuple[str, str]]:
+def published_relations(con: duckdb.DuckDBPyConnection, catalog: str, schemas: Sequence[str]) -> list[tuple[str, str]]:
     """(schema, name) of every table and view of ``schemas`` in the attached database ``catalog``."""
     return con.execute(
         """select schema_name, table_name from duckdb_tables() where database_name = $catalog and schema_name in $schemas
@@ -132,23 +132,23 @@ def _copy_comments(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, na
            select comment from duckdb_views() where database_name = ? and schema_name = ? and view_name = ?""",
         [catalog, schema, name] * 2,
     ).fetchone()
-    target = f"{_quote(schema)}.{_quote(name)}"
+    target = f"{quote_identifier(schema)}.{quote_identifier(name)}"
     if table_comment and table_comment[0]:
-        con.execute(f"comment on table {target} is {_sql_string(table_comment[0])}")
+        con.execute(f"comment on table {target} is {sql_string(table_comment[0])}")
     columns = con.execute(
         """select column_name, comment from duckdb_columns()
            where database_name = ? and schema_name = ? and table_name = ? and comment is not null and comment <> ''""",
         [catalog, schema, name],
     ).fetchall()
     for column, comment in columns:
-        con.execute(f"comment on column {target}.{_quote(column)} is {_sql_string(comment)}")
+        con.execute(f"comment on column {target}.{quote_identifier(column)} is {sql_string(comment)}")
 
 
 def _copy_publication_history(con: duckdb.DuckDBPyConnection, previous: Path) -> None:
     if not previous.exists():
         return
     try:
-        con.execute(f"attach {_sql_string(str(previous))} as previous (read_only)")
+        con.execute(f"attach {sql_string(str(previous))} as previous (read_only)")
     except duckdb.Error as error:
         raise PublishError(
             f"cannot read the publication history of the current serving database {previous}: {error}; "
@@ -225,10 +225,10 @@ class Relation:
     rows: Sequence[tuple]
 
     def create_temporary(self, con: duckdb.DuckDBPyConnection, name: str) -> None:
-        columns = ", ".join(f"{_quote(c)} {t}" for c, t in self.columns.items())
-        con.execute(f"create temporary table {_quote(name)} ({columns})")
+        columns = ", ".join(f"{quote_identifier(c)} {t}" for c, t in self.columns.items())
+        con.execute(f"create temporary table {quote_identifier(name)} ({columns})")
         if self.rows:  # executemany refuses an empty list
-            con.executemany(f"insert into {_quote(name)} values ({', '.join('?' * len(self.columns))})", self.rows)
+            con.executemany(f"insert into {quote_identifier(name)} values ({', '.join('?' * len(self.columns))})", self.rows)
 
 
 def copy_all(build_db: Path, schemas: Sequence[str]) -> dict[str, str]:
@@ -237,16 +237,16 @@ def copy_all(build_db: Path, schemas: Sequence[str]) -> dict[str, str]:
     try:
         with writer_lock(build_db):
             try:
-                con.execute(f"attach {_sql_string(str(build_db))} as {BUILD_CATALOG} (read_only)")
+                con.execute(f"attach {sql_string(str(build_db))} as {BUILD_CATALOG} (read_only)")
             except duckdb.Error as error:
                 raise PublishError(f"cannot open the build database {build_db} read-only: {error}") from error
-            relations = _published_relations(con, BUILD_CATALOG, schemas)
+            relations = published_relations(con, BUILD_CATALOG, schemas)
     finally:
         con.close()
     missing = sorted(set(schemas) - {schema for schema, _ in relations})
     if missing:
         raise PublishError(f"build database {build_db} has no tables in schema(s) {', '.join(missing)}")
-    return {f"{schema}.{name}": f"select * from {BUILD_CATALOG}.{_quote(schema)}.{_quote(name)}" for schema, name in relations}
+    return {f"{schema}.{name}": f"select * from {BUILD_CATALOG}.{quote_identifier(schema)}.{quote_identifier(name)}" for schema, name in relations}
 
 
 def publish_serving_database(
@@ -362,7 +362,7 @@ def _build_serving_file(
     try:
         with writer_lock(build_db):
             try:
-                con.execute(f"attach {_sql_string(str(build_db))} as {BUILD_CATALOG} (read_only)")
+                con.execute(f"attach {sql_string(str(build_db))} as {BUILD_CATALOG} (read_only)")
             except duckdb.Error as error:
                 raise PublishError(f"cannot open the build database {build_db} read-only: {error}") from error
             for name, relation in (relations or {}).items():
@@ -370,12 +370,12 @@ def _build_serving_file(
             con.execute("begin")
             counts: dict[str, int] = {}
             for schema in sorted({table.split(".", 1)[0] for table in tables}):
-                con.execute(f"create schema {_quote(schema)}")
+                con.execute(f"create schema {quote_identifier(schema)}")
             for table, query in tables.items():
                 schema, name = table.split(".", 1)
-                target = f"{_quote(schema)}.{_quote(name)}"
+                target = f"{quote_identifier(schema)}.{quote_identifier(name)}"
                 con.execute(f"create table {target} as {query}")
-                if _has_relation(con, BUILD_CATALOG, schema, name):
+                if has_relation(con, BUILD_CATALOG, table):
                     _copy_comments(con, BUILD_CATALOG, schema, name)
                 counts[table] = con.execute(f"select count(*) from {target}").fetchone()[0]
             con.execute("commit")
@@ -395,8 +395,10 @@ def _build_serving_file(
     return counts, published_at
 
 
-def _has_relation(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, name: str) -> bool:
-    return bool(_published_relations(con, catalog, [schema]).count((schema, name)))
+def has_relation(con: duckdb.DuckDBPyConnection, catalog: str, table: str) -> bool:
+    """Whether the attached database ``catalog`` has the table or view ``table`` ("schema.name")."""
+    schema, name = table.split(".", 1)
+    return (schema, name) in published_relations(con, catalog, [schema])
 
 
 def export_parquet(
@@ -425,7 +427,7 @@ def export_parquet(
                     schemas = [r[0] for r in con.execute(
                         "select distinct schema_name from duckdb_tables() where database_name = ? and schema_name <> 'meta' "
                         "order by 1", [catalog]).fetchall()]
-                relations = _published_relations(con, catalog, schemas)
+                relations = published_relations(con, catalog, schemas)
                 publication = _latest_publication(con)
                 files: dict[str, dict[str, Any]] = {}
                 for schema, name in relations:
@@ -435,10 +437,10 @@ def export_parquet(
                     written[tmp] = target
                     with disk_full_named(tmp):
                         con.execute(
-                            f"copy (select * from {_quote(schema)}.{_quote(name)}) to {_sql_string(str(tmp))} "
+                            f"copy (select * from {quote_identifier(schema)}.{quote_identifier(name)}) to {sql_string(str(tmp))} "
                             "(format parquet, compression zstd)"
                         )
-                    rows = con.execute(f"select count(*) from {_quote(schema)}.{_quote(name)}").fetchone()[0]
+                    rows = con.execute(f"select count(*) from {quote_identifier(schema)}.{quote_identifier(name)}").fetchone()[0]
                     files[f"{schema}.{name}"] = {"path": f"{schema}/{name}.parquet", "row_count": rows}
             finally:
                 con.close()

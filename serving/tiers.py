@@ -18,12 +18,11 @@ flagged ``c``. A group's extract holds its enterprises' submissions and its own 
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import os
-import shutil
 
 import duckdb
 
@@ -38,7 +37,17 @@ from serving.disclosure import (
     decide_in_database,
     public_problems,
 )
-from serving.publish import BUILD_CATALOG, Publication, PublishError, Relation, _published_relations, publish_databases
+from serving.publish import (
+    BUILD_CATALOG,
+    Publication,
+    PublishError,
+    Relation,
+    has_relation,
+    publish_databases,
+    published_relations,
+    quote_identifier,
+    sql_string,
+)
 
 #: The schemas every tier is built from.
 SOURCE_SCHEMAS: tuple[str, ...] = ("marts", "audit")
@@ -75,22 +84,10 @@ class Tier:
     file_mode: int
     tables: Mapping[str, str]  # "schema.table" -> query over the build database and `disclosure_decisions`
 
-    @property
-    def is_public(self) -> bool:
-        return self.name == "public"
-
-
-def _q(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
 
 def _ref(table: str) -> str:
     schema, name = table.split(".", 1)
-    return f"{BUILD_CATALOG}.{_q(schema)}.{_q(name)}"
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+    return f"{BUILD_CATALOG}.{quote_identifier(schema)}.{quote_identifier(name)}"
 
 
 #: Registered on the connection that builds the tiers: the columns withheld from each public row.
@@ -116,8 +113,8 @@ def decision_rows(decisions: Mapping[tuple[str, str], Decision]) -> list[tuple]:
 def _public_soe_innovation(columns: Sequence[str]) -> str:
     """``soe_innovation`` with the withheld values removed, and the row flagged."""
     selected = [
-        f"case when list_contains(d.withheld, {_literal(c)}) then null else s.{_q(c)} end as {_q(c)}"
-        if c in COLUMN_MEASURES else f"s.{_q(c)}"
+        f"case when list_contains(d.withheld, {sql_string(c)}) then null else s.{quote_identifier(c)} end as {quote_identifier(c)}"
+        if c in COLUMN_MEASURES else f"s.{quote_identifier(c)}"
         for c in columns
     ]
     selected.append(f"case when len(d.withheld) > 0 then '{CONFIDENTIAL}' end as disclosure_flag")
@@ -135,11 +132,11 @@ def _masked_targets(table: str, columns: Sequence[str], value_columns: Sequence[
     selected = []
     for column in columns:
         if column in value_columns:
-            selected.append(f"case when {confidential} then null else t.{_q(column)} end as {_q(column)}")
+            selected.append(f"case when {confidential} then null else t.{quote_identifier(column)} end as {quote_identifier(column)}")
         elif column == "status":
             selected.append(f"case when {confidential} then 'confidential' else t.status end as status")
         else:
-            selected.append(f"t.{_q(column)}")
+            selected.append(f"t.{quote_identifier(column)}")
     selected.append(f"case when {confidential} then '{CONFIDENTIAL}' end as disclosure_flag")
     return (
         f"select {', '.join(selected)} from {_ref(table)} t "
@@ -148,7 +145,7 @@ def _masked_targets(table: str, columns: Sequence[str], value_columns: Sequence[
         f"left join {BUILD_CATALOG}.reference.ref_target_indicators ti "
         "on ti.indicator = targets.indicator and ti.source_model = 'soe_innovation' "
         f"left join {WITHHELD_RELATION} d "
-        f"on ti.indicator is not null and d.group_name = scopes.group_name and d.period = t.{_q(period_column)}"
+        f"on ti.indicator is not null and d.group_name = scopes.group_name and d.period = t.{quote_identifier(period_column)}"
     )
 
 
@@ -170,11 +167,11 @@ def plan_tiers(con: duckdb.DuckDBPyConnection, relations: Sequence[tuple[str, st
     if {"audit.quarantine", "audit.load_log"} <= set(tables):
         public["audit.quarantine"] = (
             f"select q.* from {BUILD_CATALOG}.audit.quarantine q where q.load_id in "
-            f"(select load_id from {BUILD_CATALOG}.audit.load_log where kind = {_literal(RELEASES_KIND)})"
+            f"(select load_id from {BUILD_CATALOG}.audit.load_log where kind = {sql_string(RELEASES_KIND)})"
         )
     if "audit.quality_results" in tables:
         # what a check observed on enterprise data (a maximum, unexpected values) can be one enterprise's figure
-        confidential = " or ".join(f"suite like {_literal(prefix + '%')}" for prefix in CONFIDENTIAL_SUITES)
+        confidential = " or ".join(f"suite like {sql_string(prefix + '%')}" for prefix in CONFIDENTIAL_SUITES)
         public["audit.quality_results"] = (
             f"select * replace (case when {confidential} then null else observed_value end as observed_value) "
             f"from {BUILD_CATALOG}.audit.quality_results"
@@ -192,7 +189,7 @@ def plan_tiers(con: duckdb.DuckDBPyConnection, relations: Sequence[tuple[str, st
     ).fetchall()] if "marts.fct_enterprise_submissions" in tables else []
     for group in groups:
         folder = settings.groups_dir() / group_folder(group)
-        extract = {t: f"select * from {_ref(t)} where group_name = {_literal(group)}" for t in GROUP_TABLES if t in tables}
+        extract = {t: f"select * from {_ref(t)} where group_name = {sql_string(group)}" for t in GROUP_TABLES if t in tables}
         tiers.append(Tier(f"group {group}", folder / "serving.duckdb", folder / "exports", 0o640, extract))
     tiers.append(Tier("public", settings.serving_db_path(), settings.exports_dir(), 0o644, public))
     return tiers
@@ -226,8 +223,8 @@ def publish_tiers(
     with writer_lock(build_db):  # held until every file is swapped in: the tiers come from one state
         con = duckdb.connect()
         try:
-            con.execute(f"attach {_literal(str(build_db))} as {BUILD_CATALOG} (read_only)")
-            relations = _published_relations(con, BUILD_CATALOG, SOURCE_SCHEMAS)
+            con.execute(f"attach {sql_string(str(build_db))} as {BUILD_CATALOG} (read_only)")
+            relations = published_relations(con, BUILD_CATALOG, SOURCE_SCHEMAS)
             has_enterprise_marts = {("marts", "soe_innovation"), ("marts", "soe_innovation_concentration")} <= set(relations)
             decisions = decide_in_database(con, BUILD_CATALOG, rules) if has_enterprise_marts else {}
             tiers = plan_tiers(con, relations)
@@ -271,9 +268,9 @@ def check_public_file(path: Path, build_db: Path, rules: DisclosureRules) -> lis
     ``soe_innovation`` that fails the rules (:func:`serving.disclosure.public_problems`)."""
     con = duckdb.connect()
     try:
-        con.execute(f"attach {_literal(str(path))} as public (read_only)")
-        con.execute(f"attach {_literal(str(build_db))} as {BUILD_CATALOG} (read_only)")
-        sources = [t for t in IDENTIFIER_SOURCES if _has(con, BUILD_CATALOG, t)]
+        con.execute(f"attach {sql_string(str(path))} as public (read_only)")
+        con.execute(f"attach {sql_string(str(build_db))} as {BUILD_CATALOG} (read_only)")
+        sources = [t for t in IDENTIFIER_SOURCES if has_relation(con, BUILD_CATALOG, t)]
         con.execute(
             "create temporary table identifiers as "
             + " union ".join(f"select {column} as id from {_ref(t)}" for t in sources for column in ("uscc", "enterprise_name"))
@@ -285,10 +282,10 @@ def check_public_file(path: Path, build_db: Path, rules: DisclosureRules) -> lis
             "where database_name = 'public' and data_type in ('VARCHAR', 'JSON') order by all"
         ).fetchall()
         for schema, table, column in text_columns:
-            ref = f"public.{_q(schema)}.{_q(table)}"
+            ref = f"public.{quote_identifier(schema)}.{quote_identifier(table)}"
             # exact values, then USCC-shaped tokens inside longer texts: both as hash joins on the identifiers
             found = con.execute(
-                f"""with texts as (select {_q(column)}::varchar as v from {ref} where {_q(column)} is not null),
+                f"""with texts as (select {quote_identifier(column)}::varchar as v from {ref} where {quote_identifier(column)} is not null),
                     tokens as (select v, unnest(regexp_extract_all(v, '{USCC_SHAPE}')) as id from texts)
                 select count(*), any_value(v) from (
                     select v from texts semi join identifiers on identifiers.id = texts.v
@@ -297,7 +294,7 @@ def check_public_file(path: Path, build_db: Path, rules: DisclosureRules) -> lis
             ).fetchone()
             if found[0]:
                 problems.append(f"{schema}.{table}.{column} holds {found[0]} enterprise identifiers (e.g. {found[1]!r})")
-        if _has(con, "public", "marts.soe_innovation") and _has(con, BUILD_CATALOG, "marts.soe_innovation_concentration"):
+        if has_relation(con, "public", "marts.soe_innovation") and has_relation(con, BUILD_CATALOG, "marts.soe_innovation_concentration"):
             problems += public_problems(con, "public", BUILD_CATALOG, rules)
         return problems
     finally:
@@ -307,11 +304,6 @@ def check_public_file(path: Path, build_db: Path, rules: DisclosureRules) -> lis
 #: The tables whose USCCs and enterprise names the public tier must not contain: every enterprise with a
 #: current submission, under every name it had (dim_enterprise), and those with only earlier ones.
 IDENTIFIER_SOURCES = ("marts.dim_enterprise", "marts.fct_enterprise_submission_history")
-
-
-def _has(con: duckdb.DuckDBPyConnection, catalog: str, table: str) -> bool:
-    schema, name = table.split(".", 1)
-    return (schema, name) in _published_relations(con, catalog, [schema])
 
 
 def remove_stale_group_extracts(current: set[Path]) -> None:

@@ -18,7 +18,7 @@ from core import settings
 from orchestration.fingerprint import INPUTS_TAG
 from orchestration.resources import WarehouseResource
 from serving.publish import export_parquet
-from serving.tiers import published_tiers, publish_tiers
+from serving.tiers import DECISIONS_TABLE, published_tiers, publish_tiers
 from serving.report import build_indicator_report
 
 SERVING_DATABASE_KEY = dg.AssetKey(["serving", "serving_database"])
@@ -84,6 +84,7 @@ def build_serving_database_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDe
                 inputs_sha256=context.run.tags.get(INPUTS_TAG),  # set by `make run` (orchestration.run)
             )
         public = published["public"]
+        withheld = published["restricted"]["tables"].get(DECISIONS_TABLE, 0)
         for tier, result in published.items():
             tables = result["tables"]
             context.log.info(f"{tier}: published {len(tables)} tables, {sum(tables.values())} rows, to {result['path']}")
@@ -104,13 +105,13 @@ def build_serving_database_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDe
                         for tier, r in published.items()
                     )
                 ),
-                "withheld_public_cells": published["restricted"]["tables"].get("disclosure.soe_innovation_withheld", 0),
+                "withheld_public_cells": withheld,
             },
             check_results=[
                 dg.AssetCheckResult(
                     check_name=PUBLIC_TIER_CHECK,
                     passed=True,  # publish_tiers raises before swapping in a public file that fails
-                    metadata={"withheld": published["restricted"]["tables"].get("disclosure.soe_innovation_withheld", 0)},
+                    metadata={"withheld": withheld},
                 )
             ],
         )
