@@ -25,7 +25,7 @@ It returns the contents not loaded yet, failed ones included (a failed file is r
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -59,6 +59,20 @@ class LandingFile:
         return self.sha256, self.sidecar_sha256
 
 
+@dataclass(frozen=True)
+class LandingKind:
+    """A kind of input: its folder ``LANDING_DIR/<name>/`` (``name`` is also the ``kind`` of its load_log
+    rows), the extensions of its files, whether the folder must exist, and where a file's sidecar is."""
+
+    name: str
+    extensions: Callable[[], Iterable[str]]
+    required: bool = False
+    sidecar: Callable[[Path], Path] | None = None
+
+    def scan(self, landing_dir: Path) -> list[LandingFile]:
+        return scan(landing_dir, self.name, self.extensions(), required=self.required, sidecar=self.sidecar)
+
+
 @dataclass
 class Sync:
     """What :func:`sync` found: the events it recorded and the contents to load."""
@@ -68,6 +82,11 @@ class Sync:
     #: the original, the others are its duplicates).
     to_load: list[list[LandingFile]] = field(default_factory=list)
     files_skipped: int = 0  # files whose content is already loaded
+
+    @property
+    def paths(self) -> set[str]:
+        """The files with something to do: to load, withdrawn, restored or taken as duplicates."""
+        return {event.source_file for event in self.events} | {f.source_file for copies in self.to_load for f in copies}
 
 
 @dataclass(frozen=True)
@@ -147,9 +166,22 @@ def scan(
     return files
 
 
-def sync(con: duckdb.DuckDBPyConnection, kind: str, files: list[LandingFile]) -> Sync:
-    """Record what changed in the folder of ``kind`` since the last run (withdrawn, restored, duplicate
-    rows in ``audit.load_log``, in one transaction) and return the contents still to load."""
+def pending(con: duckdb.DuckDBPyConnection, landing_dir: Path, kind: LandingKind) -> set[str]:
+    """The files of ``kind`` (paths relative to LANDING_DIR) whose state in the folder differs from the
+    warehouse's: new or changed, removed while loaded, back after a withdrawal, or copies of a loaded file."""
+    return plan(con, kind.name, kind.scan(landing_dir)).paths
+
+
+def plan(
+    con: duckdb.DuckDBPyConnection, kind: str, files: list[LandingFile], only: Collection[str] | None = None
+) -> Sync:
+    """What changed in the folder of ``kind`` since the last run, without recording anything: the events
+    :func:`sync` would record and the contents still to load.
+
+    ``only`` (paths relative to LANDING_DIR: the partitions of a Dagster run) limits what is loaded,
+    restored or taken as a duplicate to those files; withdrawals are always of the whole folder, so a
+    run of any file's partition withdraws every load whose content is gone (nothing stale outlives a run).
+    """
     loads: dict[tuple[str, str | None], _Load] = {}
     for load in _loads(con, kind):  # current first, then the latest: the load that stands for a content
         loads.setdefault(load.content, load)
@@ -169,6 +201,8 @@ def sync(con: duckdb.DuckDBPyConnection, kind: str, files: list[LandingFile]) ->
     new: dict[tuple[str, str | None], list[LandingFile]] = {}
     restored: set[tuple[str, str | None]] = set()
     for file in files:
+        if only is not None and file.source_file not in only:
+            continue
         load = loads.get(file.content)
         if load is None:
             new.setdefault(file.content, []).append(file)
@@ -181,6 +215,15 @@ def sync(con: duckdb.DuckDBPyConnection, kind: str, files: list[LandingFile]) ->
         if file.source_file != load.source_file and (file.source_file, file.content) not in duplicates:
             result.events.append(duplicate(kind, file, load.source_file, load.load_id))
     result.to_load = list(new.values())
+    return result
+
+
+def sync(
+    con: duckdb.DuckDBPyConnection, kind: str, files: list[LandingFile], only: Collection[str] | None = None
+) -> Sync:
+    """:func:`plan`, with its events recorded in ``audit.load_log`` (withdrawn, restored, duplicate rows,
+    in one transaction)."""
+    result = plan(con, kind, files, only)
     if result.events:
         con.execute("begin transaction")
         for event in result.events:
@@ -192,29 +235,26 @@ def sync(con: duckdb.DuckDBPyConnection, kind: str, files: list[LandingFile]) ->
 def land(
     con: duckdb.DuckDBPyConnection,
     landing_dir: Path,
-    kind: str,
-    extensions: Iterable[str],
+    kind: LandingKind,
     load: Callable[[LandingFile, LoadAttempt], None],
-    *,
-    required: bool = False,
-    sidecar: Callable[[Path], Path] | None = None,
+    only: Collection[str] | None = None,
 ) -> LoadSummary:
     """Scan and :func:`sync` the folder of ``kind``, then load each new content with ``load(file, attempt)``
     (which records the attempt, loaded or failed). Of several paths with the same new content the first
-    that loads is the original and the others are recorded as its duplicates."""
-    plan = sync(con, kind, scan(landing_dir, kind, extensions, required=required, sidecar=sidecar))
-    summary = LoadSummary(files_skipped=plan.files_skipped, events=list(plan.events))
-    for copies in plan.to_load:
+    that loads is the original and the others are recorded as its duplicates. ``only``: see :func:`plan`."""
+    changes = sync(con, kind.name, kind.scan(landing_dir), only)
+    summary = LoadSummary(files_skipped=changes.files_skipped, events=list(changes.events))
+    for copies in changes.to_load:
         original: LoadAttempt | None = None
         for file in copies:
             if original is not None:
-                event = duplicate(kind, file, original.source_file, original.load_id)
+                event = duplicate(kind.name, file, original.source_file, original.load_id)
                 record_attempt(con, event)
                 summary.events.append(event)
                 summary.files_skipped += 1
                 continue
             attempt = LoadAttempt(
-                source_file=file.source_file, sha256=file.sha256, sidecar_sha256=file.sidecar_sha256, kind=kind
+                source_file=file.source_file, sha256=file.sha256, sidecar_sha256=file.sidecar_sha256, kind=kind.name
             )
             load(file, attempt)
             summary.attempts.append(attempt)

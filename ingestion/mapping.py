@@ -36,9 +36,9 @@ class MappingSummary:
     rows_quarantined: int = 0
     reasons: Counter[str] = field(default_factory=Counter)  # quarantined rows per reason
 
-    def as_metadata(self, prefix: str) -> dict[str, Any]:
+    def as_metadata(self) -> dict[str, Any]:
         return {
-            f"{prefix}_rows_mapped": self.rows_mapped,
-            f"{prefix}_rows_quarantined": self.rows_quarantined,
-            f"{prefix}_quarantined_by_reason": dict(self.reasons.most_common()),
+            "rows_mapped": self.rows_mapped,
+            "rows_quarantined": self.rows_quarantined,
+            "quarantined_by_reason": dict(self.reasons.most_common()),
         }

@@ -1,21 +1,42 @@
-"""Jobs, the daily quality schedule and the landing-folder sensor."""
+"""Jobs, the daily quality schedule, the landing-folder sensor and the automation sensor.
+
+Work follows change. The landing sensor launches, for each kind of input, one run of its raw asset over
+the partitions of the files that were added, changed or removed (:mod:`orchestration.partitions`); the
+automation sensor then materializes what is downstream of them, and nothing else
+(:data:`orchestration.conditions.ON_CHANGE`). ``make run`` does the same in one process
+(:mod:`orchestration.run`).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import json
 
 import dagster as dg
 
 from core import settings
 from ingestion.landing import LandingError
 from orchestration import fingerprint
+from orchestration.assets.ingestion import RAW_ASSETS
 from orchestration.checks import QUALITY_CHECKS, QUALITY_REPORT_KEY
+from orchestration.partitions import PARTITIONS, changed_paths, partitions_of, range_tags
 
-#: Everything: ingest, dbt, checks, publish, reports. What `make run` and the sensor launch.
+#: One per kind of input: its raw asset (and the checks on it) over a range of its partitions.
+INGEST_JOBS = {
+    kind: dg.define_asset_job(
+        f"ingest_{kind}",
+        selection=dg.AssetSelection.assets(asset),
+        description=f"Load, withdraw or restore the files of LANDING_DIR/{kind}/ of the run's partitions.",
+    )
+    for kind, asset in RAW_ASSETS.items()
+}
+
+#: Everything downstream of the raw assets: mappings, dbt, checks, publishing, reports. With the ingest jobs,
+#: what `make run` runs; the automation sensor runs the part of it downstream of what changed.
 warehouse_job = dg.define_asset_job(
     "warehouse_job",
-    selection=dg.AssetSelection.all(),
-    description="Ingest every new landing file, build the dbt marts, run the quality checks, publish.",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*RAW_ASSETS.values()),
+    description="Map the loaded data onto the seeds, build the dbt marts, run the quality checks, publish.",
 )
 
 #: The checks and the quality report alone, for the daily schedule.
@@ -34,35 +55,74 @@ daily_quality_schedule = dg.ScheduleDefinition(
     description="Every morning at 06:00 Beijing time: all quality checks and the quality report.",
 )
 
+#: Evaluates :data:`~orchestration.conditions.ON_CHANGE` of every asset downstream of the landing files.
+automation_sensor = dg.AutomationConditionSensorDefinition(
+    "warehouse_automation",
+    target=dg.AssetSelection.all() - dg.AssetSelection.assets(*RAW_ASSETS.values()),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Materializes what is downstream of new raw partitions, an edited seed or a changed dbt model.",
+)
 
-def landing_fingerprint() -> str:
-    """A digest of every file under LANDING_DIR (path, size, modification time)."""
+
+def landing_stamps() -> dict[str, str]:
+    """``path -> size:mtime`` of every file under LANDING_DIR (a cheap stand-in for its content)."""
     root = settings.landing_dir()
-    digest = hashlib.sha256()
+    stamps = {}
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         stat = path.stat()
-        digest.update(f"{path.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
+        stamps[path.relative_to(root).as_posix()] = f"{stat.st_size}:{stat.st_mtime_ns}"
+    return stamps
 
 
-@dg.sensor(
-    job=warehouse_job,
-    minimum_interval_seconds=60,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description=(
-        "Starts warehouse_job when a file under LANDING_DIR is added, changed or removed, unless the last "
-        "publication was built from exactly these inputs (a first tick on an up-to-date warehouse launches nothing)."
-    ),
-)
-def landing_files_sensor(context: dg.SensorEvaluationContext):
-    digest = landing_fingerprint()
-    if digest == context.cursor:
-        return dg.SkipReason(f"no change under {settings.landing_dir()}")
-    context.update_cursor(digest)
+def _first_tick_changes(stamps: dict[str, str]) -> tuple[set[str], str | None]:
+    """On a tick with no cursor: nothing when the last successful run's publication is current for the
+    folder as it is (the reason is returned), else every file (loading what is loaded already costs a hash)."""
     try:
         decision = fingerprint.decide(fingerprint.compute())
     except LandingError:  # no landing folder: the run fails and says so
         decision = None
     if decision is not None and decision.current:
-        return dg.SkipReason(f"{decision.reason}: its publication is current")
-    return dg.RunRequest(run_key=digest)
+        return set(), f"{decision.reason}: its publication is current"
+    return set(stamps), None
+
+
+@dg.sensor(
+    jobs=list(INGEST_JOBS.values()),
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Adds a partition for each new file under LANDING_DIR and launches, per kind of input, one run over the "
+        "partitions of the files added, changed or removed since its last tick (a first tick on an up-to-date "
+        "warehouse launches nothing). What is downstream follows by the automation sensor."
+    ),
+)
+def landing_files_sensor(context: dg.SensorEvaluationContext):
+    try:
+        stamps = landing_stamps()
+    except FileNotFoundError:
+        stamps = {}
+    if context.cursor:
+        changed, reason = changed_paths(json.loads(context.cursor), stamps), None
+    else:
+        changed, reason = _first_tick_changes(stamps)
+    context.update_cursor(json.dumps(stamps, sort_keys=True))
+    changed_keys = partitions_of(changed)
+    if not changed_keys:
+        return dg.SkipReason(reason or f"no change under {settings.landing_dir()}")
+    add_requests, run_requests = [], []
+    for kind, keys in sorted(changed_keys.items()):
+        partitions = PARTITIONS[kind]
+        known = list(context.instance.get_dynamic_partitions(partitions.name))
+        new = sorted(keys - set(known))
+        if new:
+            add_requests.append(partitions.build_add_request(new))
+        change = {path: stamps.get(path) for path in sorted(changed) if path.startswith(f"{kind}/")}
+        run_requests.append(
+            dg.RunRequest(
+                run_key=f"{kind}:" + hashlib.sha256(json.dumps(change).encode()).hexdigest(),
+                job_name=INGEST_JOBS[kind].name,
+                tags=range_tags([*known, *new], keys),
+            )
+        )
+    return dg.SensorResult(run_requests=run_requests, dynamic_partitions_requests=add_requests)

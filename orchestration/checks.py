@@ -26,6 +26,7 @@ import dagster as dg
 
 from core import settings
 from expectations import SUITES, ExpectationOutcome, Suite, record_results
+from orchestration.conditions import ON_CHANGE
 from orchestration.resources import WarehouseResource
 
 QUALITY_REPORT_KEY = dg.AssetKey(["reports", "quality"])
@@ -102,6 +103,7 @@ QUALITY_CHECKS: list[dg.AssetChecksDefinition] = [_suite_check(suite) for suite 
     deps=sorted({dg.AssetKey(list(s.asset_key)) for s in SUITES}, key=lambda k: k.to_user_string()),
     group_name="reports",
     kinds={"html"},
+    automation_condition=ON_CHANGE,
     description=(
         "WAREHOUSE_DIR/reports/quality/index.html: Great Expectations Data Docs with the latest result of "
         "every expectation suite, readable offline."

@@ -7,7 +7,7 @@ import dagster as dg
 from orchestration import automation
 from orchestration.assets.dbt import dbt_docs, warehouse_dbt_models
 from orchestration.assets.ingestion import raw_enterprise_submissions, raw_registers, raw_releases
-from orchestration.assets.mapping import mapped_observations
+from orchestration.assets.mapping import MAPPING_ASSETS
 from orchestration.assets.serving import build_serving_assets, mart_keys
 from orchestration.checks import QUALITY_CHECKS, quality_report
 from orchestration.resources import build_resources
@@ -20,16 +20,16 @@ def build_definitions() -> dg.Definitions:
             raw_releases,
             raw_enterprise_submissions,
             raw_registers,
-            mapped_observations,
+            *MAPPING_ASSETS,
             warehouse_dbt_models,
             dbt_docs,
             quality_report,
             *build_serving_assets(mart_keys(warehouse_dbt_models)),
         ],
         asset_checks=QUALITY_CHECKS,
-        jobs=[automation.warehouse_job, automation.quality_job],
+        jobs=[*automation.INGEST_JOBS.values(), automation.warehouse_job, automation.quality_job],
         schedules=[automation.daily_quality_schedule],
-        sensors=[automation.landing_files_sensor],
+        sensors=[automation.landing_files_sensor, automation.automation_sensor],
         resources=build_resources(),
         # One process, steps in order: no step re-imports the code and no two steps hold the database.
         executor=dg.in_process_executor,

@@ -152,6 +152,12 @@ def landing_part(landing_dir: Path) -> dict[str, str]:
     return _hash_files(landing_dir)
 
 
+def seeds_version(repo_root: Path = REPO_ROOT) -> str:
+    """A digest of the dbt seeds: the code version of the assets that read them directly (the mappings)."""
+    hashes = _hash_files(repo_root / "dbt_project" / "seeds")
+    return hashlib.sha256(json.dumps(hashes, sort_keys=True).encode("utf-8")).hexdigest()[:16]
+
+
 def code_part(repo_root: Path) -> dict[str, str]:
     hashes = {}
     for folder in sorted(repo_root.iterdir()):
@@ -294,6 +300,15 @@ class Decision:
     last_run: LastRun | None = None
     publication: dict[str, Any] | None = None
     changes: list[str] = field(default_factory=list)
+    #: The parts (``landing``, ``seeds``, ...) that differ from the last successful run's; empty when there
+    #: is no such run to compare with.
+    changed_parts: frozenset[str] = frozenset()
+
+    @property
+    def landing_only(self) -> bool:
+        """Only landing files changed since the last successful run: everything not downstream of them is
+        as that run left it, and the run may build only what is."""
+        return self.changed_parts == {"landing"}
 
 
 def decide(
@@ -316,7 +331,11 @@ def decide(
         return Decision(False, "no successful run is recorded since the last run that changed the warehouse")
     if last.fingerprint.digest != fingerprint.digest:
         changes = fingerprint.changes(last.fingerprint)
-        return Decision(False, f"inputs changed since run {last.run_id}", last, changes=changes)
+        parts = frozenset(
+            part for part in set(fingerprint.parts) | set(last.fingerprint.parts)
+            if fingerprint.parts.get(part) != last.fingerprint.parts.get(part)
+        )
+        return Decision(False, f"inputs changed since run {last.run_id}", last, changes=changes, changed_parts=parts)
     publication = latest_publication(root / "serving.duckdb")
     if publication is None or publication["run_id"] != last.run_id:
         found = f"run {publication['run_id']}" if publication else "none"

@@ -27,6 +27,7 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
@@ -36,6 +37,9 @@ from expectations.run_summary import render_run_summary
 from ingestion.landing import LandingError
 from orchestration import fingerprint
 from orchestration.recovery import report_interrupted_run
+
+if TYPE_CHECKING:
+    from orchestration.pipeline import PipelineResult
 
 #: A DuckDB or OS error message of a full disk, with the path where DuckDB or Python names one.
 _DISK_FULL = re.compile(r"No space left on device|ENOSPC|disk is full|Could not write all bytes", re.IGNORECASE)
@@ -74,7 +78,7 @@ def disk_full_line(message: str) -> str | None:
     )
 
 
-def interrupted_step(result: dg.ExecuteInProcessResult) -> str | None:
+def interrupted_step(result: PipelineResult) -> str | None:
     """The step a signal interrupted (Dagster turns SIGTERM/SIGINT into this error during execution)."""
     for event in result.all_events:
         if event.is_step_failure and event.event_specific_data.error.cls_name == "DagsterExecutionInterruptedError":
@@ -103,9 +107,9 @@ def _step_failure_message(event: dg.DagsterEvent) -> str:
     return _EXCEPTION_PREFIX.sub("", error.message.strip(), count=1)
 
 
-def failure_lines(result: dg.ExecuteInProcessResult) -> list[str]:
-    """One line per failed step and failed check, a full disk said plainly."""
-    lines = []
+def failure_lines(result: PipelineResult) -> list[str]:
+    """One line per failure before any run, failed step and failed check, a full disk said plainly."""
+    lines = [f"FAILED: {error}" for error in result.errors]
     for event in result.all_events:
         if event.is_step_failure:
             line = disk_full_line(_error_chain_text(event.step_failure_data.error))
@@ -140,13 +144,17 @@ def main() -> int:
                 _say("\n    ".join([f"building everything: {decision.reason}", *decision.changes]))
             fingerprint.forget_successful_run()
             from orchestration.definitions import defs  # imported here: loading takes seconds, timed above
+            from orchestration.pipeline import execute_pipeline
 
-            result = defs.resolve_job_def("warehouse_job").execute_in_process(
-                instance=instance,
+            if decision.landing_only:
+                _say("building what is downstream of the landing files that changed (nothing else changed)")
+            result = execute_pipeline(
+                defs,
+                instance,
                 run_id=run_id,
-                raise_on_error=False,
                 run_config={"loggers": {"console": {"config": {"log_level": os.environ.get("LOG_LEVEL", "INFO")}}}},
                 tags={fingerprint.INPUTS_TAG: inputs.digest} if inputs is not None else None,
+                narrow=decision.landing_only,
             )
             if result.success and inputs is not None:
                 _record_success(run_id, started_at, inputs)
@@ -170,7 +178,7 @@ def main() -> int:
     _print_summary(run_id, started_at)
 
     root = settings.warehouse_dir()
-    print(f"\nrun {result.run_id} {'succeeded' if result.success else 'FAILED'} in {elapsed:.1f} s")
+    print(f"\nrun {run_id} {'succeeded' if result.success else 'FAILED'} in {elapsed:.1f} s")
     _print_outputs(root)
     return 0 if result.success else 1
 

@@ -8,6 +8,8 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
+from orchestration.conditions import ON_CHANGE
+
 
 class WarehouseDbtTranslator(DagsterDbtTranslator):
     """Models and seeds are keyed ``[schema, name]`` (``marts/rd_intensity``) and grouped by layer;
@@ -29,3 +31,7 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
         if dbt_resource_props["resource_type"] == "source":
             return super().get_group_name(dbt_resource_props)
         return dbt_resource_props["schema"]
+
+    def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
+        """Every model and seed materializes when what it reads changed (:mod:`orchestration.conditions`)."""
+        return ON_CHANGE

@@ -7,6 +7,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 import dagster as dg
@@ -14,12 +15,15 @@ import pytest
 
 from core import settings
 
+if TYPE_CHECKING:
+    from orchestration.pipeline import PipelineResult
+
 
 @dataclass
 class PipelineRun:
     landing_dir: Path
     warehouse_dir: Path
-    result: dg.ExecuteInProcessResult
+    result: PipelineResult
     elapsed: float  # seconds the run took
 
     @property
@@ -31,17 +35,18 @@ class PipelineRun:
         return self.warehouse_dir / "serving.duckdb"
 
 
-def run_warehouse_job() -> dg.ExecuteInProcessResult:
-    """Run warehouse_job in this process with the current LANDING_DIR / WAREHOUSE_DIR."""
+def run_pipeline(instance: dg.DagsterInstance | None = None, *, narrow: bool = False) -> PipelineResult:
+    """The whole pipeline (ingest runs of the files that changed, then warehouse_job) in this process with
+    the current LANDING_DIR / WAREHOUSE_DIR, as `make run` executes it (``narrow``: see execute_pipeline)."""
     from orchestration.definitions import build_definitions
+    from orchestration.pipeline import execute_pipeline
 
-    job = build_definitions().resolve_job_def("warehouse_job")
-    return job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    return execute_pipeline(build_definitions(), instance or dg.DagsterInstance.ephemeral(), narrow=narrow)
 
 
 @pytest.fixture(scope="session")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineRun]:
-    """One full `warehouse_job` run over a copy of the shipped landing data."""
+    """One full pipeline run over a copy of the shipped landing data."""
     root = tmp_path_factory.mktemp("pipeline")
     landing = root / "landing"
     shutil.copytree(settings.REPO_ROOT / "data" / "landing", landing)
@@ -49,5 +54,5 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineRun]:
         mp.setenv("LANDING_DIR", str(landing))
         mp.setenv("WAREHOUSE_DIR", str(root / "warehouse"))
         started = time.monotonic()
-        result = run_warehouse_job()
+        result = run_pipeline()
         yield PipelineRun(landing, root / "warehouse", result, time.monotonic() - started)

@@ -22,7 +22,9 @@ def test_every_step_from_landing_files_to_reports_is_an_asset(defs: dg.Definitio
         "raw/releases",
         "raw/enterprise_submissions",
         "raw/registers",
-        "mapped/observations",
+        "mapped/release_observations",
+        "mapped/enterprise_rejected_rows",
+        "mapped/register_kinds",
         "reference/ref_regions",
         "staging/stg_releases__observations",
         "marts/dim_region",
@@ -51,20 +53,35 @@ def test_lineage_runs_unbroken_from_the_release_loader_to_rd_intensity(defs: dg.
             if parent not in seen:
                 seen.add(parent)
                 frontier.append(parent)
-    assert {dg.AssetKey(["raw", "releases"]), dg.AssetKey(["mapped", "observations"])} <= seen
+    assert {dg.AssetKey(["raw", "releases"]), dg.AssetKey(["mapped", "release_observations"])} <= seen
 
 
-def test_the_mapping_runs_after_every_loader_and_feeds_the_staging_models(defs: dg.Definitions):
+def test_each_mapping_runs_after_its_loader_and_feeds_its_staging_model(defs: dg.Definitions):
     graph = defs.resolve_asset_graph()
-    assert graph.get(dg.AssetKey(["mapped", "observations"])).parent_keys == {
-        dg.AssetKey(["raw", "releases"]), dg.AssetKey(["raw", "enterprise_submissions"]), dg.AssetKey(["raw", "registers"])
-    }
+    for mapped, raw, model in (
+        ("release_observations", "releases", "stg_releases__observations"),
+        ("enterprise_rejected_rows", "enterprise_submissions", "stg_mapped__enterprise_rejected_rows"),
+        ("register_kinds", "registers", "stg_mapped__register_kinds"),
+    ):
+        assert graph.get(dg.AssetKey(["mapped", mapped])).parent_keys == {dg.AssetKey(["raw", raw])}
+        assert graph.get(dg.AssetKey(["staging", model])).parent_keys == {dg.AssetKey(["mapped", mapped])}
     assert graph.get(dg.AssetKey(["staging", "stg_registers__records"])).parent_keys == {dg.AssetKey(["raw", "registers"])}
-    for model in ("stg_releases__observations", "stg_mapped__enterprise_rejected_rows", "stg_mapped__register_kinds"):
-        assert graph.get(dg.AssetKey(["staging", model])).parent_keys == {dg.AssetKey(["mapped", "observations"])}
     assert dg.AssetKey(["staging", "stg_mapped__enterprise_rejected_rows"]) in graph.get(
         dg.AssetKey(["intermediate", "int_enterprise_submissions_accepted"])
     ).parent_keys
+
+
+def test_raw_assets_have_one_partition_per_landed_file_of_their_kind(defs: dg.Definitions):
+    graph = defs.resolve_asset_graph()
+    for key, partitions in (("releases", "releases_files"), ("enterprise_submissions", "enterprise_files"),
+                            ("registers", "registers_files")):
+        node = graph.get(dg.AssetKey(["raw", key]))
+        assert node.partitions_def == dg.DynamicPartitionsDefinition(name=partitions)
+        assert node.backfill_policy == dg.BackfillPolicy.single_run()  # a range of files in one run
+    # everything downstream materializes by declarative automation
+    for key in (["mapped", "release_observations"], ["marts", "rd_intensity"], ["serving", "serving_database"],
+                ["reports", "quality"]):
+        assert graph.get(dg.AssetKey(key)).automation_condition.get_label() == "on_change", key
 
 
 def test_marts_have_blocking_quality_checks_and_dbt_tests(defs: dg.Definitions):
@@ -85,29 +102,67 @@ def test_every_published_report_waits_for_the_publication(defs: dg.Definitions):
         assert dg.AssetKey(["serving", "serving_database"]) in graph.get(dg.AssetKey(report)).parent_keys, report
 
 
-def test_jobs_schedule_and_sensor_exist(defs: dg.Definitions):
+def test_jobs_schedule_and_sensors_exist(defs: dg.Definitions):
     assert defs.resolve_job_def("warehouse_job") is not None
     assert defs.resolve_job_def("quality_job") is not None
+    for kind in ("releases", "enterprise", "registers"):
+        assert defs.resolve_job_def(f"ingest_{kind}").partitions_def is not None
     schedule = defs.resolve_schedule_def("daily_quality_report")
     assert schedule.cron_schedule == "0 6 * * *"
-    assert defs.resolve_sensor_def("landing_files_sensor").job_name == "warehouse_job"
+    assert {job.name for job in defs.resolve_sensor_def("landing_files_sensor").jobs} == {
+        "ingest_releases", "ingest_enterprise", "ingest_registers"
+    }
+    assert defs.resolve_sensor_def("warehouse_automation").default_status == dg.DefaultSensorStatus.RUNNING
 
 
-def test_sensor_requests_a_run_only_when_landing_files_change(tmp_path, monkeypatch, defs: dg.Definitions):
+def _tick(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None = None):
+    """One evaluation of the landing sensor, its partition requests applied to the instance as the daemon does."""
+    result = defs.resolve_sensor_def("landing_files_sensor").evaluate_tick(
+        dg.build_sensor_context(instance=instance, cursor=cursor)
+    )
+    for request in result.dynamic_partitions_requests or []:
+        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+    return result
+
+
+def _ranges(result) -> list[tuple[str | None, str, str]]:
+    return [
+        (request.job_name, request.tags["dagster/asset_partition_range_start"], request.tags["dagster/asset_partition_range_end"])
+        for request in result.run_requests
+    ]
+
+
+def test_sensor_launches_the_partitions_of_new_changed_and_removed_files_only(tmp_path, monkeypatch, defs: dg.Definitions):
     monkeypatch.setenv("LANDING_DIR", str(tmp_path))
     monkeypatch.setenv("WAREHOUSE_DIR", str(tmp_path / "warehouse"))  # no successful run recorded
     (tmp_path / "releases").mkdir()
-    sensor = defs.resolve_sensor_def("landing_files_sensor")
+    (tmp_path / "enterprise").mkdir()
+    (tmp_path / "releases" / "a.csv").write_text("a")
+    (tmp_path / "releases" / "a.csv.meta.yml").write_text("a")
+    (tmp_path / "enterprise" / "q1.csv").write_text("q1")
+    (tmp_path / "releases" / "notes.txt").write_text("not a release")  # no loader reads it
     instance = dg.DagsterInstance.ephemeral()
 
-    first = sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
-    again = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=first.cursor))
-    (tmp_path / "releases" / "new.csv").write_text("x")
-    changed = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+    first = _tick(defs, instance)  # nothing recorded: every file
+    again = _tick(defs, instance, first.cursor)
+    (tmp_path / "releases" / "b.csv").write_text("b")
+    new_file = _tick(defs, instance, again.cursor)
+    (tmp_path / "releases" / "a.csv.meta.yml").write_text("a, corrected")
+    sidecar_changed = _tick(defs, instance, new_file.cursor)
+    (tmp_path / "enterprise" / "q1.csv").unlink()
+    removed = _tick(defs, instance, sidecar_changed.cursor)
 
-    assert len(first.run_requests) == 1
-    assert again.run_requests == [] and again.skip_message
-    assert len(changed.run_requests) == 1 and changed.cursor != first.cursor
+    assert sorted(_ranges(first)) == [
+        ("ingest_enterprise", "enterprise/q1.csv", "enterprise/q1.csv"),
+        ("ingest_releases", "releases/a.csv", "releases/a.csv"),
+    ]
+    assert instance.get_dynamic_partitions("releases_files") == ["releases/a.csv", "releases/b.csv"]
+    assert again.run_requests == [] and again.skip_message.startswith("no change under")
+    assert _ranges(new_file) == [("ingest_releases", "releases/b.csv", "releases/b.csv")]
+    assert _ranges(sidecar_changed) == [("ingest_releases", "releases/a.csv", "releases/a.csv")]
+    # a removed file keeps its partition; its run withdraws the file's figures
+    assert _ranges(removed) == [("ingest_enterprise", "enterprise/q1.csv", "enterprise/q1.csv")]
+    assert instance.get_dynamic_partitions("enterprise_files") == ["enterprise/q1.csv"]
 
 
 def test_sensor_launches_nothing_when_the_last_publication_was_built_from_these_inputs(
@@ -118,17 +173,38 @@ def test_sensor_launches_nothing_when_the_last_publication_was_built_from_these_
     from orchestration import fingerprint
 
     monkeypatch.setenv("LANDING_DIR", str(tmp_path))
-    monkeypatch.setenv("WAREHOUSE_DIR", str(tmp_path / "warehouse"))  # no successful run recorded
+    monkeypatch.setenv("WAREHOUSE_DIR", str(tmp_path / "warehouse"))
     (tmp_path / "releases").mkdir()
-    sensor = defs.resolve_sensor_def("landing_files_sensor")
+    monkeypatch.setattr(fingerprint, "decide", lambda *args, **kwargs: fingerprint.Decision(True, "nothing changed since run R1"))
     instance = dg.DagsterInstance.ephemeral()
-    verdicts = iter([fingerprint.Decision(True, "nothing changed since run R1"), fingerprint.Decision(False, "changed")])
-    monkeypatch.setattr(fingerprint, "decide", lambda *args, **kwargs: next(verdicts))
 
-    current = sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
+    current = _tick(defs, instance)
     (tmp_path / "releases" / "new.csv").write_text("x")
-    changed = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=current.cursor))
+    changed = _tick(defs, instance, current.cursor)
 
     assert current.run_requests == [] and current.skip_message == "nothing changed since run R1: its publication is current"
     assert current.cursor  # the next tick compares with these files
-    assert len(changed.run_requests) == 1
+    assert _ranges(changed) == [("ingest_releases", "releases/new.csv", "releases/new.csv")]
+
+
+def test_a_new_release_partition_materializes_only_what_is_downstream_of_it(defs: dg.Definitions):
+    """Declarative automation: after one release file's partition, the mappings, models and reports that read
+    releases are requested; those of the enterprise submissions and the registers are not."""
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("releases_files", ["releases/a.csv"])
+    initial = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(asset_key=dg.AssetKey(["raw", "releases"]), partition="releases/a.csv")
+    )
+
+    after = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=initial.cursor)
+    unchanged = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=after.cursor)
+
+    assert initial.total_requested == 0  # starting `make dev` launches nothing by itself
+    requested = {r.key.to_user_string() for r in after.results if r.true_subset.size}
+    assert {"mapped/release_observations", "staging/stg_releases__observations", "marts/fct_indicator_values",
+            "marts/rd_intensity", "marts/target_tracking", "serving/serving_database", "reports/dbt_docs",
+            "reports/quality"} <= requested
+    assert not {"mapped/enterprise_rejected_rows", "mapped/register_kinds", "staging/stg_enterprise__submissions",
+                "marts/fct_enterprise_submission_history", "marts/recognitions_in_force", "reference/ref_regions"} & requested
+    assert unchanged.total_requested == 0

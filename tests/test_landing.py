@@ -24,7 +24,7 @@ from ingestion.registers.loader import load_registers
 from ingestion.registers.schema import FORMATS as REGISTER_FORMATS
 from ingestion.releases.formats import release_extensions
 from ingestion.releases.loader import load_releases
-from tests.conftest import run_warehouse_job
+from tests.conftest import run_pipeline
 from tests.test_enterprise_loader import FIXTURES as ENTERPRISE_FIXTURES
 from tests.test_release_loader import FIXTURES as RELEASE_FIXTURES
 from tests.test_release_loader import export, put, sidecar
@@ -285,7 +285,7 @@ def withdrawn_run(tmp_path_factory: pytest.TempPathFactory):
         for name in ("releases/sdmx/cn_2021_rd_final.csv", "releases/sdmx/cn_2021_rd_final.csv.meta.yml",
                      "enterprise/synthetic_2024_resubmission_utf8_bom.csv", "registers/synthetic_2025_resubmission_utf8.csv"):
             (landing / name).unlink()
-        result = run_warehouse_job()
+        result = run_pipeline()
     con = duckdb.connect(str(root / "warehouse" / "warehouse.duckdb"), read_only=True)
     yield result, con
     con.close()
@@ -356,11 +356,8 @@ def test_withdrawn_register_resubmission_makes_the_first_versions_current_and_th
 def test_a_run_without_its_landing_folder_fails_at_ingestion_with_the_message(tmp_path, monkeypatch):
     monkeypatch.setenv("LANDING_DIR", str(tmp_path / "nowhere"))
     monkeypatch.setenv("WAREHOUSE_DIR", str(tmp_path / "warehouse"))
-    result = run_warehouse_job()
+    result = run_pipeline()
     message = f"the landing folder {tmp_path / 'nowhere'} does not exist: set LANDING_DIR to the folder that holds releases/"
-    failures = {
-        event.step_key: event.step_failure_data.user_failure_data.description for event in result.get_step_failure_events()
-    }
     assert not result.success
-    assert failures == {"raw__releases": message, "raw__enterprise_submissions": message, "raw__registers": message}
+    assert result.errors == [message] and result.runs == []  # nothing ingested, built or published
     assert not (tmp_path / "warehouse" / "serving.duckdb").exists()

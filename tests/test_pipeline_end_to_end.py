@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from core import settings
-from tests.conftest import PipelineRun, run_warehouse_job
+from tests.conftest import PipelineRun, run_pipeline
 
 pytestmark = pytest.mark.slow
 
@@ -118,23 +118,27 @@ def test_every_shipped_release_loads_without_quarantine(pipeline: PipelineRun):
 
 
 def test_every_run_maps_the_loaded_records_from_the_seeds_before_dbt(pipeline: PipelineRun):
-    (event,) = [
-        e for e in pipeline.result.get_asset_materialization_events()
-        if e.asset_key.to_user_string() == "mapped/observations"
-    ]
-    metadata = {k: v.value for k, v in event.materialization.metadata.items()}
+    mapped = {
+        e.asset_key.to_user_string(): {k: v.value for k, v in e.materialization.metadata.items()}
+        for e in pipeline.result.get_asset_materialization_events()
+        if e.asset_key.path[0] == "mapped"
+    }
     # every register row loaded maps but the one of an unknown kind (the template's row 8)
     (register_rows,) = query(pipeline.build_db, "select count(*) from raw.register_records")[0]
-    assert metadata == {
-        "releases_rows_mapped": 175, "releases_rows_quarantined": 0, "releases_quarantined_by_reason": {},
-        "enterprise_rows_mapped": 3823, "enterprise_rows_quarantined": 4,
-        "enterprise_quarantined_by_reason": {
-            "unknown_industry_code: 'C9999' is not a GB/T 4754-2017 class (letter + 4 digits, e.g. C3670) in ref_industry_codes": 2,
-            "unknown_district_code: '510104' is not a district or county of Chongqing (GB/T 2260, ref_chongqing_districts)": 2,
+    assert mapped == {
+        "mapped/release_observations": {"rows_mapped": 175, "rows_quarantined": 0, "quarantined_by_reason": {}},
+        "mapped/enterprise_rejected_rows": {
+            "rows_mapped": 3823, "rows_quarantined": 4,
+            "quarantined_by_reason": {
+                "unknown_industry_code: 'C9999' is not a GB/T 4754-2017 class (letter + 4 digits, e.g. C3670) in ref_industry_codes": 2,
+                "unknown_district_code: '510104' is not a district or county of Chongqing (GB/T 2260, ref_chongqing_districts)": 2,
+            },
         },
-        "registers_rows_mapped": register_rows - 1, "registers_rows_quarantined": 1,
-        "registers_quarantined_by_reason": {
-            "unknown_kind: '未知类别' is neither a code nor a Chinese name of ref_recognition_kinds": 1,
+        "mapped/register_kinds": {
+            "rows_mapped": register_rows - 1, "rows_quarantined": 1,
+            "quarantined_by_reason": {
+                "unknown_kind: '未知类别' is neither a code nor a Chinese name of ref_recognition_kinds": 1,
+            },
         },
     }
     assert query(
@@ -305,7 +309,7 @@ def rerun(pipeline: PipelineRun, tmp_path_factory: pytest.TempPathFactory) -> Pi
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LANDING_DIR", str(landing))
         mp.setenv("WAREHOUSE_DIR", str(warehouse))
-        unchanged = run_warehouse_job()
+        unchanged = run_pipeline()
         assert unchanged.success
         revision = landing / "releases" / "cq" / "chongqing_gdp_2020_revised.csv"
         revision.write_bytes(REVISED_CQ_RELEASE.encode("gb18030"))
@@ -319,7 +323,7 @@ def rerun(pipeline: PipelineRun, tmp_path_factory: pytest.TempPathFactory) -> Pi
         )
         started = time.monotonic()
         try:
-            revised = run_warehouse_job()
+            revised = run_pipeline(narrow=True)  # as `make run` does when only landing files changed
         finally:
             stop.touch()
             reader.wait(timeout=60)
@@ -333,6 +337,20 @@ def test_reader_during_a_pipeline_run_sees_only_whole_publications(rerun: Pipeli
     # it saw the publication before the run and the one the run made, in that order
     run_ids = list(dict.fromkeys(r["run_id"] for r in reads))
     assert len(run_ids) == 2
+
+
+def test_a_new_release_file_is_ingested_alone_and_builds_only_what_is_downstream_of_releases(rerun: PipelineRun):
+    """One new file: one ingest run over its partition, then only the assets downstream of raw/releases."""
+    assert rerun.result.ingested == {"releases": {"releases/cq/chongqing_gdp_2020_revised.csv"}}
+    (ingest, build) = rerun.result.runs
+    assert ingest.job_def.name == "ingest_releases" and build.job_def.name == "warehouse_job"
+    assert {e.partition for e in ingest.get_asset_materialization_events()} == {"releases/cq/chongqing_gdp_2020_revised.csv"}
+    built = {e.asset_key.to_user_string() for e in build.get_asset_materialization_events()}
+    assert {"mapped/release_observations", "marts/fct_indicator_vintages", "marts/target_tracking",
+            "serving/serving_database", "reports/indicator_report"} <= built
+    # nothing of the enterprise submissions or the registers is rebuilt
+    assert not {"mapped/enterprise_rejected_rows", "mapped/register_kinds", "marts/fct_enterprise_submission_history",
+                "marts/recognitions_in_force"} & built
 
 
 def test_second_run_without_new_files_loads_nothing(pipeline: PipelineRun, rerun: PipelineRun):
@@ -393,7 +411,7 @@ def test_a_broken_release_blocks_publication_until_it_is_corrected(
     monkeypatch.setenv("LANDING_DIR", str(landing))
     monkeypatch.setenv("WAREHOUSE_DIR", str(warehouse))
 
-    result = run_warehouse_job()
+    result = run_pipeline()
 
     failed = {
         (e.asset_check_evaluation_data.asset_key.to_user_string(), e.asset_check_evaluation_data.check_name)
@@ -408,7 +426,7 @@ def test_a_broken_release_blocks_publication_until_it_is_corrected(
 
     broken.unlink()  # the bad file taken out of the landing folder
     Path(f"{broken}.meta.yml").unlink()
-    corrected = run_warehouse_job()
+    corrected = run_pipeline()
 
     assert corrected.success
     assert (warehouse / "serving.duckdb").read_bytes() != served_before

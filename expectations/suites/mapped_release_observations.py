@@ -23,7 +23,7 @@ COLUMNS = [
 SUITE = Suite(
     name="mapped.release_observations",
     table="mapped.release_observations",
-    asset_key=("mapped", "observations"),
+    asset_key=("mapped", "release_observations"),
     description="Observations mapped from the raw records and the current seeds: region, indicator, period, value.",
     expectations=(
         columns_present(COLUMNS),

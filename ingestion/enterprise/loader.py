@@ -12,6 +12,7 @@ SQL (``validation.py``): the file is scanned a few times by DuckDB, never row by
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from pathlib import Path
 
 import duckdb
@@ -43,13 +44,17 @@ from ingestion.enterprise.validation import (
     row_select,
     valid_sql,
 )
-from ingestion.landing import LandingFile, land
+from ingestion.landing import LandingFile, LandingKind, land
 
 #: The landing folder of SOE submissions (``LANDING_DIR/enterprise``) and the ``kind`` of their load_log rows.
 KIND = "enterprise"
+#: Files of the formats of :data:`FORMATS`; the folder may be absent (no files).
+LANDING = LandingKind(KIND, FORMATS.keys)
 
 
-def load_submissions(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> LoadSummary:
+def load_submissions(
+    con: duckdb.DuckDBPyConnection, landing_dir: Path, only: Collection[str] | None = None
+) -> LoadSummary:
     """Sync ``landing_dir/enterprise/**`` (:mod:`ingestion.landing`; the folder may be absent: no
     submissions, but ``landing_dir`` must exist) and load its new contents in path order."""
     con.execute(AUDIT_DDL)
@@ -59,7 +64,7 @@ def load_submissions(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> LoadS
         attempt.format = FORMATS[file.path.suffix.lower()]
         load_file(con, file.path, attempt)
 
-    return land(con, landing_dir, KIND, FORMATS, load)
+    return land(con, landing_dir, LANDING, load, only)
 
 
 def load_file(con: duckdb.DuckDBPyConnection, path: Path, attempt: LoadAttempt) -> LoadAttempt:

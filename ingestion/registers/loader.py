@@ -25,6 +25,7 @@ Set-based: the file is read once into a temporary table and checked there, befor
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from pathlib import Path
 
 import duckdb
@@ -40,7 +41,7 @@ from ingestion.audit import (
     record_quarantine,
 )
 from ingestion.enterprise.validation import INLINE_LIMIT, Lookup, plan_lookup
-from ingestion.landing import LandingFile, land
+from ingestion.landing import LandingFile, LandingKind, land
 from ingestion.registers import schema
 from ingestion.registers.dates import DateError, parse_date
 from ingestion.registers.tables import REGISTERS_DDL
@@ -50,6 +51,8 @@ from ingestion.uscc import uscc_compact_sql, uscc_problem_sql
 
 #: The landing folder of registers (``LANDING_DIR/registers``) and the ``kind`` of their load_log rows.
 KIND = "registers"
+#: Files of the formats of :data:`FORMATS`; the folder may be absent (no files).
+LANDING = LandingKind(KIND, schema.FORMATS.keys)
 COLUMNS = {c.name: c for c in schema.columns()}
 _COLUMNS = list(COLUMNS)
 _DATE_COLUMNS = [c.name for c in schema.columns() if c.kind == "date"]
@@ -63,7 +66,9 @@ _SCRATCH_TABLES = (
 )
 
 
-def load_registers(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> LoadSummary:
+def load_registers(
+    con: duckdb.DuckDBPyConnection, landing_dir: Path, only: Collection[str] | None = None
+) -> LoadSummary:
     """Sync ``landing_dir/registers/**`` (the folder may be absent: no registers) and load its new contents."""
     con.execute(AUDIT_DDL)
     con.execute(REGISTERS_DDL)
@@ -72,7 +77,7 @@ def load_registers(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> LoadSum
         attempt.format = schema.FORMATS[file.path.suffix.lower()]
         load_file(con, file.path, attempt)
 
-    return land(con, landing_dir, KIND, schema.FORMATS, load)
+    return land(con, landing_dir, LANDING, load, only)
 
 
 def load_file(con: duckdb.DuckDBPyConnection, path: Path, attempt: LoadAttempt) -> LoadAttempt:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from collections.abc import Collection
 from pathlib import Path
 
 import duckdb
@@ -22,7 +23,7 @@ import pyarrow as pa
 
 from core.periods import PeriodError, parse_period
 from ingestion.audit import LoadAttempt, LoadSummary, file_transaction
-from ingestion.landing import LandingFile, land
+from ingestion.landing import LandingFile, LandingKind, land
 from ingestion.releases.formats import get_format, release_extensions
 from ingestion.releases.records import ParsedFile, RawObservation, ReleaseFileError, Sidecar
 from ingestion.releases.sidecar import parse_sidecar, sidecar_path
@@ -33,22 +34,19 @@ logger = logging.getLogger(__name__)
 
 #: The landing folder of releases (``LANDING_DIR/releases``) and the ``kind`` of their load_log rows.
 KIND = "releases"
+#: Every file of a registered format, each with its ``.meta.yml`` sidecar; the folder must exist.
+LANDING = LandingKind(KIND, release_extensions, required=True, sidecar=sidecar_path)
 
 
-def load_releases(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> LoadSummary:
-    """Sync ``landing_dir/releases`` (:mod:`ingestion.landing`) and load its new contents; ``con`` must
-    already have the audit tables. Raises :class:`~ingestion.landing.LandingError` when the folder is missing."""
+def load_releases(
+    con: duckdb.DuckDBPyConnection, landing_dir: Path, only: Collection[str] | None = None
+) -> LoadSummary:
+    """Sync ``landing_dir/releases`` (:mod:`ingestion.landing`) and load its new contents (of the files
+    ``only`` names, when given); ``con`` must already have the audit tables. Raises
+    :class:`~ingestion.landing.LandingError` when the folder is missing."""
     con.execute(RELEASES_DDL)
     check_layout(con)
-    return land(
-        con,
-        landing_dir,
-        KIND,
-        release_extensions(),
-        lambda file, attempt: _load_file(con, file, attempt),
-        required=True,
-        sidecar=sidecar_path,
-    )
+    return land(con, landing_dir, LANDING, lambda file, attempt: _load_file(con, file, attempt), only)
 
 
 def _load_file(con: duckdb.DuckDBPyConnection, file: LandingFile, attempt: LoadAttempt) -> None:

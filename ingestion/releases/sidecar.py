@@ -20,9 +20,13 @@ _REQUIRED = ("format", "release_date", "status")
 _OPTIONAL = ("publisher", "title", "url", "retrieved")
 
 
+#: What a sidecar's name adds to its data file's name.
+SIDECAR_SUFFIX = ".meta.yml"
+
+
 def sidecar_path(data_file: Path) -> Path:
     """``<data file name>.meta.yml`` next to the data file."""
-    return data_file.with_name(data_file.name + ".meta.yml")
+    return data_file.with_name(data_file.name + SIDECAR_SUFFIX)
 
 
 def parse_sidecar(data: bytes, name: str) -> Sidecar:

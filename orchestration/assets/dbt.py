@@ -17,6 +17,7 @@ from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 
 from core import settings
 from orchestration.assets.serving import SERVING_DATABASE_KEY
+from orchestration.conditions import ON_CHANGE
 from orchestration.dbt_project import dbt_project
 from orchestration.resources import WarehouseResource
 from orchestration.translator import WarehouseDbtTranslator
@@ -89,6 +90,7 @@ def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     # are not published either, like the other reports
     deps=[warehouse_dbt_models, SERVING_DATABASE_KEY],
     kinds={"dbt", "html"},
+    automation_condition=ON_CHANGE,
 )
 def dbt_docs(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """`dbt docs generate --static`, published as WAREHOUSE_DIR/reports/dbt-docs/index.html: one page with

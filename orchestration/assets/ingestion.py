@@ -1,6 +1,7 @@
-"""Landing files into the raw and audit schemas: one asset per kind of input."""
+"""Landing files into the raw and audit schemas: one asset per kind of input, one partition per file
+(:mod:`orchestration.partitions`)."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 import dagster as dg
@@ -11,22 +12,27 @@ from ingestion.enterprise.loader import load_submissions
 from ingestion.landing import LandingError
 from ingestion.registers.loader import load_registers
 from ingestion.releases.loader import load_releases
+from orchestration.partitions import PARTITIONS
 from orchestration.resources import LandingResource, WarehouseResource
 
-Loader = Callable[[duckdb.DuckDBPyConnection, Path], LoadSummary]
+Loader = Callable[[duckdb.DuckDBPyConnection, Path, Collection[str]], LoadSummary]
 
 
-def _loader_asset(name: str, loader: Loader, description: str) -> dg.AssetsDefinition:
+def _loader_asset(name: str, kind: str, loader: Loader, description: str) -> dg.AssetsDefinition:
     @dg.asset(
         key=["raw", name],
         group_name="ingestion",
         description=description,
         kinds={"python", "duckdb"},
+        partitions_def=PARTITIONS[kind],
+        backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource):
+        files = context.partition_keys
+        context.log.info(f"{len(files)} file(s) of {kind}/: " + ", ".join(files[:10]) + (" ..." if len(files) > 10 else ""))
         try:
             with warehouse.get_connection(f"loading {name}") as con:
-                summary = loader(con, landing.root)
+                summary = loader(con, landing.root, set(files))
         except LandingError as error:
             raise dg.Failure(description=str(error)) from error
         for event in summary.events:
@@ -43,22 +49,28 @@ def _loader_asset(name: str, loader: Loader, description: str) -> dg.AssetsDefin
 
 raw_releases = _loader_asset(
     "releases",
+    "releases",
     load_releases,
     "Statistical releases (LANDING_DIR/releases/**, four formats, each with its .meta.yml sidecar) into "
-    "raw.release_files and raw.release_observations, every record as received (mapped by mapped/observations).",
+    "raw.release_files and raw.release_observations, every record as received (mapped by mapped/release_observations).",
 )
 raw_enterprise_submissions = _loader_asset(
     "enterprise_submissions",
+    "enterprise",
     load_submissions,
     "SOE reporting submissions (LANDING_DIR/enterprise/**: xlsx template, csv, parquet) into raw tables, "
     "validated row by row; rejected rows into audit.quarantine, resubmissions kept as history (industry and "
-    "district codes are checked by mapped/observations).",
+    "district codes are checked by mapped/enterprise_rejected_rows).",
 )
 raw_registers = _loader_asset(
+    "registers",
     "registers",
     load_registers,
     "Recognitions and achievements registers (LANDING_DIR/registers/**: xlsx template, csv) into "
     "raw.register_files and raw.register_records, validated row by row (USCC, dates, revocation, duplicate "
     "record_id); rejected rows into audit.quarantine, resubmitted record_ids kept as history (the kind is "
-    "checked by mapped/observations).",
+    "checked by mapped/register_kinds).",
 )
+
+#: The raw asset of each kind of input (the kinds of :data:`orchestration.partitions.LANDING_KINDS`).
+RAW_ASSETS = {"releases": raw_releases, "enterprise": raw_enterprise_submissions, "registers": raw_registers}

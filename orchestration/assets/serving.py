@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import dagster as dg
 
 from core import settings
+from orchestration.conditions import ON_CHANGE
 from orchestration.fingerprint import INPUTS_TAG
 from orchestration.resources import WarehouseResource
 from serving.publish import export_parquet
@@ -50,6 +51,7 @@ def build_serving_database_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDe
         deps=list(upstream),
         group_name="serving",
         kinds={"duckdb"},
+        automation_condition=ON_CHANGE,
         check_specs=[
             dg.AssetCheckSpec(
                 PUBLIC_TIER_CHECK,
@@ -124,6 +126,7 @@ def build_serving_database_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDe
     deps=[SERVING_DATABASE_KEY],
     group_name="serving",
     kinds={"parquet"},
+    automation_condition=ON_CHANGE,
     description=(
         "<tier>/exports/<schema>/<table>.parquet from each published serving database (public: WAREHOUSE_DIR/exports; "
         "restricted: WAREHOUSE_DIR/restricted/exports; one per group), plus manifest.json."
@@ -151,6 +154,7 @@ def parquet_exports(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     deps=[SERVING_DATABASE_KEY],
     group_name="reports",
     kinds={"html"},
+    automation_condition=ON_CHANGE,
     description="WAREHOUSE_DIR/reports/indicators.html: every policy target with its chart, status and sources (offline).",
 )
 def indicator_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:

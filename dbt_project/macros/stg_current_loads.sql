@@ -1,8 +1,11 @@
+{#- The staging select of one kind's current loads (sources audit.<kind>_current_loads): one per kind, so
+    each kind's models depend only on the loads of that kind. -#}
+{% macro stg_current_loads(source_table) %}
 with
 
 source as (
 
-    select * from {{ source('audit', 'current_loads') }}
+    select * from {{ source('audit', source_table) }}
 
 ),
 
@@ -12,7 +15,6 @@ renamed as (
 
         ---------- ids
         load_id,
-        kind,
         source_file,
 
         ---------- content
@@ -29,3 +31,4 @@ renamed as (
 )
 
 select * from renamed
+{% endmacro %}

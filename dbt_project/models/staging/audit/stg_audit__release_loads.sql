@@ -1,0 +1,1 @@
+{{ stg_current_loads('release_current_loads') }}

@@ -1,0 +1,117 @@
+"""The whole pipeline in this process: the partitions of the files that changed, then what is downstream.
+
+What `make run` (and the tests) execute, the way the sensors do it under ``make dev``
+(:mod:`orchestration.automation`), in one process and one writer-lock hold:
+
+1. for each kind of input whose files differ from the warehouse's current loads
+   (:func:`orchestration.partitions.pending_partitions`), one run of ``ingest_<kind>`` over those files'
+   partitions (registered first);
+2. one run of ``warehouse_job``: everything downstream of the raw assets, or only what is downstream of the
+   kinds that changed when nothing but landing files changed since the last successful run (``narrow``).
+
+A failed ingest run stops the pipeline before ``warehouse_job``: nothing is built or published from a
+half-loaded folder. :class:`PipelineResult` reads like one ``ExecuteInProcessResult`` over all the runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import dagster as dg
+
+from core import settings
+from ingestion.landing import LandingError
+from orchestration.automation import INGEST_JOBS, warehouse_job
+from orchestration.partitions import PARTITIONS, add_partitions, pending_partitions, range_tags
+
+
+@dataclass
+class PipelineResult:
+    """The runs of one pipeline execution, in order; ``errors`` are failures before any run started."""
+
+    runs: list[dg.ExecuteInProcessResult] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    #: The files of each kind that the ingest runs covered (their partitions).
+    ingested: dict[str, set[str]] = field(default_factory=dict)
+
+    @property
+    def success(self) -> bool:
+        return not self.errors and bool(self.runs) and all(run.success for run in self.runs)
+
+    @property
+    def run_id(self) -> str | None:
+        """The run of ``warehouse_job`` (the one that publishes), when there was one."""
+        last = self.runs[-1] if self.runs else None
+        return last.run_id if last is not None and last.job_def.name == warehouse_job.name else None
+
+    @property
+    def all_events(self) -> list[dg.DagsterEvent]:
+        return [event for run in self.runs for event in run.all_events]
+
+    def get_step_failure_events(self) -> list[dg.DagsterEvent]:
+        return [event for run in self.runs for event in run.get_step_failure_events()]
+
+    def get_asset_materialization_events(self) -> list[dg.DagsterEvent]:
+        return [event for run in self.runs for event in run.get_asset_materialization_events()]
+
+    def get_asset_check_evaluations(self) -> list[dg.AssetCheckEvaluation]:
+        return [evaluation for run in self.runs for evaluation in run.get_asset_check_evaluations()]
+
+
+def execute_pipeline(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    *,
+    run_id: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    run_config: Mapping[str, Any] | None = None,
+    narrow: bool = False,
+) -> PipelineResult:
+    """Ingest the files that changed, then build downstream (see the module). ``run_id`` and ``tags`` are
+    those of the ``warehouse_job`` run; ``narrow``: build only what is downstream of the kinds that changed."""
+    result = PipelineResult()
+    try:
+        pending = pending_partitions(settings.warehouse_db_path(), settings.landing_dir())
+    except LandingError as error:
+        result.errors.append(str(error))
+        return result
+    for kind, keys in pending.items():
+        if not keys:
+            continue
+        add_partitions(instance, kind, keys)
+        known = instance.get_dynamic_partitions(PARTITIONS[kind].name)
+        run = defs.resolve_job_def(INGEST_JOBS[kind].name).execute_in_process(
+            instance=instance, raise_on_error=False, run_config=run_config, tags=range_tags(known, keys)
+        )
+        result.runs.append(run)
+        result.ingested[kind] = set(keys)
+        if not run.success:
+            return result
+    job = defs.resolve_job_def(warehouse_job.name)
+    selection = _downstream_of(defs, [kind for kind, keys in pending.items() if keys]) if narrow else None
+    result.runs.append(
+        job.execute_in_process(
+            instance=instance,
+            run_id=run_id,
+            raise_on_error=False,
+            run_config=run_config,
+            tags=tags,
+            asset_selection=selection,
+        )
+    )
+    return result
+
+
+def _downstream_of(defs: dg.Definitions, kinds: list[str]) -> list[dg.AssetKey] | None:
+    """The assets downstream of the raw assets of ``kinds`` (not those raw assets); None (everything) when
+    no kind changed (only files no loader reads did: everything is rebuilt, as after any other change)."""
+    from orchestration.assets.ingestion import RAW_ASSETS
+
+    if not kinds:
+        return None
+    graph = defs.resolve_asset_graph()
+    raw = [key for kind in kinds for key in RAW_ASSETS[kind].keys]
+    selection = dg.AssetSelection.assets(*raw).downstream() - dg.AssetSelection.assets(*raw)
+    return sorted(selection.resolve(graph), key=lambda key: key.to_user_string())
