@@ -19,10 +19,11 @@ from core.warehouse import write_connection
 from ingestion.audit import AUDIT_DDL
 from ingestion.enterprise.loader import load_submissions
 from ingestion.enterprise.readers import FORMATS
-from ingestion.landing import LandingError, discover, sha256_of
+from ingestion.landing import LandingError, discover, pending, sha256_of
 from ingestion.registers.loader import load_registers
 from ingestion.registers.schema import FORMATS as REGISTER_FORMATS
 from ingestion.releases.formats import release_extensions
+from ingestion.releases.loader import LANDING as RELEASES
 from ingestion.releases.loader import load_releases
 from tests.conftest import run_pipeline
 from tests.test_enterprise_loader import FIXTURES as ENTERPRISE_FIXTURES
@@ -154,6 +155,23 @@ def test_removed_file_is_withdrawn_once_with_its_load_and_time(landing, con):
     assert log(con) == [("releases/nbs/rd.csv", "loaded", None), ("releases/nbs/rd.csv", "withdrawn", "removed from the landing folder")]
     assert current(con) == []
     assert con.execute("select count(*) from raw.release_observations").fetchone() == (1,)  # history stays
+
+
+def test_a_partition_run_loads_only_its_files_and_withdraws_every_removed_file(landing, con):
+    """``only`` (a run's partitions) limits what is loaded; withdrawals are of the whole folder."""
+    gone = put(landing, "nbs/gone.csv", export("重庆市,1.5\r\n"), sidecar())
+    load_releases(con, landing)
+    gone.unlink()
+    put(landing, "nbs/a.csv", export("重庆市,526.8\r\n"), sidecar())
+    put(landing, "nbs/b.csv", export("重庆市,600.1\r\n"), sidecar())
+    assert pending(con, landing, RELEASES) == {"releases/nbs/a.csv", "releases/nbs/b.csv", "releases/nbs/gone.csv"}
+
+    summary = load_releases(con, landing, only={"releases/nbs/a.csv"})
+
+    assert [(a.source_file, a.status) for a in summary.attempts] == [("releases/nbs/a.csv", "loaded")]
+    assert [(e.source_file, e.status) for e in summary.events] == [("releases/nbs/gone.csv", "withdrawn")]
+    assert current(con) == [("releases/nbs/a.csv", "releases")]
+    assert pending(con, landing, RELEASES) == {"releases/nbs/b.csv"}
 
 
 def test_corrected_file_replaces_the_old_load(landing, con):
