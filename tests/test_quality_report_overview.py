@@ -92,6 +92,7 @@ def test_index_opens_with_the_summary_then_load_log_quarantine_and_runs(tmp_path
         "summary-failed-files-title", "summary-failed-files",
         "summary-quarantined-files-title", "summary-quarantined-files",
         "summary-events-title", "summary-events",
+        "freshness-title", "freshness",
         "load-log-title", "load-log",
         "quarantine-title", "quarantine",
         "quarantine-sample-title", "quarantine-sample",
