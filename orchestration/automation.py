@@ -10,6 +10,7 @@ from core import settings
 from ingestion.landing import LandingError
 from orchestration import fingerprint
 from orchestration.checks import QUALITY_CHECKS, QUALITY_REPORT_KEY
+from orchestration.freshness import DATA_FRESHNESS_CHECKS
 
 #: Everything: ingest, dbt, checks, publish, reports. What `make run` and the sensor launch.
 warehouse_job = dg.define_asset_job(
@@ -21,8 +22,8 @@ warehouse_job = dg.define_asset_job(
 #: The checks and the quality report alone, for the daily schedule.
 quality_job = dg.define_asset_job(
     "quality_job",
-    selection=dg.AssetSelection.checks(*QUALITY_CHECKS) | dg.AssetSelection.keys(QUALITY_REPORT_KEY),
-    description="Re-run every quality check on the current warehouse and rebuild the quality report.",
+    selection=dg.AssetSelection.checks(*QUALITY_CHECKS, *DATA_FRESHNESS_CHECKS) | dg.AssetSelection.keys(QUALITY_REPORT_KEY),
+    description="Re-run every quality and data freshness check on the current warehouse and rebuild the quality report.",
 )
 
 daily_quality_schedule = dg.ScheduleDefinition(
