@@ -274,7 +274,8 @@ def overview_html(overview: RunOverview) -> str:
           f.observed.get("due_period"), f.observed.get("due_on"), f.observed.get("overdue_since"), f.message,
           f.what_to_do] for f in overview.freshness],
         heading="h3",
-        note="Deadlines: expectations/publication_calendar.csv. Overdue data is a warning: publishing goes on.",
+        note="Deadlines: expectations/publication_calendar.csv. Overdue data is a warning: publishing goes on. "
+        "When each raw asset and mart was last built: its Dagster check freshness_check (make dev).",
     ))
     parts.append(_table(
         "load-log", "Load log: the latest attempt or event of every file",
