@@ -55,6 +55,32 @@ class Period:
         month = {"A": 12, "Q": 3 * (self.number or 0), "M": self.number or 0}[self.frequency]
         return date(self.year, month, calendar.monthrange(self.year, month)[1])
 
+    def shift(self, steps: int) -> Period:
+        """The period ``steps`` periods of the same frequency later (earlier when negative)."""
+        if self.frequency == "A":
+            return Period(self.year + steps, "A")
+        per_year = _PER_YEAR[self.frequency]
+        index = self.year * per_year + (self.number or 1) - 1 + steps
+        return Period(index // per_year, self.frequency, index % per_year + 1)
+
+    def steps_to(self, later: Period) -> int:
+        """How many periods ``later`` (same frequency) comes after this one."""
+        if later.frequency != self.frequency:
+            raise ValueError(f"{self} and {later} are of different frequencies")
+        per_year = _PER_YEAR[self.frequency]
+        return (later.year - self.year) * per_year + (later.number or 1) - (self.number or 1)
+
+    @classmethod
+    def containing(cls, day: date, frequency: str) -> Period:
+        """The period of ``frequency`` (``A``, ``Q`` or ``M``) that ``day`` falls in."""
+        if frequency == "A":
+            return cls(day.year, "A")
+        return cls(day.year, frequency, (day.month - 1) // (12 // _PER_YEAR[frequency]) + 1)
+
+
+#: Periods per year of each frequency.
+_PER_YEAR = {"A": 1, "Q": 4, "M": 12}
+
 
 def parse_period(text: object) -> Period:
     """Parse one period label; raises :class:`PeriodError` naming the label when it is not one."""

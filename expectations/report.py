@@ -8,8 +8,8 @@ GX otherwise draws with jQuery and bootstrap-table), so the report opens without
 
 The index page opens with the run overview (:func:`write_run_overview`): the summary of the run
 (blocking checks that failed first, then failed files, quarantined files and withdrawn/duplicate files,
-each with what to do), the load log, the current quarantine and the history of runs, from the audit
-tables (``expectations.run_summary``). GX rewrites the index on every build, so the overview is put
+and inputs whose data is overdue, each with what to do), the freshness of every input, the load log, the
+current quarantine and the history of runs, from the audit tables (``expectations.run_summary``). GX rewrites the index on every build, so the overview is put
 back after each.
 """
 
@@ -252,10 +252,31 @@ def overview_html(overview: RunOverview) -> str:
             ["event", "file", "load", "note", "what to do"],
             [[e.status, e.source_file, e.load_id, e.note, e.what_to_do] for e in summary.events],
         ))
+    if summary.overdue:
+        parts.append(
+            f'<p id="summary-overdue" class="text-warning">{_e(count_of(summary.overdue, "input"))} with data overdue '
+            f'({_e(", ".join(f"{o.asset} {o.frequency}" for o in summary.overdue))}): see '
+            '<a href="#freshness">Freshness</a>; a warning, publishing goes on.</p>'
+        )
     parts.append(
-        '<p class="run-overview-nav"><a href="#load-log">Load log</a> · <a href="#quarantine">Quarantine</a> · '
-        '<a href="#runs">Runs</a> · <a href="#section-1">Validation results</a></p>'
+        '<p class="run-overview-nav"><a href="#freshness">Freshness</a> · <a href="#load-log">Load log</a> · '
+        '<a href="#quarantine">Quarantine</a> · <a href="#runs">Runs</a> · '
+        '<a href="#section-1">Validation results</a></p>'
     )
+    reporting_dates = sorted({str(f.observed.get("reporting_date")) for f in overview.freshness})
+    parts.append(_table(
+        "freshness",
+        "Freshness: the latest period of each input on the reporting date"
+        + (f" {', '.join(reporting_dates)}" if reporting_dates else ""),
+        ["input", "frequency", "status", "latest loaded", "latest due", "due on", "overdue since", "detail",
+         "what to do"],
+        [[f.asset, f.frequency, "on time" if f.on_time else "overdue", f.observed.get("latest_period"),
+          f.observed.get("due_period"), f.observed.get("due_on"), f.observed.get("overdue_since"), f.message,
+          f.what_to_do] for f in overview.freshness],
+        heading="h3",
+        note="Deadlines: expectations/publication_calendar.csv. Overdue data is a warning: publishing goes on. "
+        "When each raw asset and mart was last built: its Dagster check freshness_check (make dev).",
+    ))
     parts.append(_table(
         "load-log", "Load log: the latest attempt or event of every file",
         ["file", "status", "at", "rows loaded", "rows quarantined at load", "rows quarantined now", "reason or note",

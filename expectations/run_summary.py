@@ -25,6 +25,7 @@ from typing import Any
 import duckdb
 
 from core import warehouse
+from expectations.freshness import SOURCES, SUITE_PREFIX, publication_calendar
 from expectations.suites import SUITES
 
 #: Reasons shown per file in the summary, and rows of the quarantine sample in the report.
@@ -146,6 +147,40 @@ class BlockingCheck:
 
 
 @dataclass(frozen=True)
+class FreshnessStatus:
+    """The latest data freshness result of one input and frequency (``expectations/freshness.py``)."""
+
+    source: str  # releases | enterprise_submissions | registers
+    check: str  # data_freshness_<frequency>
+    on_time: bool
+    observed: dict[str, Any]  # DataFreshness.observed(): message, periods, dates
+    checked_at: datetime
+
+    @property
+    def asset(self) -> str:
+        return f"raw/{self.source}"
+
+    @property
+    def frequency(self) -> str:
+        return self.check.removeprefix("data_freshness_")
+
+    @property
+    def message(self) -> str:
+        return str(self.observed.get("message", ""))
+
+    @property
+    def what_to_do(self) -> str:
+        if self.on_time:
+            return ""
+        period = self.observed.get("overdue_period")
+        return (
+            f"put the files of {period} into LANDING_DIR/{SOURCES[self.source].landing_folder}/ and run `make run` "
+            "(or, if the deadline is wrong, correct it in expectations/publication_calendar.csv); "
+            "publishing goes on meanwhile"
+        )
+
+
+@dataclass(frozen=True)
 class RunSummary:
     run_id: str
     started_at: datetime | None
@@ -153,6 +188,7 @@ class RunSummary:
     failed_files: tuple[FailedFile, ...] = ()
     quarantined_files: tuple[QuarantinedFile, ...] = ()
     events: tuple[LoadEvent, ...] = ()
+    overdue: tuple[FreshnessStatus, ...] = ()  # inputs whose data is overdue on the reporting date (a warning)
     unavailable: str | None = None  # why the build database could not be read
 
     @property
@@ -189,6 +225,11 @@ class RunSummary:
                           f"    what to do: {event.what_to_do}"]
         if self.all_clear:
             lines.append("  every file loaded, no row quarantined, no blocking check failed")
+        if self.overdue:
+            lines.append(f"{count_of(self.overdue, 'input')} with data overdue (a warning: publishing goes on):")
+            for status in self.overdue:
+                lines += [f"  {status.asset} ({status.frequency}): {status.message}",
+                          f"    what to do: {status.what_to_do}"]
         return lines
 
     def text(self) -> str:
@@ -205,6 +246,7 @@ class RunOverview:
     quarantine_sample: list[dict[str, Any]]
     quarantine_rows: int
     runs: list[dict[str, Any]]
+    freshness: list[FreshnessStatus]
 
 
 def render_run_summary(build_db: Path, run_id: str, run_started_at: datetime | None) -> str:
@@ -229,7 +271,7 @@ def read_run_overview(build_db: Path, run_id: str, run_started_at: datetime | No
     """The summary and the audit tables of the quality report, in one read."""
     with _reading(build_db) as audit:
         if isinstance(audit, str):
-            return RunOverview(RunSummary(run_id, run_started_at, unavailable=audit), [], [], [], 0, [])
+            return RunOverview(RunSummary(run_id, run_started_at, unavailable=audit), [], [], [], 0, [], [])
         return RunOverview(
             summary=_summary(audit, run_id, _local(run_started_at)),
             load_log=audit.load_log(),
@@ -237,6 +279,7 @@ def read_run_overview(build_db: Path, run_id: str, run_started_at: datetime | No
             quarantine_sample=audit.quarantine_sample(QUARANTINE_SAMPLE_ROWS),
             quarantine_rows=audit.quarantine_rows(),
             runs=audit.runs(REPORTED_RUNS),
+            freshness=audit.freshness(),
         )
 
 
@@ -250,6 +293,7 @@ def _summary(audit: _Audit, run_id: str, since: datetime | None) -> RunSummary:
         failed_files=tuple(audit.failed_files(since)),
         quarantined_files=tuple(audit.quarantined_files()),
         events=tuple(audit.events(since)) if since else (),
+        overdue=tuple(status for status in audit.freshness() if not status.on_time),
     )
 
 
@@ -366,6 +410,23 @@ class _Audit:
             [since],
         ).fetchall()
         return [LoadEvent(*row) for row in rows]
+
+    def freshness(self) -> list[FreshnessStatus]:
+        """The latest data freshness result of every input and frequency of the publication calendar."""
+        if "quality_results" not in self.columns:
+            return []
+        declared = {(SUITE_PREFIX + d.source, d.check_name) for d in publication_calendar()}
+        rows = self.con.execute(
+            f"""select suite, expectation, passed, cast(observed_value as varchar), checked_at
+            from audit.quality_results where starts_with(suite, '{SUITE_PREFIX}')
+            qualify row_number() over (partition by suite, expectation order by checked_at desc) = 1
+            order by suite, expectation"""
+        ).fetchall()
+        return [
+            FreshnessStatus(suite.removeprefix(SUITE_PREFIX), check, passed, json.loads(observed or "{}"), at)
+            for suite, check, passed, observed, at in rows
+            if (suite, check) in declared
+        ]
 
     # ------------------------------------------------------------ the report's tables
 

@@ -19,6 +19,7 @@ from ingestion.landing import LandingError
 from orchestration import fingerprint
 from orchestration.assets.ingestion import RAW_ASSETS
 from orchestration.checks import QUALITY_CHECKS, QUALITY_REPORT_KEY
+from orchestration.freshness import DATA_FRESHNESS_CHECKS
 from orchestration.partitions import PARTITIONS, changed_paths, partitions_of, range_tags
 
 #: One per kind of input: its raw asset (and the checks on it) over a range of its partitions.
@@ -35,15 +36,17 @@ INGEST_JOBS = {
 #: what `make run` runs; the automation sensor runs the part of it downstream of what changed.
 warehouse_job = dg.define_asset_job(
     "warehouse_job",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*RAW_ASSETS.values()),
+    # the data freshness checks are on the raw assets but judge what is loaded: they run after the loads
+    selection=(dg.AssetSelection.all() - dg.AssetSelection.assets(*RAW_ASSETS.values()))
+    | dg.AssetSelection.checks(*DATA_FRESHNESS_CHECKS),
     description="Map the loaded data onto the seeds, build the dbt marts, run the quality checks, publish.",
 )
 
 #: The checks and the quality report alone, for the daily schedule.
 quality_job = dg.define_asset_job(
     "quality_job",
-    selection=dg.AssetSelection.checks(*QUALITY_CHECKS) | dg.AssetSelection.keys(QUALITY_REPORT_KEY),
-    description="Re-run every quality check on the current warehouse and rebuild the quality report.",
+    selection=dg.AssetSelection.checks(*QUALITY_CHECKS, *DATA_FRESHNESS_CHECKS) | dg.AssetSelection.keys(QUALITY_REPORT_KEY),
+    description="Re-run every quality and data freshness check on the current warehouse and rebuild the quality report.",
 )
 
 daily_quality_schedule = dg.ScheduleDefinition(

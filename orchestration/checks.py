@@ -45,7 +45,7 @@ def _metadata(suite: Suite, outcome: ExpectationOutcome) -> dict[str, Any]:
     }
 
 
-def _run_started_at(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> datetime | None:
+def run_started_at(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> datetime | None:
     """When the run started (local time, like the audit tables): its withdrawals and failures are this run's."""
     stats = context.instance.get_run_stats(context.run.run_id)
     started = stats.start_time or stats.launch_time
@@ -78,7 +78,7 @@ def _suite_check(suite: Suite) -> dg.AssetChecksDefinition:
             result = run_and_report(db_path, suite.name, run_name=context.run.run_id)
             with warehouse.get_connection(f"recording the results of {suite.name}") as con:
                 record_results(con, context.run.run_id, [result])
-            write_run_overview(db_path, context.run.run_id, _run_started_at(context))
+            write_run_overview(db_path, context.run.run_id, run_started_at(context))
         if result.error:
             context.log.warning(f"suite {suite.name} not validated: {result.error}")
         for outcome in result.outcomes:
@@ -113,7 +113,7 @@ def quality_report(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     from expectations.report import build_quality_report
 
     with warehouse.doing("writing the quality report"):
-        results = build_quality_report(warehouse.path, run_name=context.run_id, run_started_at=_run_started_at(context))
+        results = build_quality_report(warehouse.path, run_name=context.run_id, run_started_at=run_started_at(context))
     failed = {r.suite: r.failed() for r in results if not r.passed}
     return dg.MaterializeResult(
         metadata={

@@ -92,6 +92,7 @@ def test_index_opens_with_the_summary_then_load_log_quarantine_and_runs(tmp_path
         "summary-failed-files-title", "summary-failed-files",
         "summary-quarantined-files-title", "summary-quarantined-files",
         "summary-events-title", "summary-events",
+        "freshness-title", "freshness",
         "load-log-title", "load-log",
         "quarantine-title", "quarantine",
         "quarantine-sample-title", "quarantine-sample",
@@ -200,7 +201,7 @@ def test_without_a_build_database_the_overview_says_so(tmp_path: Path, site: Pat
     write_run_overview(tmp_path / "absent.duckdb", "run-2", RUN_STARTED_AT, site)
 
     page = parse(site / "index.html")
-    assert page.ids[:2] == ["run-overview", "load-log-title"]
-    assert page.tables["load-log"][1:] == [["none"]]
+    assert page.ids[:4] == ["run-overview", "freshness-title", "freshness", "load-log-title"]
+    assert page.tables["freshness"][1:] == page.tables["load-log"][1:] == [["none"]]
     assert f"no build database at {tmp_path / 'absent.duckdb'}: nothing was loaded yet" in (
         site / "index.html").read_text(encoding="utf-8")
