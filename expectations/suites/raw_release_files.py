@@ -2,6 +2,7 @@
 
 from expectations.spec import Suite, column_types, columns_present, in_set, matches, no_rows, not_null, unique_key
 from ingestion.releases.formats import format_names
+from ingestion.releases.sidecar import STATUSES
 
 SUITE = Suite(
     name="raw.release_files",
@@ -15,7 +16,7 @@ SUITE = Suite(
         *not_null("load_id", "source_file", "sha256", "format", "release_date", "status"),
         unique_key("load_id"),
         in_set("format", list(format_names())),  # the formats the parsers register
-        in_set("status", ["preliminary", "final", "revised"]),
+        in_set("status", list(STATUSES)),  # the seed ref_release_statuses
         matches("sha256", "^[0-9a-f]{64}$", what="a hex SHA-256 digest"),
         no_rows(
             "release_date_not_after_load",
