@@ -3,6 +3,7 @@
 from expectations.spec import Suite, column_types, columns_present, in_set, matches, no_rows, not_null, unique_key
 from ingestion.releases.formats import format_names
 from ingestion.releases.sidecar import STATUSES
+from ingestion.releases.tables import RELEASE_FILES
 
 SUITE = Suite(
     name="raw.release_files",
@@ -10,9 +11,8 @@ SUITE = Suite(
     asset_key=("raw", "releases"),
     description="Each loaded release file and the origin its sidecar gives (the vintage of its values).",
     expectations=(
-        columns_present(["load_id", "source_file", "sha256", "sidecar_sha256", "format", "publisher", "title",
-                         "release_date", "status", "url", "retrieved", "encoding", "loaded_at"]),
-        *column_types({"load_id": "VARCHAR", "release_date": "DATE", "loaded_at": "TIMESTAMP"}),
+        columns_present(RELEASE_FILES.column_names),
+        *column_types(RELEASE_FILES.types("load_id", "release_date", "loaded_at")),
         *not_null("load_id", "source_file", "sha256", "format", "release_date", "status"),
         unique_key("load_id"),
         in_set("format", list(format_names())),  # the formats the parsers register
