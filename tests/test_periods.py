@@ -1,6 +1,7 @@
 """Period rules have one Python home (``core/periods.py``) and one SQL home (``dbt_project/macros/periods.sql``),
 and they agree: both run on the same labels (every spelling the format description allows, cumulative
-spans and bad labels) and give the same frequency, last day and end in years, or both refuse the label."""
+spans and bad labels) and give the same frequency, year, quarter or month, last day and end in years, or
+both refuse the label."""
 
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ def _python(label: str) -> Period | None:
 
 def _sql(labels: list[str]) -> dict[str, tuple]:
     """The macros of periods.sql on each label, as the quality suites render them (spec.period_sql)."""
-    columns = ", ".join(spec.period_sql(m, "label") for m in ("period_frequency", "period_end_date", "period_end_year"))
+    macros = ("period_frequency", "period_year", "period_number", "period_end_date", "period_end_year")
+    columns = ", ".join(spec.period_sql(m, "label") for m in macros)
     with duckdb.connect() as con:
         rows = con.execute(f"select label, {columns} from unnest(?::varchar[]) as t(label)", [labels]).fetchall()
     return {label: tuple(rest) for label, *rest in rows}
@@ -66,7 +68,7 @@ def test_python_and_sql_agree_on_every_label_and_canonical_form():
     for label in labels:
         period = _python(label)
         canonical = period is not None and str(period) == label
-        expected = (period.frequency, period.end, period.end_year) if canonical else (None, None, None)
+        expected = (period.frequency, period.year, period.number, period.end, period.end_year) if canonical else (None,) * 5
         if sql[label] != expected:
             disagreements.append((label, expected, sql[label]))
     assert disagreements == []

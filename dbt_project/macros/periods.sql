@@ -12,6 +12,19 @@
     end
 {%- endmacro %}
 
+{#- The calendar year of the period (integer): 2024Q2 -> 2024. -#}
+{% macro period_year(period) -%}
+    case when {{ period_frequency(period) }} is not null then cast(left({{ period }}, 4) as integer) end
+{%- endmacro %}
+
+{#- The quarter (1-4) or month (1-12) within the year; null for a year. -#}
+{% macro period_number(period) -%}
+    case {{ period_frequency(period) }}
+        when 'Q' then cast(right({{ period }}, 1) as integer)
+        when 'M' then cast(right({{ period }}, 2) as integer)
+    end
+{%- endmacro %}
+
 {#- Where the period ends, in years: 2024 -> 2024.0, 2024Q2 -> 2023.5, 2024-09 -> 2023.75, so that a
     target "by 2025" is reached at 2025.0 and a distance in years is a plain difference. -#}
 {% macro period_end_year(period) -%}
