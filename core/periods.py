@@ -9,6 +9,10 @@ Canonical forms: ``2022`` (year), ``2022Q3`` (quarter), ``2022-09`` (month). Acc
 
 Whitespace anywhere in a label is ignored (``2022 年``, ``2022年 第三季度``). Cumulative spans such as
 ``2022年1-9月`` or ``2022年上半年`` are not periods of their own and are rejected.
+
+This is the Python home of the period rules; ``dbt_project/macros/periods.sql`` is the SQL home, which
+reads canonical labels only (the mapping step writes nothing else). ``tests/test_periods.py`` runs both
+on the same labels and requires the same answers.
 """
 
 from __future__ import annotations
@@ -17,6 +21,10 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import date
+
+#: A canonical label, anchored (Python ``re`` and DuckDB/RE2 read it alike): what :func:`parse_period`
+#: returns as ``str``, and the only labels the SQL macros accept.
+CANONICAL_REGEX = r"^(?:19|20)[0-9]{2}(?:Q[1-4]|-(?:0[1-9]|1[0-2]))?$"
 
 _CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
 _YEAR = r"(?P<year>(?:19|20)\d{2})"
@@ -48,6 +56,15 @@ class Period:
         if self.frequency == "Q":
             return f"{self.year}Q{self.number}"
         return f"{self.year}-{self.number:02d}"
+
+    @property
+    def end_year(self) -> float:
+        """Where the period ends, in years: 2022 -> 2022.0, 2022Q3 -> 2021.75, 2022-06 -> 2021.5, so that
+        a target "by 2025" sits at 2025.0 and a distance in years is a plain difference."""
+        if self.frequency == "A":
+            return float(self.year)
+        parts = 4 if self.frequency == "Q" else 12
+        return self.year - 1 + (self.number or parts) / parts
 
     @property
     def end(self) -> date:

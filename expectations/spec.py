@@ -19,7 +19,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from core.settings import SEEDS_DIR
+import jinja2
+
+from core.periods import CANONICAL_REGEX
+from core.settings import DBT_PROJECT_DIR, SEEDS_DIR
 
 Severity = Literal["error", "warn"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warn")
@@ -232,18 +235,25 @@ def no_rows(name: str, query: str, severity: Severity, description: str) -> Expe
 # ---------------------------------------------------------------- periods and indicator ranges
 
 
+#: Canonical period labels (core.periods): a year, a quarter or a month.
+PERIOD_REGEX = CANONICAL_REGEX
+
+
+@cache
+def _period_macros() -> Any:
+    """The macros of ``dbt_project/macros/periods.sql``, the SQL home of the period rules, as plain Jinja
+    (they use nothing of dbt's), so the suites write the same SQL as the dbt models."""
+    return jinja2.Environment().from_string((DBT_PROJECT_DIR / "macros" / "periods.sql").read_text(encoding="utf-8")).module
+
+
+def period_sql(macro: str, period: str) -> str:
+    """SQL of a period macro (``period_frequency``, ``period_end_year``, ``period_end_date``) on a column."""
+    return str(getattr(_period_macros(), macro)(period)).strip()
+
+
 def period_end_sql(period: str) -> str:
     """SQL for the last day of a canonical period (``2022``, ``2022Q3``, ``2022-09``); null otherwise."""
-    return (
-        f"case when length({period}) = 4 then make_date(try_cast({period} as integer), 12, 31)"
-        f" when {period} like '____Q_' then last_day(make_date(try_cast(left({period}, 4) as integer),"
-        f" try_cast(right({period}, 1) as integer) * 3, 1))"
-        f" when {period} like '____-__' then last_day(try_cast({period} || '-01' as date)) end"
-    )
-
-
-#: Canonical period spellings (core.periods): a year, a quarter or a month.
-PERIOD_REGEX = r"^[12][0-9][0-9][0-9](Q[1-4]|-(0[1-9]|1[0-2]))?$"
+    return period_sql("period_end_date", period)
 
 
 @dataclass(frozen=True)

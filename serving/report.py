@@ -128,17 +128,6 @@ class TargetView:
         return "Municipal SOEs 市属国企" if self.subject == "ALL" else self.subject
 
 
-def period_position(period: Period) -> float:
-    """Where a period ends, in years: 2022 -> 2022.0, 2022Q3 -> 2021.75, 2022-06 -> 2021.5.
-
-    A target "by 2025" sits at 2025.0, the end of 2025, on the same axis (as in int_target_observations).
-    """
-    if period.frequency == "A":
-        return float(period.year)
-    parts = 4 if period.frequency == "Q" else 12
-    return period.year - 1 + (period.number or parts) / parts
-
-
 def _parse(label: object) -> Period | None:
     try:
         return parse_period(label)
@@ -269,7 +258,7 @@ def _points(rows: list[tuple[str, float]], frequency: str) -> tuple[list[tuple[f
     for label, value in rows:
         period = _parse(label)
         if period is not None and period.frequency == frequency:
-            points.append((period_position(period), value))
+            points.append((period.end_year, value))
             labels.append(f"{period}: {format_number(value)}")
     return points, labels
 
@@ -303,7 +292,7 @@ def _attach_chart(view: TargetView, db: _Database, observations: str | None) -> 
         series.append(Series("national", "China 全国", national_points, national_labels))
         view.has_national = bool(national_points)
         csv_rows += [("China 全国", p, v, unit) for p, v in national if _same_frequency(p, latest_period)]
-    latest = (period_position(latest_period), view.latest_value) if view.latest_value is not None else None
+    latest = (latest_period.end_year, view.latest_value) if view.latest_value is not None else None
     target = None
     if view.target_value is not None and view.target_year is not None:
         target = TargetMark(

@@ -13,10 +13,9 @@ import pytest
 
 import serving
 from core import settings
-from core.periods import parse_period
 from serving.charts import format_number, nice_ticks
 from serving.publish import publish_serving_database
-from serving.report import ReportError, build_indicator_report, period_position
+from serving.report import ReportError, build_indicator_report
 from tests.browser import Element, parse_elements
 from tests.serving_fixtures import TRACKED, build_marts_db, policy_targets
 
@@ -203,13 +202,6 @@ def test_report_refuses_a_database_without_target_tracking(tmp_path: Path):
     with pytest.raises(ReportError, match=f"{db} has no marts.target_tracking"):
         build_indicator_report(db, tmp_path / "indicators.html")
     assert not (tmp_path / "indicators.html").exists()
-
-
-@pytest.mark.parametrize(
-    ("label", "position"), [("2022", 2022.0), ("2022Q3", 2021.75), ("2022Q4", 2022.0), ("2022-06", 2021.5)]
-)
-def test_period_position_is_the_end_of_the_period_in_years(label: str, position: float):
-    assert period_position(parse_period(label)) == position
 
 
 def test_axis_ticks_are_round_numbers_covering_the_data():

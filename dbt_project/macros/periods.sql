@@ -1,11 +1,27 @@
-{#- Canonical period labels (core/periods.py): `2024` (year), `2024Q2` (quarter), `2024-09` (month). -#}
+{#- The SQL home of the period rules, on canonical labels (core/periods.py, the Python home, writes them):
+    `2024` (year), `2024Q2` (quarter), `2024-09` (month), years 1900-2099. tests/test_periods.py runs these
+    macros and core.periods on the same labels; the quality suites use them too (expectations/spec.py),
+    in queries Great Expectations fills in with str.format: so no braces in the SQL ([0-9][0-9], not [0-9]{2}). -#}
 
-{#- A, Q or M; null for anything else. -#}
+{#- A, Q or M; null for anything that is not a canonical label. -#}
 {% macro period_frequency(period) -%}
     case
-        when regexp_full_match({{ period }}, '\d{4}') then 'A'
-        when regexp_full_match({{ period }}, '\d{4}Q[1-4]') then 'Q'
-        when regexp_full_match({{ period }}, '\d{4}-\d{2}') then 'M'
+        when regexp_full_match({{ period }}, '(19|20)[0-9][0-9]') then 'A'
+        when regexp_full_match({{ period }}, '(19|20)[0-9][0-9]Q[1-4]') then 'Q'
+        when regexp_full_match({{ period }}, '(19|20)[0-9][0-9]-(0[1-9]|1[0-2])') then 'M'
+    end
+{%- endmacro %}
+
+{#- The calendar year of the period (integer): 2024Q2 -> 2024. -#}
+{% macro period_year(period) -%}
+    case when {{ period_frequency(period) }} is not null then cast(left({{ period }}, 4) as integer) end
+{%- endmacro %}
+
+{#- The quarter (1-4) or month (1-12) within the year; null for a year. -#}
+{% macro period_number(period) -%}
+    case {{ period_frequency(period) }}
+        when 'Q' then cast(right({{ period }}, 1) as integer)
+        when 'M' then cast(right({{ period }}, 2) as integer)
     end
 {%- endmacro %}
 

@@ -13,12 +13,8 @@ from expectations.spec import (
     unique_key,
     value_ranges_by_indicator,
 )
+from ingestion.releases.tables import MAPPED_RELEASE_OBSERVATIONS
 
-COLUMNS = [
-    "load_id", "row_number", "region_raw", "indicator_raw", "unit_raw", "period_raw", "value_raw",
-    "region_code", "indicator_code", "period", "value", "unit_multiplier", "published_decimals",
-    "obs_status", "note",
-]
 
 SUITE = Suite(
     name="mapped.release_observations",
@@ -26,9 +22,9 @@ SUITE = Suite(
     asset_key=("mapped", "release_observations"),
     description="Observations mapped from the raw records and the current seeds: region, indicator, period, value.",
     expectations=(
-        columns_present(COLUMNS),
-        *column_types({"region_code": "VARCHAR", "indicator_code": "VARCHAR", "period": "VARCHAR",
-                       "value": "DOUBLE", "published_decimals": "INTEGER"}),
+        columns_present(MAPPED_RELEASE_OBSERVATIONS.column_names),
+        *column_types(MAPPED_RELEASE_OBSERVATIONS.types("region_code", "indicator_code", "period", "value",
+                                                        "published_decimals")),
         *not_null("region_code", "indicator_code", "period", "value"),
         unique_key("region_code", "indicator_code", "period", "load_id"),
         in_code_set("region_code", "region_codes"),

@@ -4,7 +4,7 @@ The structure (columns, types, not null, key, known targets, indicators and regi
 the enforced contract and the tests of ``target_tracking.yml``.
 """
 
-from expectations.spec import Suite, in_set, no_rows
+from expectations.spec import Suite, in_set, no_rows, period_sql
 
 SUITE = Suite(
     name="marts.target_tracking",
@@ -30,7 +30,7 @@ SUITE = Suite(
         no_rows(
             "met_only_on_the_target_years_figure",
             "select target_id, target_year, judged_period from {batch}"
-            " where status = 'met' and (judged_period is null or cast(left(judged_period, 4) as integer) <> target_year)",
+            " where status = 'met' and " + period_sql("period_year", "judged_period") + " is distinct from target_year",
             "error",
             "A target is met only on the figure of its target year, never on an older one.",
         ),

@@ -1,11 +1,7 @@
 """raw.release_observations: every published cell of every loaded release file, as received."""
 
 from expectations.spec import Suite, columns_present, no_rows, not_null
-
-COLUMNS = [
-    "load_id", "row_number", "region_raw", "indicator_raw", "unit_raw", "unit_mult", "period_raw", "value_raw",
-    "obs_status", "note",
-]
+from ingestion.releases.tables import RELEASE_OBSERVATIONS
 
 SUITE = Suite(
     name="raw.release_observations",
@@ -13,7 +9,7 @@ SUITE = Suite(
     asset_key=("raw", "releases"),
     description="Records as received (labels, units, periods and values as written); mapped.release_observations maps them.",
     expectations=(
-        columns_present(COLUMNS),
+        columns_present(RELEASE_OBSERVATIONS.column_names),
         *not_null("load_id", "row_number"),
         no_rows(
             "load_id_in_release_files",

@@ -19,7 +19,6 @@ from collections.abc import Collection
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from core.periods import PeriodError, parse_period
 from ingestion.audit import LoadAttempt, LoadSummary, file_transaction
@@ -27,7 +26,7 @@ from ingestion.landing import LandingFile, LandingKind, land
 from ingestion.releases.formats import get_format, release_extensions
 from ingestion.releases.records import ParsedFile, RawObservation, ReleaseFileError, Sidecar
 from ingestion.releases.sidecar import parse_sidecar, sidecar_path
-from ingestion.releases.tables import RELEASES_DDL, check_layout
+from ingestion.releases.tables import RELEASE_FILES, RELEASE_OBSERVATIONS, RELEASES_DDL, check_layout
 from ingestion.values import NumberError, parse_published_number
 
 logger = logging.getLogger(__name__)
@@ -130,33 +129,13 @@ def _insert_release_file(
         "notes": "\n".join(parsed.notes) or None,
         "loaded_at": attempt.loaded_at,
     }
-    con.execute(
-        f"insert into raw.release_files ({', '.join(row)}) values ({', '.join('?' for _ in row)})", list(row.values())
-    )
+    RELEASE_FILES.insert(con, {column: [value] for column, value in row.items()})
 
 
 def _insert_records(con: duckdb.DuckDBPyConnection, load_id: str, records: list[RawObservation]) -> None:
-    """One Arrow batch insert of the file's records, in the parser's order (the mapping keeps the first of
-    a repeated observation, so that order is part of what the file said)."""
+    """One batch insert of the file's records, in the parser's order (the mapping keeps the first of a
+    repeated observation, so that order is part of what the file said)."""
     if not records:
         return
-    batch = pa.table(
-        {
-            "load_id": pa.array([load_id] * len(records), pa.string()),
-            "row_number": pa.array([r.row_number for r in records], pa.int64()),
-            "region_raw": pa.array([r.region_raw for r in records], pa.string()),
-            "indicator_raw": pa.array([r.indicator_raw for r in records], pa.string()),
-            "unit_raw": pa.array([r.unit_raw for r in records], pa.string()),
-            "unit_mult": pa.array([r.unit_mult for r in records], pa.string()),
-            "period_raw": pa.array([r.period_raw for r in records], pa.string()),
-            "value_raw": pa.array([r.value_raw for r in records], pa.string()),
-            "obs_status": pa.array([r.obs_status for r in records], pa.string()),
-            "note": pa.array([r.note for r in records], pa.string()),
-        }
-    )
-    columns = ", ".join(batch.column_names)
-    con.register("_release_records_batch", batch)
-    try:
-        con.execute(f"insert into raw.release_observations ({columns}) select {columns} from _release_records_batch")
-    finally:
-        con.unregister("_release_records_batch")
+    values = {name: [getattr(r, name) for r in records] for name in RELEASE_OBSERVATIONS.column_names if name != "load_id"}
+    RELEASE_OBSERVATIONS.insert(con, {"load_id": [load_id] * len(records), **values})

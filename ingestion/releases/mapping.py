@@ -15,14 +15,13 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from core import settings
 from ingestion.audit import QuarantinedRow, insert_quarantine
 from ingestion.mapping import MappingSummary, rebuild
 from ingestion.releases.harmonize import Observation, harmonize, load_reference
 from ingestion.releases.records import RawObservation
-from ingestion.releases.tables import MAPPED_RELEASES_DDL, RELEASES_DDL, check_layout
+from ingestion.releases.tables import MAPPED_RELEASE_OBSERVATIONS, MAPPED_RELEASES_DDL, RELEASES_DDL, check_layout
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +37,8 @@ def map_releases(con: duckdb.DuckDBPyConnection, seeds_dir: Path = settings.SEED
     reference = load_reference(seeds_dir)
     records: dict[str, list[RawObservation]] = defaultdict(list)
     # rowid: the insertion order, i.e. the parser's order (raw rows are never updated)
-    for load_id, *fields in con.execute(f"select load_id, {_RECORD_COLUMNS} from raw.release_observations order by rowid").fetchall():
-        records[load_id].append(RawObservation(*fields))
+    for load_id, *values in con.execute(f"select load_id, {_RECORD_COLUMNS} from raw.release_observations order by rowid").fetchall():
+        records[load_id].append(RawObservation(*values))
     current = {load_id for (load_id,) in con.execute(f"select load_id from audit.current_loads").fetchall()}
     source_files = dict(con.execute("select load_id, source_file from raw.release_files").fetchall())
 
@@ -66,33 +65,17 @@ def map_releases(con: duckdb.DuckDBPyConnection, seeds_dir: Path = settings.SEED
 
 
 def _insert_observations(con: duckdb.DuckDBPyConnection, observations: list[tuple[str, Observation]]) -> None:
-    """One Arrow batch insert of every mapped observation."""
+    """One batch insert of every mapped observation: each column from the :class:`Observation`, else
+    from the record as received (``note`` is the mapping's: the record's note and footnote marks)."""
     if not observations:
         return
-    raw = [o.raw for _, o in observations]
-    mapped = [o for _, o in observations]
-    batch = pa.table(
-        {
-            "load_id": pa.array([load_id for load_id, _ in observations], pa.string()),
-            "row_number": pa.array([r.row_number for r in raw], pa.int64()),
-            "region_raw": pa.array([r.region_raw for r in raw], pa.string()),
-            "indicator_raw": pa.array([r.indicator_raw for r in raw], pa.string()),
-            "unit_raw": pa.array([r.unit_raw for r in raw], pa.string()),
-            "period_raw": pa.array([r.period_raw for r in raw], pa.string()),
-            "value_raw": pa.array([r.value_raw for r in raw], pa.string()),
-            "region_code": pa.array([o.region_code for o in mapped], pa.string()),
-            "indicator_code": pa.array([o.indicator_code for o in mapped], pa.string()),
-            "period": pa.array([o.period for o in mapped], pa.string()),
-            "value": pa.array([o.value for o in mapped], pa.float64()),
-            "unit_multiplier": pa.array([o.unit_multiplier for o in mapped], pa.float64()),
-            "published_decimals": pa.array([o.published_decimals for o in mapped], pa.int32()),
-            "obs_status": pa.array([r.obs_status for r in raw], pa.string()),
-            "note": pa.array([o.note for o in mapped], pa.string()),
-        }
-    )
-    columns = ", ".join(batch.column_names)
-    con.register("_mapped_observations_batch", batch)
-    try:
-        con.execute(f"insert into mapped.release_observations ({columns}) select {columns} from _mapped_observations_batch")
-    finally:
-        con.unregister("_mapped_observations_batch")
+    mapped_fields = {f.name for f in fields(Observation)}
+
+    def column(name: str) -> list[object]:
+        if name == "load_id":
+            return [load_id for load_id, _ in observations]
+        if name in mapped_fields:
+            return [getattr(o, name) for _, o in observations]
+        return [getattr(o.raw, name) for _, o in observations]
+
+    MAPPED_RELEASE_OBSERVATIONS.insert(con, {name: column(name) for name in MAPPED_RELEASE_OBSERVATIONS.column_names})

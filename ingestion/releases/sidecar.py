@@ -6,16 +6,28 @@ A release file without a valid sidecar is an error, never a guess: :func:`parse_
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from core.settings import SEEDS_DIR
 from ingestion.releases.formats import format_names
 from ingestion.releases.records import ReleaseFileError, Sidecar
 
-STATUSES = ("preliminary", "final", "revised")
+
+def release_statuses(seeds_dir: Path = SEEDS_DIR) -> tuple[str, ...]:
+    """The statuses of the dbt seed ``ref_release_statuses``, lowest precedence first."""
+    with open(seeds_dir / "ref_release_statuses.csv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return tuple(row["status"] for row in sorted(rows, key=lambda row: int(row["precedence"])))
+
+
+#: The statuses a sidecar may give: the seed ``ref_release_statuses`` (read once, at import), the one list
+#: dbt, the quality suite of ``raw.release_files`` and the vintage order read too.
+STATUSES = release_statuses()
 _REQUIRED = ("format", "release_date", "status")
 _OPTIONAL = ("publisher", "title", "url", "retrieved")
 

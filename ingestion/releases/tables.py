@@ -7,62 +7,144 @@ in it), and one row per published cell in ``raw.release_observations``, exactly 
 those records and the current seeds on every run (``ingestion/releases/mapping.py``): the usable
 observations with their harmonized keys and the value in the indicator's canonical unit; the records that
 cannot be mapped are the ``mapping`` rows of ``audit.quarantine``.
+
+Each table is declared once, as a :class:`Table`: its DDL, the loader's and the mapping's inserts and the
+columns of its quality suite derive from it, and ``tests/test_release_tables.py`` holds the dbt sources'
+columns and the record dataclasses to it.
 """
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import duckdb
+import pyarrow as pa
 
-RELEASES_DDL = """
-create schema if not exists raw;
-create table if not exists raw.release_files (
-    load_id        varchar   not null primary key,
-    source_file    varchar   not null,  -- path relative to LANDING_DIR
-    sha256         varchar   not null,  -- of the data file's bytes
-    sidecar_sha256 varchar   not null,  -- of the .meta.yml bytes
-    format         varchar   not null,  -- a registered format (ingestion/releases/formats.py)
-    publisher      varchar,
-    title          varchar,
-    release_date   date      not null,  -- the vintage of every value in the file
-    status         varchar   not null,  -- preliminary | final | revised
-    url            varchar,
-    retrieved      date,
-    encoding       varchar,             -- as detected, for text formats
-    notes          varchar,             -- the table's note lines (注：..., 数据来源：...), one per line
-    loaded_at      timestamp not null
-);
-create table if not exists raw.release_observations (
-    load_id            varchar not null,  -- -> raw.release_files
-    row_number         bigint  not null,  -- 1-based line/row in the file (JSON: 1-based datanode)
-    region_raw         varchar,
-    indicator_raw      varchar,           -- may carry its unit in trailing parentheses
-    unit_raw           varchar,           -- the unit given separately (unit row/column, UNIT_MEASURE)
-    unit_mult          varchar,           -- SDMX UNIT_MULT (power of ten), as received
-    period_raw         varchar,
-    value_raw          varchar,           -- null: the source says there is no figure
-    obs_status         varchar,           -- SDMX OBS_STATUS where given (A, P, E, B)
-    note               varchar            -- a comment the source attaches to this value
-);
-"""
+#: The Arrow type each DuckDB column type is inserted as (one Arrow batch per insert).
+_ARROW_TYPES = {
+    "varchar": pa.string(),
+    "bigint": pa.int64(),
+    "integer": pa.int32(),
+    "double": pa.float64(),
+    "date": pa.date32(),
+    "timestamp": pa.timestamp("us"),
+}
 
-MAPPED_RELEASES_DDL = """
-create schema if not exists mapped;
-create table if not exists mapped.release_observations (
-    load_id            varchar not null,  -- -> raw.release_files
-    row_number         bigint  not null,
-    region_raw         varchar,
-    indicator_raw      varchar,
-    unit_raw           varchar,
-    period_raw         varchar,
-    value_raw          varchar,
-    region_code        varchar not null,  -- ISO 3166-2:CN, CN for the nation
-    indicator_code     varchar not null,
-    period             varchar not null,  -- 2022 | 2022Q3 | 2022-09
-    value              double  not null,  -- in the indicator's canonical unit (ref_indicators.unit)
-    unit_multiplier    double  not null,  -- value = published number * unit_multiplier
-    published_decimals integer not null,  -- decimals of the published number, for reconciliation
-    obs_status         varchar,           -- SDMX OBS_STATUS where given (A, P, E, B)
-    note               varchar            -- footnote marks and comments attached to the value
-);
-"""
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # DuckDB type, lower case (a key of _ARROW_TYPES)
+    comment: str = ""
+    not_null: bool = False
+    primary_key: bool = False
+
+    def __post_init__(self) -> None:
+        if self.type not in _ARROW_TYPES:
+            raise ValueError(f"column {self.name}: type {self.type!r} is not one of {sorted(_ARROW_TYPES)}")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table declared once: its DDL, its inserts, the quality suite's column list and the dbt source's
+    columns (tested in ``tests/test_release_tables.py``) all come from :attr:`columns`."""
+
+    name: str  # schema.table
+    columns: tuple[Column, ...]
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def ddl(self) -> str:
+        width = max(len(c.name) for c in self.columns)
+        lines = []
+        for i, c in enumerate(self.columns):
+            constraints = " not null" if c.not_null else ""
+            constraints += " primary key" if c.primary_key else ""
+            separator = "," if i < len(self.columns) - 1 else ""
+            comment = f"  -- {c.comment}" if c.comment else ""
+            lines.append(f"    {c.name:<{width}} {c.type}{constraints}{separator}{comment}".rstrip())
+        return f"create table if not exists {self.name} (\n" + "\n".join(lines) + "\n);\n"
+
+    def types(self, *names: str) -> dict[str, str]:
+        """The DuckDB types of the named columns, upper case (as the quality suites state them)."""
+        by_name = {c.name: c.type.upper() for c in self.columns}
+        return {name: by_name[name] for name in names}
+
+    def insert(self, con: duckdb.DuckDBPyConnection, values: Mapping[str, Sequence[object]]) -> None:
+        """Insert one Arrow batch: ``values`` gives every column's values, in any order."""
+        if set(values) != set(self.column_names):
+            raise ValueError(
+                f"insert into {self.name}: columns {sorted(set(values) ^ set(self.column_names))} "
+                "are not both given and declared"
+            )
+        batch = pa.table({c.name: pa.array(values[c.name], _ARROW_TYPES[c.type]) for c in self.columns})
+        view = f"_{self.name.replace('.', '_')}_batch"
+        columns = ", ".join(self.column_names)
+        con.register(view, batch)
+        try:
+            con.execute(f"insert into {self.name} ({columns}) select {columns} from {view}")
+        finally:
+            con.unregister(view)
+
+
+RELEASE_FILES = Table("raw.release_files", (
+    Column("load_id", "varchar", not_null=True, primary_key=True),
+    Column("source_file", "varchar", "path relative to LANDING_DIR", not_null=True),
+    Column("sha256", "varchar", "of the data file's bytes", not_null=True),
+    Column("sidecar_sha256", "varchar", "of the .meta.yml bytes", not_null=True),
+    Column("format", "varchar", "a registered format (ingestion/releases/formats.py)", not_null=True),
+    Column("publisher", "varchar"),
+    Column("title", "varchar"),
+    Column("release_date", "date", "the vintage of every value in the file", not_null=True),
+    Column("status", "varchar", "a status of the seed ref_release_statuses", not_null=True),
+    Column("url", "varchar"),
+    Column("retrieved", "date"),
+    Column("encoding", "varchar", "as detected, for text formats"),
+    Column("notes", "varchar", "the table's note lines (注：..., 数据来源：...), one per line"),
+    Column("loaded_at", "timestamp", not_null=True),
+))
+
+#: One row per published cell as received: the load and the fields of a
+#: :class:`~ingestion.releases.records.RawObservation`.
+RELEASE_OBSERVATIONS = Table("raw.release_observations", (
+    Column("load_id", "varchar", "-> raw.release_files", not_null=True),
+    Column("row_number", "bigint", "1-based line/row in the file (JSON: 1-based datanode)", not_null=True),
+    Column("region_raw", "varchar"),
+    Column("indicator_raw", "varchar", "may carry its unit in trailing parentheses"),
+    Column("unit_raw", "varchar", "the unit given separately (unit row/column, UNIT_MEASURE)"),
+    Column("unit_mult", "varchar", "SDMX UNIT_MULT (power of ten), as received"),
+    Column("period_raw", "varchar"),
+    Column("value_raw", "varchar", "null: the source says there is no figure"),
+    Column("obs_status", "varchar", "SDMX OBS_STATUS where given (A, P, E, B)"),
+    Column("note", "varchar", "a comment the source attaches to this value"),
+))
+
+#: The record as received (the raw columns but SDMX's unit_mult, already applied to value), then how it
+#: maps. A column of both a record and its mapping (note) holds the mapping's.
+MAPPED_RELEASE_OBSERVATIONS = Table("mapped.release_observations", (
+    Column("load_id", "varchar", "-> raw.release_files", not_null=True),
+    Column("row_number", "bigint", not_null=True),
+    Column("region_raw", "varchar"),
+    Column("indicator_raw", "varchar"),
+    Column("unit_raw", "varchar"),
+    Column("period_raw", "varchar"),
+    Column("value_raw", "varchar"),
+    Column("region_code", "varchar", "ISO 3166-2:CN, CN for the nation", not_null=True),
+    Column("indicator_code", "varchar", not_null=True),
+    Column("period", "varchar", "2022 | 2022Q3 | 2022-09 (core.periods)", not_null=True),
+    Column("value", "double", "in the indicator's canonical unit (ref_indicators.unit)", not_null=True),
+    Column("unit_multiplier", "double", "value = published number * unit_multiplier", not_null=True),
+    Column("published_decimals", "integer", "decimals of the published number, for reconciliation", not_null=True),
+    Column("obs_status", "varchar", "SDMX OBS_STATUS where given (A, P, E, B)"),
+    Column("note", "varchar", "footnote marks and comments attached to the value"),
+))
+
+RELEASES_DDL = "create schema if not exists raw;\n" + RELEASE_FILES.ddl + RELEASE_OBSERVATIONS.ddl
+MAPPED_RELEASES_DDL = "create schema if not exists mapped;\n" + MAPPED_RELEASE_OBSERVATIONS.ddl
 
 #: A column only the layout before issue 9 has (harmonized at load time, without unit_mult).
 _HARMONIZED_AT_LOAD = "region_code"

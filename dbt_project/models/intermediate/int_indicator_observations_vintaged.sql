@@ -24,6 +24,12 @@ indicators as (
 
 ),
 
+statuses as (
+
+    select status, precedence from {{ ref('ref_release_statuses') }}
+
+),
+
 vintaged as (
 
     select
@@ -40,11 +46,7 @@ vintaged as (
         observations.note,
         files.release_date,
         files.status,
-        case files.status
-            when 'revised' then 3
-            when 'final' then 2
-            when 'preliminary' then 1
-        end as status_precedence,
+        statuses.precedence as status_precedence,
         files.source_file,
         files.loaded_at,
         current_loads.load_id is null as is_withdrawn
@@ -52,6 +54,7 @@ vintaged as (
     from observations
     inner join files on observations.load_id = files.load_id
     left join indicators on observations.indicator_code = indicators.indicator_code
+    left join statuses on files.status = statuses.status
     left join current_loads on observations.load_id = current_loads.load_id
 
 ),

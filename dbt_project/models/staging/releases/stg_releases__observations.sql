@@ -18,7 +18,7 @@ renamed as (
         period,
 
         ---------- period parts
-        cast(left(period, 4) as integer) as year,
+        {{ period_year('period') }} as year,
         {{ period_frequency('period') }} as frequency,
 
         ---------- measures
