@@ -5,9 +5,10 @@ SQL, ``dbt.log``: about 30 MB a run on the shipped data) to ``WAREHOUSE_DIR/dbt/
 only the folders of the last :data:`DBT_RUNS_KEPT` runs are kept.
 """
 
+import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -48,6 +49,12 @@ def dbt_target_path(run_id: str, step: str) -> Path:
     return current / step
 
 
+def dbt_args(command: Sequence[str], warehouse: WarehouseResource) -> list[str]:
+    """``command`` against the resource's build database: profiles.yml reads its path from the var
+    ``warehouse_path``, so neither this process's environment nor dbt's working directory decides it."""
+    return [*command, "--vars", json.dumps({"warehouse_path": str(warehouse.path.resolve())})]
+
+
 @contextmanager
 def dbt_process(invocation: DbtCliInvocation, warehouse: WarehouseResource) -> Iterator[DbtCliInvocation]:
     """Record the dbt process as a child of the lock holder, and stop it if the step is interrupted.
@@ -78,7 +85,7 @@ def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     """`dbt build`: every seed, model and test, in dependency order (dbt runs as one writer)."""
     with warehouse.doing("dbt build"):
         target = dbt_target_path(context.run_id, "build")
-        with dbt_process(dbt.cli(["build"], context=context, target_path=target), warehouse) as build:
+        with dbt_process(dbt.cli(dbt_args(["build"], warehouse), context=context, target_path=target), warehouse) as build:
             yield from build.stream()
 
 
@@ -96,7 +103,7 @@ def dbt_docs(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: 
     a browser refuses to a file:// page). manifest.json and catalog.json are published next to it for tools."""
     with warehouse.doing("dbt docs generate"):
         invocation = dbt.cli(
-            ["docs", "generate", "--static"],
+            dbt_args(["docs", "generate", "--static"], warehouse),
             manifest=dbt_project.manifest_path,
             target_path=dbt_target_path(context.run_id, "docs"),
         )
