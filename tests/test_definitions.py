@@ -215,3 +215,43 @@ def test_dbt_build_stays_one_step_after_the_mapping(defs: dg.Definitions):
     steps = [step.key for step in plan.get_steps_to_execute_in_topo_order()]
     assert [step for step in steps if step.startswith("warehouse_dbt_models")] == ["warehouse_dbt_models"]
     assert steps.index("mapped__observations") < steps.index("warehouse_dbt_models")
+
+
+def test_dbt_source_test_outcomes_become_quality_results_per_source_table():
+    """What the quality report and the run summary list for the dbt tests of sources (audit.quality_results)."""
+    from datetime import datetime
+
+    from orchestration.assets.dbt import source_test_results
+
+    def test(name: str, source: str, severity: str = "ERROR") -> dict:
+        return {"resource_type": "test", "name": name, "config": {"severity": severity}, "description": "",
+                "depends_on": {"nodes": [f"source.p.{source}"]}}
+
+    manifest = {
+        "nodes": {
+            "test.p.a": test("source_unique_releases_release_files_load_id", "releases.release_files"),
+            "test.p.b": test("source_not_null_registers_register_records_uscc", "registers.register_records", "warn"),
+            "test.p.c": {"resource_type": "test", "name": "unique_dim_region", "config": {}, "depends_on": {"nodes": ["model.p.dim_region"]}},
+            "test.p.d": test("source_not_null_releases_release_files_sha256", "releases.release_files"),
+        },
+        "sources": {
+            "source.p.releases.release_files": {"schema": "raw", "name": "release_files"},
+            "source.p.registers.register_records": {"schema": "raw", "name": "register_records"},
+        },
+    }
+    run_results = {"results": [
+        {"unique_id": "test.p.a", "status": "fail", "failures": 2, "message": "Got 2 results, configured to fail if != 0"},
+        {"unique_id": "test.p.b", "status": "pass", "failures": 0, "message": None},
+        {"unique_id": "test.p.c", "status": "pass", "failures": 0, "message": None},  # a model's test: a Dagster check only
+        {"unique_id": "test.p.d", "status": "skipped", "failures": None, "message": None},
+    ]}
+
+    results = source_test_results(run_results, manifest, datetime(2026, 1, 1))
+
+    assert [(r.suite, r.table) for r in results] == [("dbt source raw.register_records", "raw.register_records"),
+                                                     ("dbt source raw.release_files", "raw.release_files")]
+    (uscc,), (unique,) = results[0].outcomes, results[1].outcomes
+    assert (uscc.passed, uscc.severity, uscc.blocking) == (True, "warn", False)
+    assert (unique.name, unique.passed, unique.blocking, unique.unexpected_count) == (
+        "source_unique_releases_release_files_load_id", False, True, 2)
+    assert unique.observed_value == "Got 2 results, configured to fail if != 0"
