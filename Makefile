@@ -12,7 +12,7 @@ export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := false
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: run rebuild test dev lock bench clean install dagster-home
+.PHONY: run rebuild test dev lock bench clean install manifest dagster-home
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -30,20 +30,32 @@ $(VENV)/.installed: requirements.lock requirements-bi-sqlalchemy.lock pyproject.
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps --target $(BI_SQLALCHEMY) -r requirements-bi-sqlalchemy.lock
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed manifest
+
+# The dbt manifest Dagster loads (orchestration/dbt_project.py), prepared here rather than when the code
+# location is imported; again whenever a file of the dbt project is newer (dbt itself on PATH for dagster-dbt).
+DBT_MANIFEST := dbt_project/target/manifest.json
+DBT_PROJECT_FILES := $(shell find dbt_project -type f -not -path 'dbt_project/target/*' -not -path 'dbt_project/logs/*' -not -path 'dbt_project/dbt_packages/*')
+
+$(DBT_MANIFEST): $(DBT_PROJECT_FILES) orchestration/dbt_project.py | $(VENV)/.installed
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dagster-dbt project prepare-and-package --file orchestration/dbt_project.py
+	touch $@
+
+manifest: $(DBT_MANIFEST)
 
 # Builds nothing when nothing changed since the last successful run (it says so); `make rebuild` always builds.
-run: $(VENV)/.installed dagster-home
+run: $(VENV)/.installed manifest dagster-home
 	$(BIN)/python -m orchestration.run
 
-rebuild: $(VENV)/.installed dagster-home
+rebuild: $(VENV)/.installed manifest dagster-home
 	WAREHOUSE_FORCE_REBUILD=1 $(BIN)/python -m orchestration.run
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed manifest
 	$(BIN)/python -m pytest -q
 
-dev: $(VENV)/.installed dagster-home
-	$(BIN)/dagster dev -m orchestration.definitions --host 127.0.0.1 --port 3000
+# `dagster dev` parses the dbt project again on each reload (DbtProject.prepare_if_dev), with this dbt.
+dev: $(VENV)/.installed manifest dagster-home
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dagster dev -m orchestration.definitions --host 127.0.0.1 --port 3000
 
 dagster-home:
 	@mkdir -p "$(DAGSTER_HOME)" && cp orchestration/dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"

@@ -87,8 +87,3 @@ def disclosure_thresholds() -> dict[str, float]:
             raise ValueError(f"{variable}={raw!r} is not a number") from None
     return thresholds
 
-
-def export_absolute_paths() -> None:
-    """Put absolute LANDING_DIR and WAREHOUSE_DIR into the environment for subprocesses (dbt)."""
-    os.environ["LANDING_DIR"] = str(landing_dir())
-    os.environ["WAREHOUSE_DIR"] = str(warehouse_dir())

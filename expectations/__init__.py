@@ -5,7 +5,7 @@
 - ``run_suite`` / ``run_suites``: validate, returning :class:`SuiteResult` (one outcome per expectation);
 - ``run_and_report`` / ``build_quality_report``: the same, written into the Data Docs report under
   ``WAREHOUSE_DIR/reports/quality/`` (GX file context under ``WAREHOUSE_DIR/gx/``);
-- ``record_results`` / ``blocking_failures``: the ``audit.quality_results`` table;
+- ``record_results``: the ``audit.quality_results`` table;
 - ``expectations.run_summary``: what a run leaves to fix (failed files, quarantined rows, withdrawn and
   duplicate files, failed blocking checks), printed by ``make run`` and shown at the top of the report.
 
@@ -14,12 +14,9 @@ Importing this package is cheap; Great Expectations (seconds to import) loads on
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # before any submodule imports GX
-
-from expectations.results import ExpectationOutcome, SuiteResult, blocking_failures, record_results
+from expectations.results import ExpectationOutcome, SuiteResult, record_results
 from expectations.spec import Expect, Suite
 from expectations.suites import SUITES, get_suite
 
@@ -36,7 +33,6 @@ __all__ = [
     "ExpectationOutcome",
     "Suite",
     "SuiteResult",
-    "blocking_failures",
     "get_suite",
     "record_results",
     *_LAZY,

@@ -1,8 +1,8 @@
 """What a suite run returns, and the table the results are kept in (no Great Expectations import).
 
 ``audit.quality_results`` holds one row per expectation per run. Validation itself only reads the
-warehouse; the caller that holds the writer lock records the results (``record_results``), and the
-publisher asks :func:`blocking_failures` before it publishes.
+warehouse; the caller that holds the writer lock records the results (``record_results``). Whether a run
+may publish is answered from the Dagster checks (``orchestration.assets.serving.failed_blocking_checks``).
 """
 
 from __future__ import annotations
@@ -87,17 +87,3 @@ def record_results(con: duckdb.DuckDBPyConnection, run_id: str, results: Iterabl
         con.executemany("insert into audit.quality_results values (?, ?, ?, ?, ?, ?, ?, ?::json, ?, ?)", rows)
     return len(rows)
 
-
-def blocking_failures(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, Any]]:
-    """(suite, expectation, observed_value) of the blocking expectations that failed in the latest run
-    of their suite: what must stop a publication."""
-    exists = con.execute(
-        "select count(*) from duckdb_tables() where schema_name = 'audit' and table_name = 'quality_results'"
-    ).fetchone()[0]
-    if not exists:
-        return []
-    return con.execute(
-        """select suite, expectation, observed_value from audit.quality_results
-        qualify checked_at = max(checked_at) over (partition by suite) and blocking and not passed
-        order by suite, expectation"""
-    ).fetchall()

@@ -22,23 +22,26 @@ from orchestration.checks import QUALITY_CHECKS, QUALITY_REPORT_KEY
 from orchestration.freshness import DATA_FRESHNESS_CHECKS
 from orchestration.partitions import PARTITIONS, changed_paths, partitions_of, range_tags
 
-#: One per kind of input: its raw asset (and the checks on it) over a range of its partitions.
+#: The raw assets without their checks: the checks on raw tables (Great Expectations suites, dbt source tests,
+#: data freshness) judge everything loaded, so they run after the loads, with what is downstream.
+RAW_ONLY = dg.AssetSelection.assets(*RAW_ASSETS.values()).without_checks()
+
+#: One per kind of input: its raw asset over a range of its partitions.
 INGEST_JOBS = {
     kind: dg.define_asset_job(
         f"ingest_{kind}",
-        selection=dg.AssetSelection.assets(asset),
+        selection=dg.AssetSelection.assets(asset).without_checks(),
         description=f"Load, withdraw or restore the files of LANDING_DIR/{kind}/ of the run's partitions.",
     )
     for kind, asset in RAW_ASSETS.items()
 }
 
-#: Everything downstream of the raw assets: mappings, dbt, checks, publishing, reports. With the ingest jobs,
-#: what `make run` runs; the automation sensor runs the part of it downstream of what changed.
+#: Everything downstream of the raw assets and every check (those on the raw tables included): mappings, dbt,
+#: checks, publishing, reports. With the ingest jobs, what `make run` runs; the automation sensor runs the
+#: part of it downstream of what changed.
 warehouse_job = dg.define_asset_job(
     "warehouse_job",
-    # the data freshness checks are on the raw assets but judge what is loaded: they run after the loads
-    selection=(dg.AssetSelection.all() - dg.AssetSelection.assets(*RAW_ASSETS.values()))
-    | dg.AssetSelection.checks(*DATA_FRESHNESS_CHECKS),
+    selection=dg.AssetSelection.all() - RAW_ONLY,
     description="Map the loaded data onto the seeds, build the dbt marts, run the quality checks, publish.",
 )
 
@@ -61,7 +64,7 @@ daily_quality_schedule = dg.ScheduleDefinition(
 #: Evaluates :data:`~orchestration.conditions.ON_CHANGE` of every asset downstream of the landing files.
 automation_sensor = dg.AutomationConditionSensorDefinition(
     "warehouse_automation",
-    target=dg.AssetSelection.all() - dg.AssetSelection.assets(*RAW_ASSETS.values()),
+    target=dg.AssetSelection.all() - RAW_ONLY,
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
     description="Materializes what is downstream of new raw partitions, an edited seed or a changed dbt model.",

@@ -90,28 +90,21 @@ def execute_pipeline(
         if not run.success:
             return result
     job = defs.resolve_job_def(warehouse_job.name)
-    selection = _downstream_of(defs, [kind for kind, keys in pending.items() if keys]) if narrow else None
+    changed = [kind for kind, keys in pending.items() if keys]
+    if narrow and changed:
+        job = job.get_subset(**_downstream_of(defs, changed))
     result.runs.append(
-        job.execute_in_process(
-            instance=instance,
-            run_id=run_id,
-            raise_on_error=False,
-            run_config=run_config,
-            tags=tags,
-            asset_selection=selection,
-        )
+        job.execute_in_process(instance=instance, run_id=run_id, raise_on_error=False, run_config=run_config, tags=tags)
     )
     return result
 
 
-def _downstream_of(defs: dg.Definitions, kinds: list[str]) -> list[dg.AssetKey] | None:
-    """The assets downstream of the raw assets of ``kinds`` (not those raw assets); None (everything) when
-    no kind changed (only files no loader reads did: everything is rebuilt, as after any other change)."""
+def _downstream_of(defs: dg.Definitions, kinds: list[str]) -> dict[str, set]:
+    """The assets downstream of the raw assets of ``kinds`` (not those raw assets) and their checks, with the
+    checks on those raw assets: the selection of a ``warehouse_job`` subset."""
     from orchestration.assets.ingestion import RAW_ASSETS
 
-    if not kinds:
-        return None
     graph = defs.resolve_asset_graph()
-    raw = [key for kind in kinds for key in RAW_ASSETS[kind].keys]
-    selection = dg.AssetSelection.assets(*raw).downstream() - dg.AssetSelection.assets(*raw)
-    return sorted(selection.resolve(graph), key=lambda key: key.to_user_string())
+    raw = dg.AssetSelection.assets(*[RAW_ASSETS[kind] for kind in kinds])
+    selection = raw.downstream() - raw.without_checks()
+    return {"asset_selection": selection.resolve(graph), "asset_check_selection": selection.resolve_checks(graph)}

@@ -15,6 +15,7 @@ from dagster_duckdb import DuckDBResource
 from core import settings, warehouse
 from core.locking import WriterLock
 from ingestion.audit import AUDIT_DDL
+from orchestration.dbt_project import DBT_EXECUTABLE, dbt_project
 from orchestration.fingerprint import JOBS_KEEPING_THE_PUBLICATION, forget_successful_run
 from orchestration.recovery import report_interrupted_run
 
@@ -85,11 +86,10 @@ def warehouse_resource() -> WarehouseResource:
 
 
 def build_resources() -> dict[str, dg.ConfigurableResource]:
-    from orchestration.dbt_project import dbt_project  # parses the dbt project when stale: only here
-
-    settings.export_absolute_paths()  # dbt's profile reads the absolute WAREHOUSE_DIR
+    """The resources of the current LANDING_DIR / WAREHOUSE_DIR. dbt gets the build database's path from the
+    dbt asset (:func:`orchestration.assets.dbt.dbt_args`), not from this process's environment."""
     return {
         "warehouse": warehouse_resource(),
         "landing": LandingResource(path=str(settings.landing_dir())),
-        "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=str(settings.DBT_PROJECT_DIR)),
+        "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=str(settings.DBT_PROJECT_DIR), dbt_executable=DBT_EXECUTABLE),
     }

@@ -35,9 +35,9 @@ REPORTING_DATE = "2022-06-30"
 BIN = Path(sys.executable).parent
 
 
-def _run(project_dir: Path, warehouse_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """A command of the venv (dbt, mf) in the project copy, against the given warehouse."""
-    env = {**os.environ, "WAREHOUSE_DIR": str(warehouse_dir), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+def _run(project_dir: Path, warehouse_dir: Path, *args: str, target: str = "local") -> subprocess.CompletedProcess[str]:
+    """A command of the venv (dbt, mf) in the project copy, against the given warehouse and profile target."""
+    env = {**os.environ, "WAREHOUSE_DIR": str(warehouse_dir), "DBT_TARGET": target, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     return subprocess.run([str(BIN / args[0]), *args[1:]], cwd=project_dir, env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -226,3 +226,46 @@ def test_metrics_layer_answers_mf_query(built: BuiltProject):
     assert lines[0] == "metric_time__year,rd_intensity"
     assert [line.split(",")[0][:4] for line in lines[1:]] == ["2018", "2020", "2021"]
     assert round(float(lines[2].split(",")[1]), 4) == 2.1070
+
+
+#: Holds the build database open read-write, and its writer lock, until stdin closes: a pipeline run mid-build.
+HOLD_THE_BUILD_DATABASE = """
+import sys
+from pathlib import Path
+import duckdb
+from core.locking import WriterLock
+with WriterLock(Path(sys.argv[1])).hold("dbt build"):
+    con = duckdb.connect(sys.argv[1])
+    print("holding", flush=True)
+    sys.stdin.read()
+    con.close()
+"""
+
+
+def test_metricflow_queries_the_published_copy_while_a_run_holds_the_build_database(built: BuiltProject):
+    """`DBT_TARGET=serving mf query` reads serving.duckdb read-only: it answers with the published figures
+    while another process holds the build database open for writing (and its writer lock), and waits for nothing."""
+    from serving.publish import publish_serving_database
+
+    build_db = built.warehouse_dir / "warehouse.duckdb"
+    publish_serving_database(build_db, built.warehouse_dir / "serving.duckdb", "mf-test")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_BUILD_DATABASE, str(build_db)], cwd=settings.REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(settings.REPO_ROOT)}, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        blocked = built.run("mf", "query", "--metrics", "rd_intensity", "--group-by", "metric_time__year")
+        out = _run(
+            built.project_dir, built.warehouse_dir, "mf", "query", "--metrics", "rd_intensity", "--group-by",
+            "metric_time__year", "--where", "{{ Dimension('region__region_code') }} = 'CN-CQ'", "--order",
+            "metric_time__year", "--csv", "mf_serving.csv", target="serving",
+        )
+    finally:
+        holder.communicate("", timeout=60)
+    assert blocked.returncode != 0 and "lock" in (blocked.stdout + blocked.stderr).lower()  # the build target waits on the run
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = (built.project_dir / "mf_serving.csv").read_text().splitlines()
+    assert lines[0] == "metric_time__year,rd_intensity"
+    figures = {year[:4]: round(float(value), 4) if value else None for year, value in (line.split(",") for line in lines[1:])}
+    assert figures == {"2018": None, "2020": 2.107, "2021": round(100 * 603.8 / 27894.02, 4)}  # 2018: no R&D figure

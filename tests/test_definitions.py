@@ -1,8 +1,15 @@
 """The code location loads, and its asset graph, checks, jobs, schedule and sensor are what users rely on."""
 
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
 import dagster as dg
 import pytest
 
+from core import settings
 from orchestration.definitions import build_definitions
 
 
@@ -11,6 +18,61 @@ def defs(tmp_path_factory: pytest.TempPathFactory) -> dg.Definitions:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("WAREHOUSE_DIR", str(tmp_path_factory.mktemp("defs")))
         yield build_definitions()
+
+
+#: Imports the code location in a fresh interpreter; prints the environment variables the import changed and
+#: the processes it started. Dagster and dagster-dbt are imported first: Dagster's vendored croniter runs
+#: `file` on the interpreter when it is imported, which is not the code location's doing.
+IMPORT_PROBE = textwrap.dedent(
+    """
+    import json, os, subprocess
+    import dagster, dagster_dbt
+    before, started = dict(os.environ), []
+    popen_init = subprocess.Popen.__init__
+    def record(self, args, *rest, **kwargs):
+        started.append(args if isinstance(args, str) else " ".join(map(str, args)))
+        popen_init(self, args, *rest, **kwargs)
+    subprocess.Popen.__init__ = record
+    import orchestration.definitions
+    changed = sorted(k for k in set(before) | set(os.environ) if before.get(k) != os.environ.get(k))
+    print(json.dumps({"changed": changed, "started": started}))
+    """
+)
+
+
+def test_loading_the_code_location_changes_no_environment_variable_and_runs_nothing(tmp_path):
+    """The dbt manifest is prepared at install (`make manifest`), and dbt gets the warehouse path from the
+    dbt asset: importing the definitions neither runs dbt nor writes os.environ (a relative WAREHOUSE_DIR
+    stays relative, as the user gave it)."""
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("DAGSTER_IS_DEV_CLI", "GX_ANALYTICS_ENABLED")},
+        "WAREHOUSE_DIR": os.path.relpath(tmp_path / "warehouse", settings.REPO_ROOT),
+        "LANDING_DIR": os.path.relpath(tmp_path / "landing", settings.REPO_ROOT),
+        "PYTHONPATH": str(settings.REPO_ROOT),
+    }
+    probe = subprocess.run(
+        [sys.executable, "-c", IMPORT_PROBE], cwd=settings.REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert probe.returncode == 0, probe.stderr[-3000:]
+    assert json.loads(probe.stdout.splitlines()[-1]) == {"changed": [], "started": []}
+
+
+def test_dbt_opens_the_build_database_of_the_warehouse_resource(defs: dg.Definitions, tmp_path):
+    """dbt's profile takes the build database from the var the dbt asset passes (``dbt_args``), not from the
+    environment: with WAREHOUSE_DIR pointing elsewhere, `dbt debug` connects to the resource's database."""
+    from orchestration.assets.dbt import dbt_args
+    from orchestration.dbt_project import DBT_EXECUTABLE
+
+    warehouse = defs.resources["warehouse"]
+    warehouse.path.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "WAREHOUSE_DIR": str(tmp_path / "elsewhere"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    debug = subprocess.run(
+        [DBT_EXECUTABLE, *dbt_args(["debug"], warehouse), "--log-path", str(tmp_path / "logs")],
+        cwd=settings.DBT_PROJECT_DIR, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert debug.returncode == 0, debug.stdout[-3000:]
+    assert f"path: {warehouse.path}" in debug.stdout
+    assert warehouse.path.is_file() and not (tmp_path / "elsewhere").exists()
 
 
 def keys(defs: dg.Definitions) -> set[str]:
@@ -208,3 +270,65 @@ def test_a_new_release_partition_materializes_only_what_is_downstream_of_it(defs
     assert not {"mapped/enterprise_rejected_rows", "mapped/register_kinds", "staging/stg_enterprise__submissions",
                 "marts/fct_enterprise_submission_history", "marts/recognitions_in_force", "reference/ref_regions"} & requested
     assert unchanged.total_requested == 0
+
+
+def test_dbt_source_tests_are_checks_on_the_assets_that_load_the_sources(defs: dg.Definitions):
+    graph = defs.resolve_asset_graph()
+
+    def checks_on(*key: str) -> set[str]:
+        return {c.name for c in graph.asset_check_keys if c.asset_key == dg.AssetKey(list(key))}
+
+    assert {"source_unique_releases_release_files_load_id", "source_not_null_releases_release_files_release_date"} <= checks_on("raw", "releases")
+    assert "source_not_null_registers_register_records_uscc" in checks_on("raw", "registers")
+    assert "source_not_null_mapped_register_kinds_kind_code" in checks_on("mapped", "register_kinds")
+
+
+def test_dbt_build_stays_one_step_after_the_mapping(defs: dg.Definitions):
+    """Checks on the raw assets that blocked would split `dbt build` around the mapping step."""
+    from dagster._core.execution.api import create_execution_plan
+
+    plan = create_execution_plan(defs.resolve_job_def("warehouse_job"))
+    steps = [step.key for step in plan.get_steps_to_execute_in_topo_order()]
+    assert [step for step in steps if step.startswith("warehouse_dbt_models")] == ["warehouse_dbt_models"]
+    for mapped in ("mapped__release_observations", "mapped__enterprise_rejected_rows", "mapped__register_kinds"):
+        assert steps.index(mapped) < steps.index("warehouse_dbt_models")
+
+
+def test_dbt_source_test_outcomes_become_quality_results_per_source_table():
+    """What the quality report and the run summary list for the dbt tests of sources (audit.quality_results)."""
+    from datetime import datetime
+
+    from orchestration.assets.dbt import source_test_results
+
+    def test(name: str, source: str, severity: str = "ERROR") -> dict:
+        return {"resource_type": "test", "name": name, "config": {"severity": severity}, "description": "",
+                "depends_on": {"nodes": [f"source.p.{source}"]}}
+
+    manifest = {
+        "nodes": {
+            "test.p.a": test("source_unique_releases_release_files_load_id", "releases.release_files"),
+            "test.p.b": test("source_not_null_registers_register_records_uscc", "registers.register_records", "warn"),
+            "test.p.c": {"resource_type": "test", "name": "unique_dim_region", "config": {}, "depends_on": {"nodes": ["model.p.dim_region"]}},
+            "test.p.d": test("source_not_null_releases_release_files_sha256", "releases.release_files"),
+        },
+        "sources": {
+            "source.p.releases.release_files": {"schema": "raw", "name": "release_files"},
+            "source.p.registers.register_records": {"schema": "raw", "name": "register_records"},
+        },
+    }
+    run_results = {"results": [
+        {"unique_id": "test.p.a", "status": "fail", "failures": 2, "message": "Got 2 results, configured to fail if != 0"},
+        {"unique_id": "test.p.b", "status": "pass", "failures": 0, "message": None},
+        {"unique_id": "test.p.c", "status": "pass", "failures": 0, "message": None},  # a model's test: a Dagster check only
+        {"unique_id": "test.p.d", "status": "skipped", "failures": None, "message": None},
+    ]}
+
+    results = source_test_results(run_results, manifest, datetime(2026, 1, 1))
+
+    assert [(r.suite, r.table) for r in results] == [("dbt source raw.register_records", "raw.register_records"),
+                                                     ("dbt source raw.release_files", "raw.release_files")]
+    (uscc,), (unique,) = results[0].outcomes, results[1].outcomes
+    assert (uscc.passed, uscc.severity, uscc.blocking) == (True, "warn", False)
+    assert (unique.name, unique.passed, unique.blocking, unique.unexpected_count) == (
+        "source_unique_releases_release_files_load_id", False, True, 2)
+    assert unique.observed_value == "Got 2 results, configured to fail if != 0"

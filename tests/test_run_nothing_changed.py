@@ -97,7 +97,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
     for name in CODE:
         source = settings.REPO_ROOT / name
         if source.is_dir():
-            shutil.copytree(source, repo / name, ignore=shutil.ignore_patterns("target", "logs", "__pycache__"))
+            shutil.copytree(source, repo / name, ignore=shutil.ignore_patterns("logs", "__pycache__"))  # with the manifest (make manifest)
         else:
             shutil.copy2(source, repo / name)
     shutil.copytree(settings.REPO_ROOT / "data" / "landing", landing)

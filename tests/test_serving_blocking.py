@@ -12,7 +12,7 @@ import pytest
 from core import settings
 from core.warehouse import write_connection
 from ingestion.audit import AUDIT_DDL
-from orchestration.assets.serving import SERVING_DATABASE_KEY, build_serving_database_asset
+from orchestration.assets.serving import SERVING_DATABASE_KEY, build_serving_database_asset, failed_blocking_checks
 from orchestration.resources import warehouse_resource
 
 MART = dg.AssetKey(["marts", "rd_intensity_probe"])
@@ -157,3 +157,24 @@ def test_serving_job_of_a_code_location_refuses_after_a_failed_blocking_check(wa
     (failure,) = [e for e in result.all_events if e.is_step_failure]
     assert failure.step_failure_data.user_failure_data.description.startswith("not publishing: blocking checks failed")
     assert fingerprint(warehouse / "serving.duckdb") == before
+
+
+def test_the_publish_gate_answers_outside_a_run_too(warehouse: Path):
+    """The question the serving database asks before it publishes, asked by anyone else with the instance and
+    the code location's asset graph: the same answer, naming the check and the run it failed in."""
+    defs = dg.Definitions(
+        assets=[rd_intensity_probe, serving_database],
+        asset_checks=[rd_intensity_within_0_and_10_pct],
+        resources={"warehouse": warehouse_resource()},
+    )
+    instance = dg.DagsterInstance.ephemeral()
+    assert failed_blocking_checks(instance, defs.resolve_asset_graph()) == []  # nothing evaluated yet
+
+    assert run(instance, "2.11").success
+    assert failed_blocking_checks(instance, defs.resolve_asset_graph()) == []
+    failed = run(instance, "45")
+
+    assert failed_blocking_checks(instance, defs.resolve_asset_graph()) == [
+        f"marts/rd_intensity_probe:rd_intensity_within_0_and_10_pct (run {failed.run_id})"
+    ]
+    assert failed_blocking_checks(instance, defs.resolve_asset_graph(), MART) == []  # nothing upstream of the mart

@@ -5,17 +5,22 @@ SQL, ``dbt.log``: about 30 MB a run on the shipped data) to ``WAREHOUSE_DIR/dbt/
 only the folders of the last :data:`DBT_RUNS_KEPT` runs are kept.
 """
 
+import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 
 from core import settings
+from expectations import ExpectationOutcome, SuiteResult, record_results
 from orchestration.assets.serving import SERVING_DATABASE_KEY
 from orchestration.conditions import ON_CHANGE
 from orchestration.dbt_project import dbt_project
@@ -49,6 +54,59 @@ def dbt_target_path(run_id: str, step: str) -> Path:
     return current / step
 
 
+def dbt_args(command: Sequence[str], warehouse: WarehouseResource) -> list[str]:
+    """``command`` against the resource's build database: profiles.yml reads its path from the var
+    ``warehouse_path``, so neither this process's environment nor dbt's working directory decides it."""
+    return [*command, "--vars", json.dumps({"warehouse_path": str(warehouse.path.resolve())})]
+
+
+#: dbt test statuses that are an outcome (a test skipped because its model failed has none).
+_TEST_OUTCOMES = {"pass": True, "warn": False, "fail": False, "error": False}
+
+
+def source_test_results(run_results: Mapping[str, Any], manifest: Mapping[str, Any], checked_at: datetime) -> list[SuiteResult]:
+    """The outcomes of the dbt tests of sources in ``run_results``, one suite per source table
+    (``dbt source raw.release_files``), for ``audit.quality_results``: the quality report and the run
+    summary show them with the expectation suites. An error-severity test blocks: `dbt build` skips what
+    is downstream of it, the publication included."""
+    outcomes: dict[str, list[ExpectationOutcome]] = defaultdict(list)
+    for result in run_results["results"]:
+        test = manifest["nodes"].get(result["unique_id"], {})
+        sources = [node for node in test.get("depends_on", {}).get("nodes", []) if node.startswith("source.")]
+        if test.get("resource_type") != "test" or not sources or result["status"] not in _TEST_OUTCOMES:
+            continue
+        source = manifest["sources"][sources[0]]
+        severity = "warn" if str(test["config"].get("severity", "error")).lower() == "warn" else "error"
+        outcomes[f"{source['schema']}.{source['name']}"].append(
+            ExpectationOutcome(
+                name=test["name"],
+                passed=_TEST_OUTCOMES[result["status"]],
+                severity=severity,
+                blocking=severity == "error",
+                observed_value=result.get("message") or result["status"],
+                unexpected_count=result.get("failures"),
+                description=test.get("description") or "",
+            )
+        )
+    return [
+        SuiteResult(suite=f"dbt source {table}", table=table, outcomes=tuple(found), checked_at=checked_at)
+        for table, found in sorted(outcomes.items())
+    ]
+
+
+def record_source_tests(invocation: DbtCliInvocation, warehouse: WarehouseResource, run_id: str) -> None:
+    """Record the source tests of a finished `dbt build` in ``audit.quality_results`` (nothing if it left
+    no results)."""
+    target = Path(invocation.target_path)
+    if not (target / "run_results.json").is_file():
+        return
+    results = source_test_results(
+        invocation.get_artifact("run_results.json"), invocation.get_artifact("manifest.json"), datetime.now()
+    )
+    with warehouse.get_connection("recording the dbt source tests") as con:
+        record_results(con, run_id, results)
+
+
 @contextmanager
 def dbt_process(invocation: DbtCliInvocation, warehouse: WarehouseResource) -> Iterator[DbtCliInvocation]:
     """Record the dbt process as a child of the lock holder, and stop it if the step is interrupted.
@@ -79,8 +137,13 @@ def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     """`dbt build`: every seed, model and test, in dependency order (dbt runs as one writer)."""
     with warehouse.doing("dbt build"):
         target = dbt_target_path(context.run_id, "build")
-        with dbt_process(dbt.cli(["build"], context=context, target_path=target), warehouse) as build:
-            yield from build.stream()
+        with dbt_process(dbt.cli(dbt_args(["build"], warehouse), context=context, target_path=target), warehouse) as build:
+            try:
+                yield from build.stream()
+            except Exception:  # a failed source test fails the build: its outcome is recorded all the same
+                record_source_tests(build, warehouse, context.run_id)
+                raise
+            record_source_tests(build, warehouse, context.run_id)
 
 
 @dg.asset(
@@ -98,7 +161,7 @@ def dbt_docs(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: 
     a browser refuses to a file:// page). manifest.json and catalog.json are published next to it for tools."""
     with warehouse.doing("dbt docs generate"):
         invocation = dbt.cli(
-            ["docs", "generate", "--static"],
+            dbt_args(["docs", "generate", "--static"], warehouse),
             manifest=dbt_project.manifest_path,
             target_path=dbt_target_path(context.run_id, "docs"),
         )

@@ -3,7 +3,8 @@
 ``serving_database`` depends on every mart, so a blocking check that fails on a mart in the same run
 stops it (Dagster skips the step) and the last good ``serving.duckdb`` stays as it was. It also refuses
 to publish when the latest evaluation of any blocking check upstream failed, which covers a run that
-materializes the serving database alone after a failed run. The logic lives in ``serving/``.
+materializes the serving database alone after a failed run: :func:`failed_blocking_checks` is the one
+publish gate. The logic lives in ``serving/``.
 
 The code location adds them with ``build_serving_assets(mart_keys(warehouse_dbt_models))``; this module
 does not import the dbt assets itself, so it loads (and is tested) without parsing the dbt project.
@@ -11,6 +12,7 @@ does not import the dbt assets itself, so it loads (and is tested) without parsi
 
 # No `from __future__ import annotations`: Dagster checks the `context` annotation at definition time.
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
@@ -22,21 +24,28 @@ from serving.publish import export_parquet
 from serving.tiers import DECISIONS_TABLE, published_tiers, publish_tiers
 from serving.report import build_indicator_report
 
+if TYPE_CHECKING:
+    from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
+
 SERVING_DATABASE_KEY = dg.AssetKey(["serving", "serving_database"])
 PUBLIC_TIER_CHECK = "public_tier_discloses_nothing"
 
 
-def failed_blocking_checks(context: dg.AssetExecutionContext) -> list[str]:
-    """Blocking checks on the asset's ancestors whose latest evaluation failed with ERROR severity."""
-    graph = context.job_def.asset_layer.asset_graph
+def failed_blocking_checks(
+    instance: dg.DagsterInstance, asset_graph: "BaseAssetGraph", asset_key: dg.AssetKey = SERVING_DATABASE_KEY
+) -> list[str]:
+    """May ``asset_key`` be published? The one answer, for the serving database and anyone else who asks:
+    the blocking checks on its ancestors (the Great Expectations suites, the dbt tests of models and sources)
+    whose latest evaluation, in whichever run, failed with ERROR severity, as ``"<check> (run <id>)"``;
+    empty when it may be published. ``asset_graph``: the code location's (``defs.resolve_asset_graph()``)."""
     # A job that runs a selection sees only the selected checks; its source graph has all of them.
-    graph = getattr(graph, "source_asset_graph", graph)
-    ancestors = graph.get_ancestor_asset_keys(context.asset_key)
+    graph = getattr(asset_graph, "source_asset_graph", asset_graph)
+    ancestors = graph.get_ancestor_asset_keys(asset_key)
     failed = []
     for check_key in sorted(graph.get_check_keys_for_assets(ancestors), key=lambda k: k.to_user_string()):
         if not graph.get(check_key).blocking:
             continue
-        record = context.instance.get_latest_asset_check_evaluation_record(check_key)
+        record = instance.get_latest_asset_check_evaluation_record(check_key)
         evaluation = record.event.asset_check_evaluation if record and record.event else None
         if evaluation and not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
             failed.append(f"{check_key.to_user_string()} (run {record.run_id})")
@@ -73,7 +82,7 @@ def build_serving_database_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDe
         ),
     )
     def serving_database(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-        failed = failed_blocking_checks(context)
+        failed = failed_blocking_checks(context.instance, context.job_def.asset_layer.asset_graph, context.asset_key)
         if failed:
             raise dg.Failure(
                 description="not publishing: blocking checks failed on their latest evaluation: " + "; ".join(failed),
