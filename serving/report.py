@@ -6,9 +6,8 @@ repository is read), and no figure is computed here:
 - each target's row of ``marts.target_tracking`` (latest value, its period and age, the period judged,
   gap, "exceeded by", required change, status) and its labels from ``marts.dim_target`` (names, plan,
   quote, unit labels, what it is tracked on, the input that would feed it);
-- the series the target is tracked on, from ``marts.target_observations`` (or
-  ``intermediate.int_target_observations`` when the report is built from the build database), else from
-  the mart column ``dim_target`` names (``tracked_in``, ``tracked_measure``);
+- the series the target is tracked on, from ``marts.target_observations``, else from the mart column
+  ``dim_target`` names (``tracked_in``, ``tracked_measure``);
 - for a region target, the national figure from the same mart column, so Chongqing and China are
   compared on one definition;
 - the releases behind the latest figure (publisher, title, release date, link) from ``marts.target_sources``.
@@ -41,8 +40,8 @@ from serving.charts import Series, TargetMark, draws_path, format_number, line_c
 HERE = Path(__file__).resolve().parent
 TEMPLATES_DIR = HERE / "templates"
 
-#: Where the series behind each target is read from, first found wins.
-TARGET_OBSERVATIONS = ("marts.target_observations", "intermediate.int_target_observations")
+#: The series behind each target (a published mart, like everything the report reads).
+TARGET_OBSERVATIONS = "marts.target_observations"
 #: Order of the status tiles and the sort order of cards within a plan (most urgent first).
 STATUSES = ("off_track", "at_risk", "awaiting_data", "on_track", "met", "no_data", "confidential")
 #: What the report needs of the published database.
@@ -364,7 +363,7 @@ def load_report_data(db_path: Path) -> ReportData:
         for relation in REQUIRED_RELATIONS:
             if not db.has(relation):
                 raise ReportError(f"{db_path} has no {relation}: build the marts before the report")
-        observations = next((r for r in TARGET_OBSERVATIONS if db.has(r, "target_id", "period", "period_end_year", "value")), None)
+        observations = TARGET_OBSERVATIONS if db.has(TARGET_OBSERVATIONS, "target_id", "period", "period_end_year", "value") else None
         rows = db.rows(
             """select t.target_id, t.indicator_code, t.region_code, t.scope, t.comparator,
                       t.target_value::double as target_value, t.target_year, t.latest_value::double as latest_value,

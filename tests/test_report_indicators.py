@@ -226,6 +226,12 @@ def test_without_target_observations_the_series_come_from_the_mart_columns_the_s
     build = build_marts_db(tmp_path / "warehouse.duckdb")
     con = duckdb.connect(str(build))
     con.execute("drop table marts.target_observations")
+    # what only the build database has is never read, even when the published mart is missing
+    con.execute("create schema intermediate")
+    con.execute(
+        "create table intermediate.int_target_observations as "
+        "select 'T22' as target_id, '2024' as period, 2024.0 as period_end_year, 9.9 as value"
+    )
     con.close()
     page = Path(build_indicator_report(build, tmp_path / "indicators.html")["path"]).read_text(encoding="utf-8")
 
