@@ -26,7 +26,7 @@ from ingestion.releases.loader import load_releases
 from ingestion.releases.mapping import map_releases
 from serving.publish import publish_serving_database
 from serving.report import build_indicator_report
-from tests.test_dbt_project import _run
+from tests.test_dbt_project import BuiltProject, run_in_project
 
 pytestmark = pytest.mark.slow
 
@@ -78,14 +78,6 @@ def add_seed_rows(seeds: Path) -> None:
             csv.DictWriter(handle, columns, lineterminator="\n").writerow(row)
 
 
-def query(db: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def raw_state(con: duckdb.DuckDBPyConnection) -> list[tuple]:
     """What loading wrote: every load attempt and every record as received."""
     return con.execute(
@@ -97,9 +89,9 @@ def raw_state(con: duckdb.DuckDBPyConnection) -> list[tuple]:
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def built(tmp_path_factory: pytest.TempPathFactory) -> BuiltProject:
     """A warehouse whose toy release was loaded before its indicator was in the seeds, then built after
-    the seed edit (mapping and ``dbt build``) without loading anything again; returns its folder."""
+    the seed edit (mapping and ``dbt build``) without loading anything again."""
     root = tmp_path_factory.mktemp("target_from_seeds")
     project, landing, warehouse_dir = root / "dbt_project", root / "landing", root / "warehouse"
     shutil.copytree(settings.DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
@@ -125,38 +117,39 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         assert raw_state(con) == loaded
 
     # what the report reads, and every test of it and of the seeds (not those that need a mart left out)
-    build = _run(project, warehouse_dir, "dbt", "build", "--profiles-dir", ".", "--vars", f"{{reporting_date: {REPORTING_DATE}}}",
-                 "--select", "+target_tracking", "+target_observations", "+dim_target", "+target_sources", "+indicator_series",
-                 "--indirect-selection", "cautious")
+    build = run_in_project(
+        project, warehouse_dir, "dbt", "build", "--profiles-dir", ".", "--vars", f"{{reporting_date: {REPORTING_DATE}}}",
+        "--select", "+target_tracking", "+target_observations", "+dim_target", "+target_sources", "+indicator_series", "+dim_region",
+        "--indirect-selection", "cautious",
+    )
     assert build.returncode == 0, build.stdout[-3000:]
-    return warehouse_dir
+    return BuiltProject(project, warehouse_dir, build)
 
 
-def test_the_target_added_to_the_seeds_is_tracked_on_the_release_loaded_before(warehouse: Path):
-    db = warehouse / "warehouse.duckdb"
-    assert query(db, f"select * exclude (reporting_date) from marts.target_tracking where target_id = '{TARGET}'") == [(
+def test_the_target_added_to_the_seeds_is_tracked_on_the_release_loaded_before(built: BuiltProject):
+    assert built.query(f"select * exclude (reporting_date) from marts.target_tracking where target_id = '{TARGET}'") == [(
         TARGET, INDICATOR, "CN-CQ", "region", ">=", 1000.0, 2025,
         800.0, "2023", 200.0, 100.0, "on_track", "2023", 0.5, False, None,  # +150 a year reaches 1,100 by 2025
         "技术合同成交额", "Turnover of technology contracts", "100m_yuan", "100 million yuan", "亿元",
     )]
-    assert query(db, f"select period, value from marts.target_observations where target_id = '{TARGET}' order by period") == [
+    assert built.query(f"select period, value from marts.target_observations where target_id = '{TARGET}' order by period") == [
         ("2021", 500.0), ("2022", 650.0), ("2023", 800.0)
     ]
 
 
-def test_the_target_is_labelled_and_sourced_from_the_seeds_and_the_release(warehouse: Path):
-    db = warehouse / "warehouse.duckdb"
-    assert query(db, f"select plan, tracked_in, tracked_measure, input from marts.dim_target where target_id = '{TARGET}'") == [
+def test_the_target_is_labelled_and_sourced_from_the_seeds_and_the_release(built: BuiltProject):
+    assert built.query(f"select plan, tracked_in, tracked_measure, input from marts.dim_target where target_id = '{TARGET}'") == [
         (PLAN, "indicator_series", INDICATOR, "A release (formats 1-4) with Chongqing's 技术合同成交额")
     ]
-    assert query(db, f"select indicator_code, value, publisher, title, release_date::varchar from marts.target_sources where target_id = '{TARGET}'") == [
+    assert built.query(f"select indicator_code, value, publisher, title, release_date::varchar from marts.target_sources where target_id = '{TARGET}'") == [
         (INDICATOR, 800.0, "National Bureau of Statistics of China", "分省年度数据：技术合同成交额", "2024-03-01")
     ]
 
 
-def test_the_indicator_report_shows_the_new_target_with_its_names_unit_and_national_line(warehouse: Path):
-    publish_serving_database(warehouse / "warehouse.duckdb", warehouse / "serving.duckdb", "run-seeds")
-    page = Path(build_indicator_report(warehouse / "serving.duckdb", warehouse / "indicators.html")["path"])
+def test_the_indicator_report_shows_the_new_target_with_its_names_unit_and_national_line(built: BuiltProject):
+    folder = built.warehouse_dir
+    publish_serving_database(folder / "warehouse.duckdb", folder / "serving.duckdb", "run-seeds")
+    page = Path(build_indicator_report(folder / "serving.duckdb", folder / "indicators.html")["path"])
     card = re.search(rf'<article class="card[^"]*" id="{TARGET}".*?</article>', page.read_text(encoding="utf-8"), re.S)
     assert card, f"no card for {TARGET}"
     text = " ".join(re.sub(r"<[^>]+>", " ", card.group(0)).split())
