@@ -6,11 +6,10 @@ repository is read), and no figure is computed here:
 - each target's row of ``marts.target_tracking`` (latest value, its period and age, the period judged,
   gap, "exceeded by", required change, status) and its labels from ``marts.dim_target`` (names, plan,
   quote, unit labels, what it is tracked on, the input that would feed it);
-- the series the target is tracked on, from ``marts.target_observations`` (or
-  ``intermediate.int_target_observations`` when the report is built from the build database), else from
-  the mart column ``dim_target`` names (``tracked_in``, ``tracked_measure``);
+- the series the target is tracked on, from ``marts.target_observations``, else from the mart column
+  ``dim_target`` names (``tracked_in``, ``tracked_measure``);
 - for a region target, the national figure from the same mart column, so Chongqing and China are
-  compared on one definition;
+  compared on one definition, each named as ``marts.dim_region`` names it;
 - the releases behind the latest figure (publisher, title, release date, link) from ``marts.target_sources``.
 
 Charts are inline SVG with axis titles; each chart's figures can be downloaded from the page as CSV (a
@@ -41,8 +40,8 @@ from serving.charts import Series, TargetMark, draws_path, format_number, line_c
 HERE = Path(__file__).resolve().parent
 TEMPLATES_DIR = HERE / "templates"
 
-#: Where the series behind each target is read from, first found wins.
-TARGET_OBSERVATIONS = ("marts.target_observations", "intermediate.int_target_observations")
+#: The series behind each target (a published mart, like everything the report reads).
+TARGET_OBSERVATIONS = "marts.target_observations"
 #: Order of the status tiles and the sort order of cards within a plan (most urgent first).
 STATUSES = ("off_track", "at_risk", "awaiting_data", "on_track", "met", "no_data", "confidential")
 #: What the report needs of the published database.
@@ -50,6 +49,8 @@ REQUIRED_RELATIONS = ("marts.target_tracking", "marts.dim_target")
 #: Target kinds that count things achieved over the plan: drawn as progress towards the count.
 COUNT_KINDS = frozenset({"new_count", "cumulative_count"})
 NATION = "CN"
+#: The roll-up of all municipal SOEs in marts.soe_innovation, and how the page names it.
+ALL_SOES, ALL_SOES_LABEL = "ALL", "Municipal SOEs 市属国企"
 #: The long mart of annual series, one row per (region, indicator, year); its measures are indicator codes.
 LONG_SERIES_MART = "indicator_series"
 #: The x axis of every line chart: periods are placed where they end.
@@ -110,6 +111,8 @@ class TargetView:
     has_national: bool = False
     has_path: bool = False
     provenance: list[Provenance] = field(default_factory=list)
+    subject_label: str = ""  # the region's names (marts.dim_region) or the SOE group
+    national_label: str = NATION  # the nation's names (marts.dim_region)
 
     @property
     def unit_title(self) -> str:
@@ -120,12 +123,6 @@ class TargetView:
     def target_text(self) -> str:
         comparator = {">=": "≥", "<=": "≤", "~": "≈"}.get(self.comparator, self.comparator)
         return f"{comparator} {format_number(self.target_value)}{self.unit_suffix}"
-
-    @property
-    def subject_label(self) -> str:
-        if self.subject_kind == "region":
-            return "Chongqing 重庆" if self.subject == "CN-CQ" else self.subject
-        return "Municipal SOEs 市属国企" if self.subject == "ALL" else self.subject
 
 
 def _parse(label: object) -> Period | None:
@@ -192,6 +189,15 @@ class _Database:
             params.append(measure)
         return [(row["period"], row["value"]) for row in self.rows(sql + " order by 1", params)]
 
+    def region_labels(self) -> dict[str, str]:
+        """Region code -> its English and Chinese names ("Chongqing 重庆市"), from marts.dim_region."""
+        if not self.has("marts.dim_region", "region_code", "name_en", "name_zh"):
+            return {}
+        return {
+            row["region_code"]: " ".join(name for name in (row["name_en"], row["name_zh"]) if name) or row["region_code"]
+            for row in self.rows("select region_code, name_en, name_zh from marts.dim_region")
+        }
+
     def provenance(self, target_id: str) -> list[Provenance]:
         if not self.has("marts.target_sources"):
             return []
@@ -206,9 +212,16 @@ class _Database:
         ]
 
 
-def _target_view(row: dict[str, Any]) -> TargetView:
-    """One row of marts.target_tracking joined with its marts.dim_target labels."""
+def _target_view(row: dict[str, Any], region_labels: dict[str, str]) -> TargetView:
+    """One row of marts.target_tracking joined with its marts.dim_target labels, and the names of its
+    region (``region_labels``, :meth:`_Database.region_labels`)."""
     indicator = row["indicator_code"]
+    subject_kind = row["subject_kind"] or "region"
+    subject = row["subject"] or row["region_code"]
+    if subject_kind == "region":
+        subject_label = region_labels.get(subject, subject)
+    else:
+        subject_label = ALL_SOES_LABEL if subject == ALL_SOES else subject
     return TargetView(
         target_id=row["target_id"],
         indicator=indicator,
@@ -218,8 +231,8 @@ def _target_view(row: dict[str, Any]) -> TargetView:
         quote=row["quote"] or "",
         kind=row["kind"] or "",
         scope=row["scope"],
-        subject_kind=row["subject_kind"] or "region",
-        subject=row["subject"] or row["region_code"],
+        subject_kind=subject_kind,
+        subject=subject,
         comparator=row["comparator"],
         target_value=row["target_value"],
         target_year=row["target_year"],
@@ -238,6 +251,8 @@ def _target_view(row: dict[str, Any]) -> TargetView:
         input=row["input"] or "",
         tracked_in=row["tracked_in"],
         tracked_measure=row["tracked_measure"],
+        subject_label=subject_label,
+        national_label=region_labels.get(NATION, NATION),
     )
 
 
@@ -289,9 +304,9 @@ def _attach_chart(view: TargetView, db: _Database, observations: str | None) -> 
     if view.subject_kind == "region" and view.tracked_in and view.tracked_measure and view.subject != NATION:
         national = db.mart_series(view.tracked_in, view.tracked_measure, NATION)
         national_points, national_labels = _points(national, latest_period.frequency)
-        series.append(Series("national", "China 全国", national_points, national_labels))
+        series.append(Series("national", view.national_label, national_points, national_labels))
         view.has_national = bool(national_points)
-        csv_rows += [("China 全国", p, v, unit) for p, v in national if _same_frequency(p, latest_period)]
+        csv_rows += [(view.national_label, p, v, unit) for p, v in national if _same_frequency(p, latest_period)]
     latest = (latest_period.end_year, view.latest_value) if view.latest_value is not None else None
     target = None
     if view.target_value is not None and view.target_year is not None:
@@ -353,7 +368,7 @@ def load_report_data(db_path: Path) -> ReportData:
         for relation in REQUIRED_RELATIONS:
             if not db.has(relation):
                 raise ReportError(f"{db_path} has no {relation}: build the marts before the report")
-        observations = next((r for r in TARGET_OBSERVATIONS if db.has(r, "target_id", "period", "period_end_year", "value")), None)
+        observations = TARGET_OBSERVATIONS if db.has(TARGET_OBSERVATIONS, "target_id", "period", "period_end_year", "value") else None
         rows = db.rows(
             """select t.target_id, t.indicator_code, t.region_code, t.scope, t.comparator,
                       t.target_value::double as target_value, t.target_year, t.latest_value::double as latest_value,
@@ -368,9 +383,10 @@ def load_report_data(db_path: Path) -> ReportData:
                from marts.target_tracking t left join marts.dim_target d using (target_id)
                order by t.target_id"""
         )
+        region_labels = db.region_labels()
         targets = []
         for row in rows:
-            view = _target_view(row)
+            view = _target_view(row, region_labels)
             if view.status not in ("no_data", "confidential"):  # nothing to draw, or nothing that may be shown
                 _attach_chart(view, db, observations)
             targets.append(view)

@@ -35,7 +35,7 @@ REPORTING_DATE = "2022-06-30"
 BIN = Path(sys.executable).parent
 
 
-def _run(project_dir: Path, warehouse_dir: Path, *args: str, target: str = "local") -> subprocess.CompletedProcess[str]:
+def run_in_project(project_dir: Path, warehouse_dir: Path, *args: str, target: str = "local") -> subprocess.CompletedProcess[str]:
     """A command of the venv (dbt, mf) in the project copy, against the given warehouse and profile target."""
     env = {**os.environ, "WAREHOUSE_DIR": str(warehouse_dir), "DBT_TARGET": target, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     return subprocess.run([str(BIN / args[0]), *args[1:]], cwd=project_dir, env=env, capture_output=True, text=True, timeout=300)
@@ -48,7 +48,7 @@ class BuiltProject:
     build: subprocess.CompletedProcess[str]
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return _run(self.project_dir, self.warehouse_dir, *args)
+        return run_in_project(self.project_dir, self.warehouse_dir, *args)
 
     def query(self, sql: str) -> list[tuple]:
         con = duckdb.connect(str(self.warehouse_dir / "warehouse.duckdb"), read_only=True)
@@ -84,7 +84,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> BuiltProject:
     shutil.copytree(settings.DBT_PROJECT_DIR, project_dir, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
     warehouse_dir.mkdir()
     _fill_raw_tables(warehouse_dir / "warehouse.duckdb")
-    build = _run(project_dir, warehouse_dir, "dbt", "build", "--profiles-dir", ".", "--vars", f"{{reporting_date: {REPORTING_DATE}}}")
+    build = run_in_project(project_dir, warehouse_dir, "dbt", "build", "--profiles-dir", ".", "--vars", f"{{reporting_date: {REPORTING_DATE}}}")
     return BuiltProject(project_dir, warehouse_dir, build)
 
 
@@ -256,7 +256,7 @@ def test_metricflow_queries_the_published_copy_while_a_run_holds_the_build_datab
     try:
         assert holder.stdout.readline().strip() == "holding"
         blocked = built.run("mf", "query", "--metrics", "rd_intensity", "--group-by", "metric_time__year")
-        out = _run(
+        out = run_in_project(
             built.project_dir, built.warehouse_dir, "mf", "query", "--metrics", "rd_intensity", "--group-by",
             "metric_time__year", "--where", "{{ Dimension('region__region_code') }} = 'CN-CQ'", "--order",
             "metric_time__year", "--csv", "mf_serving.csv", target="serving",

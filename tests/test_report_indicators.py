@@ -109,8 +109,8 @@ def test_every_chart_s_data_downloads_as_csv_from_the_page(html: str, elements: 
     assert len([e for e in elements if e.tag == "a" and "data-csv" in e.attrs]) == len(TRACKED)
     rows = csv_of(card(html, "T22"))
     assert rows[0] == ["series", "period", "value", "unit"]
-    assert rows[1] == ["Chongqing 重庆", "2019", "1.99", "% of GDP 占GDP比重%"]
-    assert rows[5] == ["Chongqing 重庆", "2023", "2.46", "% of GDP 占GDP比重%"]
+    assert rows[1] == ["Chongqing 重庆市", "2019", "1.99", "% of GDP 占GDP比重%"]
+    assert rows[5] == ["Chongqing 重庆市", "2023", "2.46", "% of GDP 占GDP比重%"]
     assert [r[0] for r in rows[6:11]] == ["China 全国"] * 5
     assert rows[-1] == ["target (>=)", "2025", "2.6", "% of GDP 占GDP比重%"]
     assert csv_of(card(html, "T14"))[1:] == [
@@ -118,6 +118,18 @@ def test_every_chart_s_data_downloads_as_csv_from_the_page(html: str, elements: 
         ["重庆城市交通开发投资（集团）有限公司", "2024", "12.0", "count 个"],
         ["target (>=)", "2027", "30.0", "count 个"],
     ]
+
+
+def test_regions_are_named_as_the_published_dim_region_names_them(tmp_path: Path):
+    build = build_marts_db(tmp_path / "warehouse.duckdb")
+    con = duckdb.connect(str(build))
+    con.execute("update marts.dim_region set name_en = 'Chungking' where region_code = 'CN-CQ'")
+    con.close()
+    publish_serving_database(build, tmp_path / "serving.duckdb", "run-names")
+    page = Path(build_indicator_report(tmp_path / "serving.duckdb", tmp_path / "indicators.html")["path"])
+    t22 = card(page.read_text(encoding="utf-8"), "T22")
+    assert {row[0] for row in csv_of(t22)[1:-1]} == {"Chungking 重庆市", "China 全国"}
+    assert '<span class="key">Chungking 重庆市</span>' in t22 and '<span class="key key-national">China 全国</span>' in t22
 
 
 def test_a_target_beyond_its_value_reads_exceeded_by_not_a_negative_pace(html: str):
@@ -218,6 +230,12 @@ def test_without_target_observations_the_series_come_from_the_mart_columns_the_s
     build = build_marts_db(tmp_path / "warehouse.duckdb")
     con = duckdb.connect(str(build))
     con.execute("drop table marts.target_observations")
+    # what only the build database has is never read, even when the published mart is missing
+    con.execute("create schema intermediate")
+    con.execute(
+        "create table intermediate.int_target_observations as "
+        "select 'T22' as target_id, '2024' as period, 2024.0 as period_end_year, 9.9 as value"
+    )
     con.close()
     page = Path(build_indicator_report(build, tmp_path / "indicators.html")["path"]).read_text(encoding="utf-8")
 

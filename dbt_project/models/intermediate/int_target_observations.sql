@@ -31,6 +31,7 @@ plans as (
 
 ),
 
+-- the measures of ref_target_indicators, from the intermediate models the region marts show
 region_figures as (
 
     select
@@ -39,30 +40,34 @@ region_figures as (
         region_code as subject,
         cast(year as varchar) as period,
         coalesce(published_rd_intensity_pct, rd_intensity_pct) as value
-    from {{ ref('rd_intensity') }}
+    from {{ ref('int_rd_intensity') }}
 
     union all
 
     select 'patents_per_10k', 'invention_patents_per_10k', region_code, cast(year as varchar), invention_patents_per_10k
-    from {{ ref('patents_per_10k') }}
+    from {{ ref('int_patents_per_10k') }}
 
     union all
 
     select 'patents_per_10k', 'high_value_invention_patents_per_10k', region_code, cast(year as varchar), high_value_invention_patents_per_10k
-    from {{ ref('patents_per_10k') }}
+    from {{ ref('int_patents_per_10k') }}
 
     union all
 
-    select 'industrial_va_growth', 'industrial_va_growth_pct', region_code, cast(year as varchar), industrial_va_growth_pct
-    from {{ ref('industrial_va_growth') }}
+    select 'industrial_va_growth', 'industrial_va_growth_pct', region_code, cast(year as varchar), value
+    from {{ ref('int_indicator_values_annual') }}
+    where indicator_code = 'industrial_va_growth'
 
     union all
 
+    -- every annual indicator: a new indicator is tracked from the seeds alone (measure = its code)
     select 'indicator_series', indicator_code, region_code, cast(year as varchar), value
-    from {{ ref('indicator_series') }}
+    from {{ ref('int_indicator_values_annual') }}
 
 ),
 
+-- the cells of the SOE submissions: their aggregation has no intermediate model yet, so this is the one
+-- read of a mart left (see the yml)
 soe_figures as (
 
     select group_name, period, measure, value

@@ -3,9 +3,7 @@ with
 
 annual as (
 
-    select *
-    from {{ ref('fct_indicator_values') }}
-    where frequency = 'A'
+    select * from {{ ref('int_indicator_values_annual') }}
 
 )
 

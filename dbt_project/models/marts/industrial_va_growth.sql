@@ -5,9 +5,8 @@ with
 growth as (
 
     select *
-    from {{ ref('fct_indicator_values') }}
+    from {{ ref('int_indicator_values_annual') }}
     where indicator_code = 'industrial_va_growth'
-      and frequency = 'A'
 
 )
 
