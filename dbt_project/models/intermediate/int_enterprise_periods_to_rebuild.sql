@@ -4,7 +4,9 @@
 -- same periods a year later, whose contributions look a year back. Every period on the first build,
 -- with --full-refresh, and when the code of the models changed since the last build.
 
-{%- set last_build = adapter.get_relation(database=this.database, schema=this.schema, identifier='int_enterprise_loads_built') if execute else none %}
+{#- the state of the last build; none when parsing and in unit tests (no relation of its own): a first build -#}
+{%- set last_build = adapter.get_relation(database=this.database, schema=this.schema, identifier='int_enterprise_loads_built')
+    if execute and this is not none else none %}
 
 {{ config(materialized='table') }}
 
