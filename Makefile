@@ -69,6 +69,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python -m bench.register_ingest
 	$(BIN)/python -m bench.quality_checks
 	$(BIN)/python -m bench.unchanged_run
+	$(BIN)/python -m bench.new_file_runs
 
 clean:
 	rm -rf $(WAREHOUSE_DIR) dbt_project/target dbt_project/logs

@@ -43,23 +43,28 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     con.close()
     assert summary.files_failed == 0
     assert rejected > 0  # the panel's unknown industry and district codes
-    env = {**os.environ, "WAREHOUSE_DIR": str(root), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    run_dbt(root, "build", "--select", "+soe_innovation", "+dim_enterprise")
+    return root / "warehouse.duckdb"
+
+
+def run_dbt(warehouse_dir: Path, *args: str) -> str:
+    """One dbt command of the project on ``warehouse_dir/warehouse.duckdb``; its output, asserted to succeed."""
+    env = {**os.environ, "WAREHOUSE_DIR": str(warehouse_dir), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     result = subprocess.run(
         [
             str(Path(sys.executable).with_name("dbt")),
-            "build",
-            "--select", "+soe_innovation", "+dim_enterprise",
+            *args,
             "--project-dir", str(settings.DBT_PROJECT_DIR),
             "--profiles-dir", str(settings.DBT_PROJECT_DIR),
-            "--target-path", str(root / "dbt_target"),
-            "--log-path", str(root / "dbt_logs"),
+            "--target-path", str(warehouse_dir / "dbt_target"),
+            "--log-path", str(warehouse_dir / "dbt_logs"),
         ],
         env=env,
         capture_output=True,
         text=True,
     )
     assert result.returncode == 0, result.stdout[-4000:]
-    return root / "warehouse.duckdb"
+    return result.stdout
 
 
 def query(db: Path, sql: str) -> pl.DataFrame:

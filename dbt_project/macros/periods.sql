@@ -43,3 +43,8 @@
         when 'M' then last_day(make_date(cast(left({{ period }}, 4) as integer), cast(right({{ period }}, 2) as integer), 1))
     end
 {%- endmacro %}
+
+{#- The same period ``years`` years later (earlier when negative): 2024Q3, -1 -> 2023Q3; 2024, 1 -> 2025. -#}
+{% macro period_shifted_by_years(period, years) -%}
+    cast(cast(left({{ period }}, 4) as integer) + {{ years }} as varchar) || substr({{ period }}, 5)
+{%- endmacro %}

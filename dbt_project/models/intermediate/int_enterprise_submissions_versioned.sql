@@ -5,10 +5,14 @@
 -- resubmitted ones need ordering, which keeps this cheap on millions of rows. A table, so that the
 -- marts read the current rows from storage instead of recomputing them.
 --
+-- Incremental by reporting period: versions are numbered within (uscc, period), so the periods touched by
+-- a new, withdrawn or restored load (int_enterprise_periods_to_rebuild) are numbered again from all their
+-- rows and every other period stays as it is (macros/enterprise_periods.sql).
+--
 -- The accepted rows are referenced where they are used rather than through one CTE: DuckDB would hold a
 -- CTE used three times in memory, all ten million rows of it.
 
-{{ config(materialized='table') }}
+{{ config(materialized='incremental', incremental_strategy='replace_periods', submissions_only=true, on_schema_change='append_new_columns') }}
 
 with
 
@@ -23,6 +27,7 @@ resubmitted as (
     -- hashes of the keys loaded more than once (a hash collision only sends a key the ordered way)
     select hash(uscc, period) as key
     from {{ ref('int_enterprise_submissions_accepted') }}
+    where {{ in_periods_to_rebuild('period', submissions_only=true) }}
     group by key
     having count(*) > 1
 
@@ -38,6 +43,7 @@ submitted_once as (
         cast(null as varchar) as superseded_by_file
     from {{ ref('int_enterprise_submissions_accepted') }} s
     anti join resubmitted r on r.key = hash(s.uscc, s.period)
+    where {{ in_periods_to_rebuild('s.period', submissions_only=true) }}
 
 ),
 
@@ -48,6 +54,7 @@ submitted_again_marked as (
         s.load_id not in (select load_id from current_loads) as is_withdrawn
     from {{ ref('int_enterprise_submissions_accepted') }} s
     semi join resubmitted r on r.key = hash(s.uscc, s.period)
+    where {{ in_periods_to_rebuild('s.period', submissions_only=true) }}
 
 ),
 

@@ -4,14 +4,19 @@
 -- the concentration statistics that disclosure control tests them with (soe_innovation_concentration).
 -- A table: both read it, and the join a year back over ten million rows is done once, not by each of them
 -- side by side (dbt runs two models at a time; the two joins together hit DuckDB's memory limit).
+--
+-- Incremental by reporting period (macros/enterprise_periods.sql): the periods whose submissions changed
+-- and the same periods a year later, whose year before changed, are rebuilt; the year before is read only
+-- for them.
 
-{{ config(materialized='table') }}
+{{ config(materialized='incremental', incremental_strategy='replace_periods', on_schema_change='append_new_columns') }}
 
 with
 
 current_submissions as (
 
     select * from {{ ref('int_enterprise_submissions_current') }}
+    where {{ in_periods_to_rebuild('period') }}
 
 ),
 
@@ -24,6 +29,7 @@ year_before as (
         rd_expenditure_10k_yuan as rd_expenditure_year_before,
         high_value_invention_patents_valid as high_value_invention_patents_valid_year_before
     from {{ ref('int_enterprise_submissions_current') }}
+    where {{ in_periods_to_rebuild(period_shifted_by_years('period', 1)) }}
 
 )
 

@@ -5,12 +5,18 @@
 --
 -- Amounts are summed as DECIMAL(38, 6) (to the fen, 0.000001 of 10k yuan): a sum of doubles depends on the
 -- order of its rows, so two runs over the same files could differ in the last digit.
+--
+-- Incremental by reporting period (macros/enterprise_periods.sql): the cells of the periods whose
+-- contributions were rebuilt are aggregated again, every other period stays as it is.
+
+{{ config(materialized='incremental', incremental_strategy='replace_periods', on_schema_change='append_new_columns') }}
 
 with
 
 contributions as (
 
     select * from {{ ref('int_soe_innovation_contributions') }}
+    where {{ in_periods_to_rebuild('period') }}
 
 ),
 

@@ -2,6 +2,11 @@
 -- how much the largest two of them contribute. Statistical disclosure control (serving/disclosure.py) tests
 -- every cell with these before the public tier is published; this mart itself is restricted.
 -- `rd_expenditure_year_before` counts only the enterprises matched a year earlier (the base of rd_growth_pct).
+--
+-- Incremental by reporting period (macros/enterprise_periods.sql): the cells of the periods whose
+-- contributions were rebuilt are aggregated again, every other period stays as it is.
+
+{{ config(materialized='incremental', incremental_strategy='replace_periods', on_schema_change='append_new_columns') }}
 
 {% set measures = [
     'rd_expenditure_10k_yuan', 'revenue_10k_yuan', 'industrial_output_10k_yuan', 'sei_output_10k_yuan',
@@ -13,6 +18,7 @@ with
 contributions as (
 
     select * from {{ ref('int_soe_innovation_contributions') }}
+    where {{ in_periods_to_rebuild('period') }}
 
 ),
 

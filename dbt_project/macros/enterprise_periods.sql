@@ -1,0 +1,63 @@
+{#- Incremental builds of the enterprise models by reporting period (see int_enterprise_periods_to_rebuild).
+
+    A model that is rebuilt by period is configured with
+
+        materialized='incremental', incremental_strategy='replace_periods'
+
+    selects, on an incremental run, only the rows of the periods to rebuild
+    (`where {{ in_periods_to_rebuild('period') }}`), and the strategy below deletes those periods from the
+    table before inserting the new rows. All of them are deleted, not only the periods the new rows have:
+    a period whose rows were all withdrawn or rejected must end up empty. `--full-refresh` rebuilds the
+    table from every row. -#}
+
+{#- `column` is in the periods to rebuild (always true on a full build). `submissions_only`: the periods whose
+    submissions changed, without the periods that changed only through their year before (for models
+    that do not look a year back). -#}
+{% macro in_periods_to_rebuild(column, submissions_only=false) -%}
+    {#- referenced on every call, so that dbt sees the dependency when it parses the model (not incremental then) -#}
+    {%- set periods_to_rebuild = ref('int_enterprise_periods_to_rebuild') -%}
+    {%- if is_incremental() -%}
+    {{ column }} in (
+        select period from {{ periods_to_rebuild }}
+        {%- if submissions_only %} where submissions_changed{% endif %}
+    )
+    {%- else -%}
+    true
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The `replace_periods` incremental strategy: delete the periods to rebuild (those of the model's
+    `in_periods_to_rebuild`, configured by `submissions_only`), then insert the rebuilt rows. -#}
+{% macro get_incremental_replace_periods_sql(arg_dict) -%}
+    {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
+    delete from {{ arg_dict['target_relation'] }}
+    where {{ in_periods_to_rebuild('period', config.get('submissions_only', false)) }};
+    insert into {{ arg_dict['target_relation'] }} ({{ columns }})
+    select {{ columns }} from {{ arg_dict['temp_relation'] }}
+{%- endmacro %}
+
+{#- One checksum of the code of every model rebuilt by period, of every model upstream of them and of the
+    macros they call: when it differs from the last build's, every period is rebuilt. -#}
+{% macro enterprise_models_checksum() -%}
+    {%- if not execute -%}{{ return("''") }}{%- endif -%}
+    {%- set ns = namespace(ids=[]) -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.config.incremental_strategy == 'replace_periods' -%}
+        {%- set ns.ids = ns.ids + [node.unique_id] -%}
+    {%- endfor -%}
+    {#- the upstream models, a level at a time (the project is far less than 20 levels deep) -#}
+    {%- for _ in range(20) -%}
+        {%- for id in ns.ids -%}
+            {%- for upstream in graph.nodes[id].depends_on.nodes if upstream.startswith('model.') and upstream not in ns.ids -%}
+                {%- set ns.ids = ns.ids + [upstream] -%}
+            {%- endfor -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- set checksums = [] -%}
+    {%- for id in ns.ids | sort -%}
+        {%- do checksums.append(id ~ '=' ~ graph.nodes[id].checksum.checksum) -%}
+        {%- for macro in graph.nodes[id].depends_on.macros | sort if macro in graph.macros -%}
+            {%- do checksums.append(macro ~ '=' ~ local_md5(graph.macros[macro].macro_sql)) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    '{{ local_md5(checksums | join(",")) }}'
+{%- endmacro %}

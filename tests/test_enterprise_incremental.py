@@ -1,0 +1,148 @@
+"""The enterprise models built incrementally, by reporting period, give the same tables as a full refresh
+after every step of a sequence: an initial load, a new quarter's file, a resubmission revising earlier
+rows, and the removal of two files (the new quarter's, which leaves its period empty, and the
+resubmission's, which makes the earlier figures current again). Each step rebuilds only its periods."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from core import warehouse
+from ingestion.enterprise.loader import load_submissions
+from ingestion.enterprise.mapping import map_enterprise
+from tests.test_enterprise_marts import run_dbt
+from tools import synthetic_enterprises as synthetic
+
+#: Every table and view of the enterprise path the incremental build must get right.
+ENTERPRISE_RELATIONS = (
+    "intermediate.int_enterprise_submissions_versioned",
+    "intermediate.int_soe_innovation_contributions",
+    "marts.fct_enterprise_submissions",
+    "marts.fct_enterprise_submission_history",
+    "marts.soe_innovation",
+    "marts.soe_innovation_concentration",
+    "marts.dim_enterprise",
+)
+SELECT = ("--select", "+int_enterprise_loads_built", "fct_enterprise_submissions", "fct_enterprise_submission_history")
+#: The panel: 2022 and 2023, and the quarters of 2023; the later files add and revise from the same panel.
+PANEL = synthetic.Spec(
+    enterprises=80, periods=synthetic.period_labels([2022, 2023], [2023, 2024]), seed=12, error_rate=0.03
+)
+
+
+def write(spec: synthetic.Spec, path: Path) -> None:
+    synthetic.write_parquet(synthetic.generate(spec), path)
+
+
+def load(root: Path) -> None:
+    """Sync the landing folder into the build database (new files loaded, removed ones withdrawn) and map."""
+    con = warehouse.connect(root / "warehouse.duckdb")
+    try:
+        summary = load_submissions(con, root / "landing")
+        map_enterprise(con)
+    finally:
+        con.close()
+    assert summary.files_failed == 0
+
+
+def periods_rebuilt(root: Path) -> list[tuple[str, bool]]:
+    con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.sql(
+            "select period, submissions_changed from intermediate.int_enterprise_periods_to_rebuild order by period"
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def differences(incremental: Path, full: Path) -> dict[str, list[tuple]]:
+    """Per relation, the rows one build has and the other has not (as many times as they differ)."""
+    con = duckdb.connect(str(incremental), read_only=True)
+    con.execute(f"attach '{full}' as full_refresh (read_only)")
+    found = {}
+    try:
+        for relation in ENTERPRISE_RELATIONS:
+            rows = con.sql(
+                f"""(select 'incremental only' as side, * from (from {relation} except all from full_refresh.{relation}))
+                union all
+                (select 'full refresh only', * from (from full_refresh.{relation} except all from {relation}))"""
+            ).fetchall()
+            if rows:
+                found[relation] = rows[:5]
+    finally:
+        con.close()
+    return found
+
+
+def build_and_compare(root: Path, tmp_path: Path, step: str) -> None:
+    """dbt build (incremental) in ``root``; dbt run --full-refresh on a copy of its database; the same tables."""
+    load(root)
+    run_dbt(root, "build", *SELECT)
+    full = tmp_path / f"full_{step}"
+    full.mkdir()
+    shutil.copy2(root / "warehouse.duckdb", full / "warehouse.duckdb")
+    run_dbt(full, "run", "--full-refresh", *SELECT)
+    assert differences(root / "warehouse.duckdb", full / "warehouse.duckdb") == {}, step
+
+
+def count(root: Path, sql: str) -> int:
+    con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.sql(sql).fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_incremental_builds_equal_full_refreshes_through_new_revised_and_removed_files(tmp_path: Path):
+    root = tmp_path / "warehouse"
+    folder = root / "landing" / "enterprise"
+    folder.mkdir(parents=True)
+
+    # 1. initial load: everything is built
+    write(replace(PANEL, keep_periods=("2022", "2023", "2023Q1", "2023Q2", "2023Q3", "2023Q4")),
+          folder / "panel_2022_2023.parquet")
+    load(root)
+    run_dbt(root, "build", *SELECT)
+    assert {period for period, _ in periods_rebuilt(root)} >= {"2022", "2023", "2023Q1", "2023Q4"}
+    assert count(root, "select count(*) from mapped.enterprise_rejected_rows") > 0  # unknown codes: left out
+
+    # 2. a new quarter: only it is rebuilt (and a year later, which has no rows)
+    write(replace(PANEL, keep_periods=("2024Q1",)), folder / "quarter_2024q1.parquet")
+    build_and_compare(root, tmp_path, "new quarter")
+    assert periods_rebuilt(root) == [("2024Q1", True), ("2025Q1", False)]
+    assert count(root, "select count(*) from marts.soe_innovation where period = '2024Q1'") > 0
+
+    # 3. a resubmission of a quarter and a year: they are rebuilt, and 2024Q1 whose year before is 2023Q1
+    write(replace(PANEL, keep_periods=("2023Q1", "2023"), revised_share=0.4),
+          folder / "resubmission_2023.parquet")
+    build_and_compare(root, tmp_path, "resubmission")
+    assert periods_rebuilt(root) == [("2023", True), ("2023Q1", True), ("2024", False), ("2024Q1", False)]
+    assert count(root, "select count(*) from marts.fct_enterprise_submissions where version = 2") > 0
+
+    # 4. both later files removed: 2024Q1 has no current submission left, 2023 and 2023Q1 their first ones
+    (folder / "quarter_2024q1.parquet").unlink()
+    (folder / "resubmission_2023.parquet").unlink()
+    build_and_compare(root, tmp_path, "removed files")
+    assert [p for p, changed in periods_rebuilt(root) if changed] == ["2023", "2023Q1", "2024Q1"]
+    assert count(root, "select count(*) from marts.soe_innovation where period = '2024Q1'") == 0
+    assert count(root, "select count(*) from marts.soe_innovation_concentration where period = '2024Q1'") == 0
+    assert count(root, "select count(*) from marts.fct_enterprise_submissions where version > 1") == 0
+    assert count(root, "select count(*) from marts.fct_enterprise_submission_history where not is_withdrawn") == 0
+    assert count(root, "select count(*) from marts.fct_enterprise_submission_history where is_withdrawn") > 0
+
+
+def test_nothing_changed_rebuilds_no_period(tmp_path: Path):
+    root = tmp_path / "warehouse"
+    folder = root / "landing" / "enterprise"
+    folder.mkdir(parents=True)
+    write(replace(PANEL, enterprises=20), folder / "panel.parquet")
+    load(root)
+    run_dbt(root, "build", *SELECT)
+    load(root)
+    run_dbt(root, "run", *SELECT)
+    assert periods_rebuilt(root) == []
