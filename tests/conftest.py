@@ -13,6 +13,7 @@ import dagster as dg
 import pytest
 
 from core import settings
+from tests.browser import install_failure_reason, system_chromium
 
 
 @dataclass
@@ -51,3 +52,13 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineRun]:
         started = time.monotonic()
         result = run_warehouse_job()
         yield PipelineRun(landing, root / "warehouse", result, time.monotonic() - started)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    """pytest-playwright launches Debian's chromium (tests/browser.py), never a browser of its own; a test
+    that needs it skips, saying why, when it cannot be installed."""
+    chromium = system_chromium()
+    if chromium is None:
+        pytest.skip(install_failure_reason())
+    return {**browser_type_launch_args, "executable_path": str(chromium)}

@@ -17,7 +17,7 @@ from core.periods import parse_period
 from serving.charts import format_number, nice_ticks
 from serving.publish import publish_serving_database
 from serving.report import ReportError, build_indicator_report, period_position
-from tests.browser import Element, parse_elements
+from tests.html_elements import Element, parse_elements
 from tests.serving_fixtures import TRACKED, build_marts_db, policy_targets
 
 
