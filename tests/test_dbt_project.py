@@ -3,7 +3,8 @@ exact mart values, one tracking row per policy target, and the MetricFlow metric
 
 The tables dbt reads are filled from `tests/fixtures/dbt_warehouse/`: the shipped sample releases exactly
 as the release loader and the mapping step store them (`raw.release_files`, `mapped.release_observations`,
-with fixed load ids and load times), so this runs without the loaders; the enterprise tables stay empty.
+with fixed load ids and load times), made by tools/dbt_fixtures.py (`make fixtures`), so this runs without
+the loaders; the enterprise tables stay empty.
 The project is copied to a temporary folder so its `target/` never touches the repository's.
 """
 
