@@ -146,7 +146,7 @@ def test_quality_report_asset_depends_on_every_checked_asset() -> None:
     assert set(quality_report.asset_deps[QUALITY_REPORT_KEY]) == {dg.AssetKey(list(s.asset_key)) for s in SUITES}
 
 
-def test_report_shows_every_suite_offline(page: Page, warehouse_dir: Path, tmp_path: Path) -> None:
+def test_report_shows_every_suite_offline(warehouse_dir: Path, tmp_path: Path, page: Page) -> None:
     db = settings.warehouse_db_path()
     con = duckdb.connect(str(db))
     con.execute("update marts.rd_intensity set rd_intensity_pct = 45 where region_code = 'CN-CQ'")
