@@ -40,6 +40,12 @@ def shown(page: Page, report: Path) -> PageLog:
     return open_offline(page, report)
 
 
+def csv_rows(href: str) -> list[list[str]]:
+    """The rows of a chart's ``data:text/csv`` link (UTF-8 with a byte order mark, for Excel)."""
+    text = unquote(href.removeprefix("data:text/csv;charset=utf-8,"))
+    return list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+
+
 def path_points(d: str) -> list[tuple[float, float]]:
     return [(float(x), float(y)) for x, y in re.findall(r"[ML]([-\d.]+),([-\d.]+)", d)]
 
@@ -73,11 +79,16 @@ def test_every_chart_s_csv_downloads_from_the_page_and_sources_are_plain_links(p
     assert sorted(target for target, _, _ in links) == sorted(TRACKED)
     for target, filename, href in links:
         assert filename.startswith(target + "_") and filename.endswith(".csv")
-        text = unquote(href.removeprefix("data:text/csv;charset=utf-8,"))
-        rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+        rows = csv_rows(href)
         assert rows[0] == ["series", "period", "value", "unit"] and len(rows) >= 3
         assert all(float(row[2]) == float(row[2]) for row in rows[1:])  # every value is a number
-    expect(downloads.first).to_be_visible()
+    # a reader's click saves the file under its name, with the same rows
+    with page.expect_download() as clicked:
+        downloads.first.click()
+    _, filename, href = links[0]
+    assert clicked.value.suggested_filename == filename
+    saved = Path(clicked.value.path()).read_text(encoding="utf-8-sig")
+    assert list(csv.reader(io.StringIO(saved))) == csv_rows(href)
 
 
 BROKEN_PAGE = (
