@@ -12,8 +12,10 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from playwright.sync_api import Browser, BrowserType, Playwright, sync_playwright
 
 from core import settings
+from tests.browser import install_failure_reason, system_chromium
 
 if TYPE_CHECKING:
     from orchestration.pipeline import PipelineResult
@@ -56,3 +58,41 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineRun]:
         started = time.monotonic()
         result = run_pipeline()
         yield PipelineRun(landing, root / "warehouse", result, time.monotonic() - started)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    """pytest-playwright launches Debian's chromium (tests/browser.py), never a browser of its own; a test
+    that needs it skips, saying why, when it cannot be installed."""
+    chromium = system_chromium()
+    if chromium is None:
+        pytest.skip(install_failure_reason())
+    return {**browser_type_launch_args, "executable_path": str(chromium)}
+
+
+# pytest-playwright keeps Playwright running for the whole session. While its sync API runs, the main
+# thread's asyncio loop counts as running, so every later `asyncio.run` (and Dagster's in-process runs, which
+# run a loop of their own) would fail or warn, even in the same module: Playwright, its browser type, the
+# browser and the context arguments (none: the pages are files, seen on a desktop) live for one test instead.
+# Its `page` and `context` fixtures are used as they are.
+@pytest.fixture
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture
+def browser_type(playwright: Playwright, browser_name: str) -> BrowserType:
+    return getattr(playwright, browser_name)
+
+
+@pytest.fixture
+def browser(browser_type: BrowserType, browser_type_launch_args: dict) -> Iterator[Browser]:
+    launched = browser_type.launch(**browser_type_launch_args)
+    yield launched
+    launched.close()
+
+
+@pytest.fixture
+def browser_context_args() -> dict:
+    return {}

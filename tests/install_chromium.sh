@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs Debian's headless-capable Chromium for the report's browser test, once.
-# Called by tests/browser.py when no chromium binary is on PATH; needs root (or passwordless sudo).
+# Installs Debian's headless-capable Chromium for the browser tests (reports, dbt docs), once.
+# Called by tests/browser.py when /usr/bin/chromium is missing (pytest-playwright then drives it by that path;
+# no browser is downloaded); needs root (or passwordless sudo).
 set -euo pipefail
 
 if command -v chromium >/dev/null 2>&1; then

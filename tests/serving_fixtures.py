@@ -1,13 +1,18 @@
 """A small build database with every table of CONTRACT.md, for the serving and report tests, and the
 enterprise marts on top of it, published in tiers by the real publishing code (:func:`build_tiered_warehouse`).
 
+Every mart table is created from its dbt contract (:func:`contract_ddl`: the columns, types, not-null
+constraints and descriptions of the model's yml), so a contract change reaches these fixtures, and rows are
+inserted by column name, so a renamed or new not-null column fails here rather than drifting.
 The figures are realistic in size but are test data, not the official statistics.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -42,42 +47,69 @@ CONTRACT_TABLES = (
     "marts.target_sources",
     "marts.target_tracking",
 )
+#: The marts :func:`build_marts_db` creates (those of CONTRACT_TABLES), and those :func:`build_enterprise_db` adds.
+PUBLIC_MARTS = tuple(t.removeprefix("marts.") for t in CONTRACT_TABLES if t.startswith("marts."))
+ENTERPRISE_MARTS = ("dim_enterprise", "fct_enterprise_submissions", "fct_enterprise_submission_history",
+                    "soe_innovation_concentration")
+MARTS_DIR = settings.DBT_PROJECT_DIR / "models" / "marts"
 
-MARTS_DDL = """
-create schema if not exists marts;
-create schema if not exists staging;
-create table marts.dim_region (region_code varchar not null, gb2260_code varchar, name_zh varchar, name_en varchar, level varchar);
-comment on table marts.dim_region is 'Regions keyed by ISO 3166-2:CN';
-comment on column marts.dim_region.region_code is 'ISO 3166-2:CN code (CN-CQ; CN for the nation)';
-create table marts.dim_indicator (indicator_code varchar not null, name_zh varchar, name_en varchar, unit varchar, description varchar);
-create table marts.fct_indicator_vintages (region_code varchar, indicator_code varchar, period varchar, value double,
-    unit varchar, release_date date, status varchar, source_file varchar);
-create table marts.rd_intensity (region_code varchar, year integer, rd_expenditure double, gdp double, rd_intensity_pct double,
-    published_rd_intensity_pct double, published_release_date date, asof_rd_intensity_pct double, reconciles boolean);
-create table marts.patents_per_10k (region_code varchar, year integer, invention_patents_per_10k double,
-    high_value_invention_patents_per_10k double, source varchar);
-create table marts.industrial_va_growth (region_code varchar, year integer, industrial_va_growth_pct double,
-    release_date date, source_file varchar);
-create table marts.target_tracking (target_id varchar not null, indicator_code varchar, region_code varchar, scope varchar,
-    comparator varchar, target_value double, target_year integer, latest_value double, latest_period varchar, gap double,
-    required_annual_change double, status varchar, judged_period varchar, latest_age_years double, is_stale boolean,
-    exceeded_by double, reporting_date date, name_zh varchar, name_en varchar, unit varchar, unit_label_en varchar,
-    unit_label_zh varchar);
-create table marts.dim_release (load_id varchar not null, source_file varchar, publisher varchar, title varchar,
-    release_date date, status varchar, url varchar, retrieved_on date, format varchar, file_sha256 varchar);
-create table marts.target_sources (target_id varchar not null, period varchar, position integer, region_code varchar,
-    indicator_code varchar, indicator_name_en varchar, indicator_name_zh varchar, value double, unit varchar,
-    publisher varchar, title varchar, release_date date, status varchar, url varchar, source_file varchar);
-create table marts.indicator_series (region_code varchar, indicator_code varchar, year integer, value double,
-    unit varchar, release_date date, status varchar, source_file varchar);
-create table marts.target_observations (target_id varchar, period varchar, period_end_year double, value double);
-create table staging.not_published as select 1 as x;
-"""
+
+@functools.cache
+def _mart_specs() -> dict[str, dict]:
+    models = {}
+    for path in sorted(MARTS_DIR.rglob("*.yml")):
+        for model in yaml.safe_load(path.read_text(encoding="utf-8")).get("models") or []:
+            models[model["name"]] = model
+    return models
+
+
+def mart_spec(model: str) -> dict:
+    """The mart model's entry in its yml under models/marts (description, config, columns)."""
+    return _mart_specs()[model]
+
+
+def contract_columns(model: str) -> list[tuple[str, str, bool]]:
+    """(name, data type, not null) of each column of the model's enforced dbt contract, in its order."""
+    spec = mart_spec(model)
+    assert spec.get("config", {}).get("contract", {}).get("enforced"), f"{model}: no enforced contract"
+    return [
+        (c["name"], c["data_type"], any(k.get("type") == "not_null" for k in c.get("constraints") or []))
+        for c in spec["columns"]
+    ]
+
+
+def _comment(target: str, text: str | None) -> str:
+    return f"comment on {target} is '{text.strip().replace(chr(39), chr(39) * 2)}';\n" if text else ""
+
+
+def contract_ddl(model: str) -> str:
+    """``create table marts.<model>`` as dbt builds it from the model's contract, with the descriptions as
+    comments (the project persists docs)."""
+    spec = mart_spec(model)
+    columns = ", ".join(f"{name} {data_type}{' not null' if not_null else ''}" for name, data_type, not_null in contract_columns(model))
+    return (
+        f"create table marts.{model} ({columns});\n"
+        + _comment(f"table marts.{model}", spec.get("description"))
+        + "".join(_comment(f"column marts.{model}.{c['name']}", c.get("description")) for c in spec["columns"])
+    )
+
+
+def insert(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str], rows: Sequence[tuple]) -> None:
+    """Insert ``rows`` into ``table`` by column name (the contract's other columns stay null)."""
+    con.executemany(f"insert into {table} ({', '.join(columns)}) values ({', '.join('?' * len(columns))})", rows)
+
 
 CQ_FILE = "releases/cq/chongqing_innovation_indicators_2023.xlsx"
 CN_FILE = "releases/sdmx/cn_2023_final.csv"
 
-# (region, indicator, period, value, unit, release_date, status, source_file)
+REGIONS = [("CN", "000000", "全国", "China", "country"), ("CN-CQ", "500000", "重庆市", "Chongqing", "province")]
+INDICATORS = [  # indicator_code, name_zh, name_en, unit, description
+    ("rd_intensity", "研究与试验发展(R&D)经费投入强度", "R&D intensity", "% of GDP (as published)", "R&D / GDP"),
+    ("rd_expenditure", "研究与试验发展(R&D)经费支出", "R&D expenditure", "100 million yuan", "GERD"),
+    ("gdp", "地区生产总值", "Gross (regional) domestic product", "100 million yuan", "GDP"),
+    ("tech_based_enterprises", "科技型企业数", "Technology-based enterprises", "count, year end", "count"),
+]
+VINTAGE_COLUMNS = ("region_code", "indicator_code", "period", "value", "unit", "release_date", "status", "source_file")
 VINTAGES = [
     ("CN-CQ", "rd_intensity", "2021", 2.14, "%", "2022-08-31", "preliminary", "releases/cq/cq_2021_preliminary.xlsx"),
     ("CN-CQ", "rd_intensity", "2021", 2.16, "%", "2022-09-30", "final", CQ_FILE),
@@ -88,7 +120,11 @@ VINTAGES = [
     ("CN", "rd_intensity", "2023", 2.65, "%", "2024-10-02", "final", CN_FILE),
     ("CN-CQ", "tech_based_enterprises", "2022", 42900, "count, year end", "2023-03-15", "final", CQ_FILE),
 ]
-RD_INTENSITY = [  # region, year, rd, gdp, ratio, published, published_release, asof, reconciles
+RD_INTENSITY_COLUMNS = (
+    "region_code", "year", "rd_expenditure", "gdp", "rd_intensity_pct", "published_rd_intensity_pct",
+    "published_release_date", "asof_rd_intensity_pct", "reconciles",
+)
+RD_INTENSITY = [
     ("CN-CQ", 2019, 469.6, 23605.8, 1.99, 1.99, "2020-08-27", 1.99, True),
     ("CN-CQ", 2020, 526.8, 25002.8, 2.11, 2.11, "2021-09-22", 2.11, True),
     ("CN-CQ", 2021, 603.8, 27894.0, 2.16, 2.16, "2022-09-30", 2.16, True),
@@ -100,16 +136,19 @@ RD_INTENSITY = [  # region, year, rd, gdp, ratio, published, published_release, 
     ("CN", 2022, 30782.9, 1210207.0, 2.54, 2.54, "2023-09-18", 2.54, True),
     ("CN", 2023, 33357.1, 1260582.0, 2.65, 2.65, "2024-10-02", 2.65, True),
 ]
+PATENTS_COLUMNS = ("region_code", "year", "invention_patents_per_10k", "high_value_invention_patents_per_10k", "source")
 PATENTS = [
     ("CN-CQ", 2021, 12.1, 4.0, "computed"), ("CN-CQ", 2022, 14.3, 5.2, "computed"), ("CN-CQ", 2023, 16.2, 6.3, "published"),
     ("CN", 2021, 19.1, 7.5, "published"), ("CN", 2022, 24.0, 9.4, "published"), ("CN", 2023, 27.6, 11.8, "published"),
 ]
+INDUSTRIAL_VA_COLUMNS = ("region_code", "year", "industrial_va_growth_pct", "release_date", "status", "source_file")
 INDUSTRIAL_VA = [
-    ("CN-CQ", 2019, 6.2, "2020-03-16", CQ_FILE), ("CN-CQ", 2020, 5.8, "2021-03-18", CQ_FILE),
-    ("CN-CQ", 2021, 10.7, "2022-03-17", CQ_FILE), ("CN-CQ", 2022, 3.2, "2023-03-20", CQ_FILE),
-    ("CN", 2019, 5.7, "2020-02-28", CN_FILE), ("CN", 2020, 2.8, "2021-02-28", CN_FILE),
-    ("CN", 2021, 9.6, "2022-02-28", CN_FILE), ("CN", 2022, 3.6, "2023-02-28", CN_FILE),
+    ("CN-CQ", 2019, 6.2, "2020-03-16", "final", CQ_FILE), ("CN-CQ", 2020, 5.8, "2021-03-18", "final", CQ_FILE),
+    ("CN-CQ", 2021, 10.7, "2022-03-17", "final", CQ_FILE), ("CN-CQ", 2022, 3.2, "2023-03-20", "final", CQ_FILE),
+    ("CN", 2019, 5.7, "2020-02-28", "final", CN_FILE), ("CN", 2020, 2.8, "2021-02-28", "final", CN_FILE),
+    ("CN", 2021, 9.6, "2022-02-28", "final", CN_FILE), ("CN", 2022, 3.6, "2023-02-28", "final", CN_FILE),
 ]
+
 CTDI_GROUP = "重庆城市交通开发投资（集团）有限公司"
 #: The columns of marts.soe_innovation the SOE rows below give (high_value_invention_patents_added stays null).
 SOE_COLUMNS = (
@@ -172,9 +211,17 @@ def _seed(name: str) -> str:
     return f"read_csv('{settings.SEEDS_DIR / (name + '.csv')}', header = true, all_varchar = true)"
 
 
+#: The columns of marts.target_tracking :func:`target_rows` gives; the labels come from marts.dim_target.
+TRACKING_COLUMNS = (
+    "target_id", "indicator_code", "region_code", "scope", "comparator", "target_value", "target_year",
+    "latest_value", "latest_period", "gap", "required_annual_change", "status", "judged_period",
+    "latest_age_years", "is_stale", "exceeded_by", "reporting_date", "unit",
+)
+
+
 def target_rows() -> list[tuple]:
-    """One marts.target_tracking row per seed target: the TRACKED ones with data, the rest no_data (labels
-    are added from the seeds by :func:`build_marts_db`)."""
+    """One marts.target_tracking row (TRACKING_COLUMNS) per seed target: the TRACKED ones with data, the rest
+    no_data."""
     rows = []
     for seed in policy_targets():
         latest, period, gap, required, status, age, exceeded = TRACKED.get(
@@ -184,16 +231,16 @@ def target_rows() -> list[tuple]:
         rows.append((
             seed["target_id"], seed["indicator"], seed["geo"], seed["scope"], seed["comparator"], float(seed["target_value"]),
             int(seed["target_year"]), latest, period, gap, required, status, judged, age,
-            None if age is None else age > 2, exceeded, REPORTING_DATE, None, None, seed["unit"], None, None,
+            None if age is None else age > 2, exceeded, REPORTING_DATE, seed["unit"],
         ))
     return rows
 
 
-#: marts.dim_target, dim_plan and dim_unit as dbt builds them, from the seeds.
+#: marts.dim_unit, dim_target and dim_plan as dbt builds them, from the seeds.
 REFERENCE_SQL = f"""
-create table marts.dim_unit as
+insert into marts.dim_unit by name
     select unit, coalesce(suffix, '') as suffix, label_en, label_zh from {_seed('ref_target_units')};
-create table marts.dim_target as
+insert into marts.dim_target by name
     select t.target_id, t.plan, t.indicator as indicator_code, i.name_zh, i.name_en, t.issuer, t.quote, t.source_doc,
            t.scope, s.subject_kind, case s.subject_kind when 'region' then t.geo else s.group_name end as subject,
            t.geo as region_code, t.comparator, t.target_value::double as target_value, t.unit,
@@ -207,16 +254,30 @@ create table marts.dim_target as
     left join {_seed('ref_target_indicators')} m on m.indicator = t.indicator
     left join {_seed('ref_target_scopes')} s on s.scope = t.scope
     left join {_seed('ref_target_inputs')} n on n.indicator = t.indicator;
-create table marts.dim_plan as
+insert into marts.dim_plan by name
     select p.plan, min(t.issuer) as issuer, p.first_year::integer as first_year, p.last_year::integer as last_year,
            p.note as years_note, min(t.source_doc) as source_doc, count(*) as targets, min(t.target_year::integer) as first_target_year,
            max(t.target_year::integer) as last_target_year
     from {_seed('ref_policy_plans')} p join {_seed('policy_targets')} t using (plan) group by all;
-update marts.target_tracking set name_zh = d.name_zh, name_en = d.name_en, unit_label_en = d.unit_label_en,
-    unit_label_zh = d.unit_label_zh
-from marts.dim_target d where d.target_id = target_tracking.target_id;
 """
 
+#: The other columns of marts.fct_indicator_vintages as dbt derives them from VINTAGES (in ``vintages``):
+#: annual periods, each file one load (dim_release's when it lists the file), none withdrawn, the latest
+#: vintage of an observation its latest release; fct_indicator_values and indicator_series from them.
+INDICATOR_FACTS_SQL = """
+insert into marts.fct_indicator_vintages by name
+    select v.*, v.period::integer as year, 'A' as frequency, timestamp '2026-11-20 10:00:00' as loaded_at,
+           coalesce(r.load_id, 'l-' || left(md5(v.source_file), 8)) as load_id,
+           row_number() over (partition by v.region_code, v.indicator_code, v.period order by v.release_date desc) = 1
+               as is_latest_vintage,
+           false as is_withdrawn
+    from vintages v left join marts.dim_release r using (source_file);
+insert into marts.fct_indicator_values by name
+    select * exclude (is_latest_vintage, is_withdrawn) from marts.fct_indicator_vintages where is_latest_vintage;
+insert into marts.indicator_series by name
+    select region_code, indicator_code, year, value, unit, release_date, status, source_file
+    from marts.fct_indicator_values where frequency = 'A';
+"""
 
 #: The seeds (schema ``reference``, as dbt seeds them) that publishing reads: the SOE targets' groups and measures.
 SEEDS_SQL = "create schema if not exists reference;\n" + "".join(
@@ -225,60 +286,42 @@ SEEDS_SQL = "create schema if not exists reference;\n" + "".join(
 )
 
 
-def contract_ddl(model: str) -> str:
-    """``create table marts.<model>`` with the columns and types of the model's dbt contract (its .yml)."""
-    spec = yaml.safe_load((settings.DBT_PROJECT_DIR / "models" / "marts" / f"{model}.yml").read_text(encoding="utf-8"))
-    (columns,) = [m["columns"] for m in spec["models"] if m["name"] == model]
-    return f"create table marts.{model} ({', '.join(c['name'] + ' ' + c['data_type'] for c in columns)});"
-
-
 def insert_soe_innovation(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
-    con.executemany(
-        f"insert into marts.soe_innovation ({', '.join(SOE_COLUMNS)}) values ({', '.join('?' * len(SOE_COLUMNS))})", rows
-    )
+    insert(con, "marts.soe_innovation", SOE_COLUMNS, rows)
 
 
 def build_marts_db(path: Path) -> Path:
     """Write a build database with every CONTRACT table (and one table that must not be published)."""
     con = duckdb.connect(str(path))
     try:
-        con.execute(MARTS_DDL)
+        con.execute("create schema if not exists marts; create schema if not exists staging;")
+        con.execute("".join(contract_ddl(model) for model in PUBLIC_MARTS))
+        con.execute("create table staging.not_published as select 1 as x;")
         con.execute(AUDIT_DDL)
-        con.execute(
-            "insert into marts.dim_region values ('CN', '000000', '全国', 'China', 'country'), "
-            "('CN-CQ', '500000', '重庆市', 'Chongqing', 'province')"
-        )
-        con.execute(
-            """insert into marts.dim_indicator values
-               ('rd_intensity', '研究与试验发展(R&D)经费投入强度', 'R&D intensity', '% of GDP (as published)', 'R&D / GDP'),
-               ('rd_expenditure', '研究与试验发展(R&D)经费支出', 'R&D expenditure', '100 million yuan', 'GERD'),
-               ('gdp', '地区生产总值', 'Gross (regional) domestic product', '100 million yuan', 'GDP'),
-               ('tech_based_enterprises', '科技型企业数', 'Technology-based enterprises', 'count, year end', 'count')"""
-        )
-        con.executemany("insert into marts.fct_indicator_vintages values (?, ?, ?, ?, ?, ?, ?, ?)", VINTAGES)
-        con.execute(
-            """create table marts.fct_indicator_values as
-               select * from marts.fct_indicator_vintages
-               qualify row_number() over (partition by region_code, indicator_code, period order by release_date desc) = 1"""
-        )
-        con.executemany("insert into marts.rd_intensity values (?, ?, ?, ?, ?, ?, ?, ?, ?)", RD_INTENSITY)
-        con.executemany("insert into marts.patents_per_10k values (?, ?, ?, ?, ?)", PATENTS)
-        con.executemany("insert into marts.industrial_va_growth values (?, ?, ?, ?, ?)", INDUSTRIAL_VA)
-        con.execute(contract_ddl("soe_innovation"))
+        insert(con, "marts.dim_region", ("region_code", "gb2260_code", "name_zh", "name_en", "level"), REGIONS)
+        insert(con, "marts.dim_indicator", ("indicator_code", "name_zh", "name_en", "unit", "description"), INDICATORS)
+        insert(con, "marts.dim_release", ("load_id", "source_file", "publisher", "title", "release_date", "status", "url"), RELEASES)
+        con.execute(f"create temporary table vintages as select {', '.join(VINTAGE_COLUMNS)} from marts.fct_indicator_vintages limit 0")
+        insert(con, "vintages", VINTAGE_COLUMNS, VINTAGES)
+        con.execute(INDICATOR_FACTS_SQL)
+        insert(con, "marts.rd_intensity", RD_INTENSITY_COLUMNS, RD_INTENSITY)
+        insert(con, "marts.patents_per_10k", PATENTS_COLUMNS, PATENTS)
+        insert(con, "marts.industrial_va_growth", INDUSTRIAL_VA_COLUMNS, INDUSTRIAL_VA)
         insert_soe_innovation(con, SOE)
-        con.executemany(
-            f"insert into marts.target_tracking values ({', '.join(['?'] * 22)})", target_rows()
-        )
         con.execute(REFERENCE_SQL)
         con.execute(SEEDS_SQL)
-        con.executemany(
-            "insert into marts.dim_release (load_id, source_file, publisher, title, release_date, status, url)"
-            " values (?, ?, ?, ?, ?, ?, ?)",
-            RELEASES,
+        con.execute("create temporary table tracking as select * from marts.target_tracking limit 0")  # no not-null
+        insert(con, "tracking", TRACKING_COLUMNS, target_rows())
+        con.execute(
+            """insert into marts.target_tracking by name
+               select t.* exclude (name_zh, name_en, unit_label_en, unit_label_zh), d.name_zh, d.name_en,
+                      d.unit_label_en, d.unit_label_zh
+               from tracking t join marts.dim_target d using (target_id)"""
         )
         con.executemany(
-            """insert into marts.target_sources
-               select s.target_id, s.period, s.position, s.region_code, s.indicator_code, i.name_en, i.name_zh, v.value,
+            """insert into marts.target_sources by name
+               select s.target_id, s.period, s.position, s.region_code, s.indicator_code, i.name_en as indicator_name_en,
+                      i.name_zh as indicator_name_zh, v.value,
                       v.unit, r.publisher, r.title, r.release_date, r.status, r.url, r.source_file
                from (select ?::varchar as target_id, ?::varchar as period, ?::integer as position,
                             ?::varchar as region_code, ?::varchar as indicator_code, ?::varchar as load_id) s
@@ -288,12 +331,7 @@ def build_marts_db(path: Path) -> Path:
                left join marts.dim_indicator i on i.indicator_code = s.indicator_code""",
             TARGET_SOURCES,
         )
-        con.executemany("insert into marts.target_observations values (?, ?, ?, ?)", OBSERVATIONS)
-        con.execute(
-            """insert into marts.indicator_series
-               select region_code, indicator_code, period::integer, value, unit, release_date, status, source_file
-               from marts.fct_indicator_values"""
-        )
+        insert(con, "marts.target_observations", ("target_id", "period", "period_end_year", "value"), OBSERVATIONS)
         con.execute(
             """insert into audit.load_log (load_id, source_file, sha256, format, release_date, rows_loaded,
                                           rows_quarantined, status, error, loaded_at, kind) values
@@ -349,6 +387,7 @@ SUPPRESSED_CELL = (OTHER_GROUP, "2024")
 #: that hides it, so its amounts and the figures computed from them are withheld, its counts are not.
 SECONDARY_CELL = (THIRD_GROUP, "2024")
 
+CONCENTRATION_COLUMNS = ("group_name", "period", "measure", "contributors", "total", "largest", "second_largest")
 # group, period, measure, contributors, total, largest, second largest: marts.soe_innovation_concentration.
 # Every cell but OTHER_GROUP's passes the rules (at least 3 enterprises, the largest two under 85 %, the
 # rest above 10 % of the largest).
@@ -449,16 +488,14 @@ def build_enterprise_db(path: Path) -> Path:
     build_marts_db(path)
     con = duckdb.connect(str(path))
     try:
-        for model in ("dim_enterprise", "fct_enterprise_submissions", "fct_enterprise_submission_history",
-                      "soe_innovation_concentration"):
-            con.execute(contract_ddl(model))
+        con.execute("".join(contract_ddl(model) for model in ENTERPRISE_MARTS))
         con.execute(ENTERPRISE_MARTS_SQL)
         con.executemany("insert into enterprises values (?, ?, ?, ?, ?, ?, ?, ?)", ENTERPRISES)
         con.executemany("insert into submissions values (?, ?, ?, ?, ?, ?, ?, ?, ?)", SUBMISSIONS)
         con.executemany("insert into loads values (?, ?, ?, ?)", ENTERPRISE_LOADS)
         con.execute(ENTERPRISE_INSERT_SQL)
         insert_soe_innovation(con, GROUP_SOE)
-        con.executemany("insert into marts.soe_innovation_concentration values (?, ?, ?, ?, ?, ?, ?)", CONCENTRATION)
+        insert(con, "marts.soe_innovation_concentration", CONCENTRATION_COLUMNS, CONCENTRATION)
     finally:
         con.close()
     return path

@@ -33,6 +33,7 @@ from tests.serving_fixtures import (
     SECONDARY_CELL,
     SUPPRESSED_CELL,
     build_tiered_warehouse,
+    policy_targets,
 )
 
 DOC = settings.REPO_ROOT / "docs" / "connecting.md"
@@ -164,7 +165,7 @@ def test_doc_sql_gives_the_freshness_the_targets_and_the_flagged_cell(root: Path
 
     assert run_id == "run-1"
     assert rows == sum(count for (count,) in query(public, "select row_count from meta.publications"))
-    assert len(targets) == 28
+    assert len(targets) == len(policy_targets())
     flagged = {(group, period): rest for group, period, flag, *rest in soe if flag == "c"}
     assert set(flagged) == {SUPPRESSED_CELL, SECONDARY_CELL}
     for withheld, enterprises, rd, intensity in flagged.values():
@@ -230,7 +231,7 @@ def test_python_recipe_reads_the_public_file_into_polars_and_pandas(root: Path):
 
     tracking, soe = done["tracking"], done["soe"]
     assert isinstance(tracking, pl.DataFrame)
-    assert tracking.height == 28
+    assert tracking.height == len(policy_targets())
     assert tracking["target_id"].to_list() == sorted(tracking["target_id"].to_list())
     flagged = soe[soe["disclosure_flag"] == "c"]
     cells = sorted(map(tuple, flagged[["group_name", "period"]].values.tolist()))
@@ -379,7 +380,7 @@ def test_evidence_source_links_the_file_and_its_query_reads_it(root: Path, tmp_p
     filename = connection["options"]["filename"]
     assert not Path(filename).is_absolute()  # the connector joins it to the source folder
     assert (source / filename).resolve() == (root / "warehouse" / "serving.duckdb").resolve()
-    assert len(query(source / filename, recipe("evidence-query", root))) == 28
+    assert len(query(source / filename, recipe("evidence-query", root))) == len(policy_targets())
 
 
 def test_evidence_pins_the_duckdb_the_warehouse_writes_with(root: Path):

@@ -13,12 +13,13 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
+from playwright.sync_api import Page, expect
 
 from core import settings
 from expectations import SUITES, build_quality_report
 from orchestration.checks import QUALITY_CHECKS, QUALITY_REPORT_KEY, quality_report
 from orchestration.resources import warehouse_resource
-from tests import browser
+from tests.browser import open_offline
 from tests.test_expectations_suites import build_clean_warehouse
 from tests.test_quality_report_overview import parse
 
@@ -147,15 +148,7 @@ def test_quality_report_asset_depends_on_every_checked_asset() -> None:
     assert set(quality_report.asset_deps[QUALITY_REPORT_KEY]) == {dg.AssetKey(list(s.asset_key)) for s in SUITES}
 
 
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    binary = browser.chromium()
-    if binary is None:
-        pytest.skip(browser.install_failure_reason())
-    return binary
-
-
-def test_report_shows_every_suite_offline(chromium: str, warehouse_dir: Path, tmp_path: Path) -> None:
+def test_report_shows_every_suite_offline(warehouse_dir: Path, tmp_path: Path, page: Page) -> None:
     db = settings.warehouse_db_path()
     con = duckdb.connect(str(db))
     con.execute("update marts.rd_intensity set rd_intensity_pct = 45 where region_code = 'CN-CQ'")
@@ -163,11 +156,13 @@ def test_report_shows_every_suite_offline(chromium: str, warehouse_dir: Path, tm
     site = tmp_path / "quality"
 
     results = build_quality_report(db, site)
-    rendering = browser.render(site / "index.html", tmp_path / "chromium")
+    log = open_offline(page, site / "index.html")
 
     assert [r.suite for r in results if not r.passed] == ["marts.rd_intensity"]
-    assert rendering.console == []  # no script error, no stylesheet or script fetched from a CDN
-    links = sorted(e.attrs["data-href"] for e in rendering.elements if e.tag == "tr" and "data-href" in e.attrs)
+    assert log.problems() == []  # no script error or console message, nothing fetched from a CDN
+    rows = page.locator("tr[data-href]")
+    expect(rows.first).to_be_visible()
+    links = sorted(rows.evaluate_all("els => els.map(e => e.dataset.href)"))
     validations = [link for link in links if link.startswith("validations/")]
     suites = [link for link in links if link.startswith("expectations/")]
     assert len(validations) == len(suites) == len(SUITES)

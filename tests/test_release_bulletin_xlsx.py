@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 from datetime import date, datetime
 from pathlib import Path
 
@@ -94,9 +95,18 @@ def test_unit_column_gives_each_row_its_unit():
     ]
 
 
+def table_cells(path: Path) -> int:
+    """The cells of a bulletin's table as openpyxl reads them: its indicator rows (from the 指标 header to
+    the first blank row) times its period columns."""
+    rows = list(openpyxl.load_workbook(path, read_only=True).active.iter_rows(values_only=True))
+    header = next(i for i, row in enumerate(rows) if row[0] == "指标")
+    indicators = list(itertools.takewhile(lambda row: row[0] is not None, rows[header + 1 :]))
+    return len(indicators) * len([period for period in rows[header][1:] if period is not None])
+
+
 def test_shipped_bulletin_reads_every_cell():
     parsed = bulletin_xlsx.parse(SAMPLE.read_bytes(), "cq.xlsx")
-    assert len(parsed.observations) == 28
+    assert len(parsed.observations) == table_cells(SAMPLE) > 0
     assert parsed.observations[2] == RawObservation(3, "重庆市", "研究与试验发展(R&D)经费支出(亿元)", None, "2020年", "526.8")
     assert parsed.notes == ["注：2018年研发投入强度按第四次全国经济普查前地区生产总值计算。"]
 

@@ -19,7 +19,7 @@ from serving.publish import (
     latest_publication,
     publish_serving_database,
 )
-from tests.serving_fixtures import CONTRACT_TABLES, build_marts_db
+from tests.serving_fixtures import CONTRACT_TABLES, TRACKED, build_marts_db, mart_spec, policy_targets
 
 
 def query(db: Path, sql: str) -> list[tuple]:
@@ -47,7 +47,7 @@ def test_publish_copies_every_mart_and_audit_table_and_nothing_else(build_db: Pa
     assert tables_of(serving) == [*CONTRACT_TABLES, "meta.publications"]
     expected = {t: query(build_db, f"select count(*) from {t}")[0][0] for t in CONTRACT_TABLES}
     assert published["tables"] == expected
-    assert published["tables"]["marts.target_tracking"] == 28
+    assert published["tables"]["marts.target_tracking"] == len(policy_targets())
     assert {t: query(serving, f"select count(*) from {t}")[0][0] for t in CONTRACT_TABLES} == expected
     assert query(serving, "select * from marts.target_tracking order by target_id") == query(
         build_db, "select * from marts.target_tracking order by target_id"
@@ -61,12 +61,13 @@ def test_table_and_column_descriptions_are_carried_to_the_serving_database(build
     serving = tmp_path / "serving.duckdb"
     publish_serving_database(build_db, serving, "run-1")
 
+    contract = mart_spec("dim_region")  # the fixture, like dbt (persist_docs), comments the tables as documented
     assert query(serving, "select comment from duckdb_tables() where table_name = 'dim_region'") == [
-        ("Regions keyed by ISO 3166-2:CN",)
+        (contract["description"].strip(),)
     ]
     assert query(
-        serving, "select column_name, comment from duckdb_columns() where table_name = 'dim_region' and comment is not null"
-    ) == [("region_code", "ISO 3166-2:CN code (CN-CQ; CN for the nation)")]
+        serving, "select column_name, comment from duckdb_columns() where table_name = 'dim_region' order by column_index"
+    ) == [(c["name"], c["description"].strip()) for c in contract["columns"]]
 
 
 def test_every_publication_is_recorded_and_history_is_kept(
@@ -87,7 +88,10 @@ def test_every_publication_is_recorded_and_history_is_kept(
            from meta.publications group by run_id order by min(published_at)""",
     )
     total = sum(first["tables"].values())
-    assert history == [("run-1", 19, total, 28), ("run-2", 19, total - 21, 7)]
+    targets, no_data = len(policy_targets()), len(policy_targets()) - len(TRACKED)
+    assert history == [
+        ("run-1", len(CONTRACT_TABLES), total, targets), ("run-2", len(CONTRACT_TABLES), total - no_data, len(TRACKED)),
+    ]
     assert second["published_at"] > first["published_at"]
     (published_at,) = query(serving, "select distinct published_at from meta.publications where run_id = 'run-2'")[0]
     assert published_at.isoformat() == second["published_at"]
@@ -136,7 +140,7 @@ def test_a_mart_losing_more_than_half_its_rows_is_not_published(build_db: Path, 
 
     assert str(raised.value) == (
         f"not publishing: against the last publication, marts.rd_intensity: {ratios} -> 0 rows; "
-        f"marts.target_tracking: {targets} -> 7 rows. If the inputs really shrank (files withdrawn on purpose), confirm it "
+        f"marts.target_tracking: {targets} -> {len(TRACKED)} rows. If the inputs really shrank (files withdrawn on purpose), confirm it "
         "by running again with WAREHOUSE_ALLOW_SHRINK=marts.rd_intensity,marts.target_tracking (or =all); "
         "the current serving database is unchanged."
     )
@@ -182,7 +186,7 @@ def test_leftovers_of_an_interrupted_publication_are_removed(build_db: Path, tmp
     publish_serving_database(build_db, serving, "run-1")
 
     assert not any(p.exists() for p in leftovers)
-    assert query(serving, "select count(*) from marts.target_tracking") == [(28,)]
+    assert query(serving, "select count(*) from marts.target_tracking") == [(len(policy_targets()),)]
 
 
 def test_serving_database_opens_read_only_in_another_process(build_db: Path, tmp_path: Path):
