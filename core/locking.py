@@ -126,8 +126,9 @@ class WriterLock:
     ) -> Iterator[None]:
         """Hold the lock while doing ``activity``; waits (saying so through ``on_wait``) while another holds it.
 
-        The outermost hold in a process takes the OS lock and records the holder; a nested hold only
-        records its activity. ``on_interrupted`` is called with the holder of an interrupted previous run
+        The outermost hold in a process takes the OS lock and records the holder; a nested hold records
+        its activity, and its ``run_id`` when it gives one (`make run` executes several Dagster runs under
+        one hold: the holder names the one in progress). ``on_interrupted`` is called with the holder of an interrupted previous run
         (after its left-over child processes were stopped).
         """
         self.lock_path.parent.mkdir(parents=True, exist_ok=True)
@@ -147,7 +148,7 @@ class WriterLock:
                 since = datetime.now().isoformat(timespec="seconds")
                 Holder(os.getpid(), socket.gethostname(), run_id, activity, since).write(self.holder_path)
             else:
-                self._update(activity=activity)
+                self._update(activity=activity, **({"run_id": run_id} if run_id else {}))
             try:
                 yield
             finally:

@@ -141,13 +141,12 @@ def main() -> int:
                 _print_nothing_changed(run_id, decision, inputs, time.monotonic() - started)
                 return 0
             if decision.reason:
-                _say("\n    ".join([f"building everything: {decision.reason}", *decision.changes]))
+                what = "what is downstream of the landing files that changed" if decision.landing_only else "everything"
+                _say("\n    ".join([f"building {what}: {decision.reason}", *decision.changes]))
             fingerprint.forget_successful_run()
             from orchestration.definitions import defs  # imported here: loading takes seconds, timed above
             from orchestration.pipeline import execute_pipeline
 
-            if decision.landing_only:
-                _say("building what is downstream of the landing files that changed (nothing else changed)")
             result = execute_pipeline(
                 defs,
                 instance,

@@ -102,6 +102,8 @@ class PipelineProcess:
 
     @property
     def run_id(self) -> str:
-        """The run id, from the first Dagster log line."""
-        line = self.wait_for(r"dagster - \w+ - warehouse_job - [0-9a-f-]{36}")
-        return re.search(r"warehouse_job - ([0-9a-f-]{36})", line).group(1)
+        """The id of the last Dagster run the process started (an ingest run, then warehouse_job), from the
+        log: the run in progress when the process was stopped, the one that publishes when it finished."""
+        run_line = r"dagster - \w+ - (?:warehouse_job|ingest_\w+) - ([0-9a-f-]{36})"
+        self.wait_for(run_line)
+        return re.findall(run_line, self.output)[-1]

@@ -31,7 +31,7 @@ def test_a_missing_landing_folder_fails_the_run_naming_it_and_publishes_nothing(
 
     assert run.finish() == 1
     assert (
-        f"FAILED step raw__releases: the landing folder {tmp_path / 'nowhere'} does not exist: "
+        f"FAILED: the landing folder {tmp_path / 'nowhere'} does not exist: "
         "set LANDING_DIR to the folder that holds releases/"
     ) in run.lines
     assert not (tmp_path / "warehouse" / "serving.duckdb").exists()

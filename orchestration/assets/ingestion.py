@@ -1,6 +1,7 @@
 """Landing files into the raw and audit schemas: one asset per kind of input, one partition per file
 (:mod:`orchestration.partitions`)."""
 
+import warnings
 from collections.abc import Callable, Collection
 from pathlib import Path
 
@@ -19,6 +20,13 @@ Loader = Callable[[duckdb.DuckDBPyConnection, Path, Collection[str]], LoadSummar
 
 
 def _loader_asset(name: str, kind: str, loader: Loader, description: str) -> dg.AssetsDefinition:
+    with warnings.catch_warnings():
+        # BackfillPolicy is "beta" in dagster 1.13: a range of files in one run is what the raw assets need
+        warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
+        return _define_loader_asset(name, kind, loader, description)
+
+
+def _define_loader_asset(name: str, kind: str, loader: Loader, description: str) -> dg.AssetsDefinition:
     @dg.asset(
         key=["raw", name],
         group_name="ingestion",
