@@ -6,6 +6,8 @@ import subprocess
 import sys
 import textwrap
 
+from pathlib import Path
+
 import dagster as dg
 import pytest
 
@@ -281,6 +283,23 @@ def test_dbt_source_tests_are_checks_on_the_assets_that_load_the_sources(defs: d
     assert {"source_unique_releases_release_files_load_id", "source_not_null_releases_release_files_release_date"} <= checks_on("raw", "releases")
     assert "source_not_null_registers_register_records_uscc" in checks_on("raw", "registers")
     assert "source_not_null_mapped_register_kinds_kind_code" in checks_on("mapped", "register_kinds")
+
+
+def test_every_dbt_source_test_is_a_dagster_check(defs: dg.Definitions):
+    """A source test Dagster cannot attach to an asset (on a table no model reads, or between two sources) is
+    only logged as an observation, with a warning, every run: the raw tables are the Great Expectations
+    suites' to check, so dbt keeps none of those."""
+    import json
+
+    from orchestration.dbt_project import dbt_project
+
+    manifest = json.loads(Path(dbt_project.manifest_path).read_text(encoding="utf-8"))
+    source_tests = {
+        node["name"] for node in manifest["nodes"].values()
+        if node["resource_type"] == "test" and any(p.startswith("source.") for p in node["depends_on"]["nodes"])
+    }
+    checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
+    assert source_tests and source_tests <= checks, sorted(source_tests - checks)
 
 
 def test_dbt_build_stays_one_step_after_the_mapping(defs: dg.Definitions):
