@@ -7,7 +7,8 @@ What `make run` (and the tests) execute, the way the sensors do it under ``make 
    (:func:`orchestration.partitions.pending_partitions`), one run of ``ingest_<kind>`` over those files'
    partitions (registered first);
 2. one run of ``warehouse_job``: everything downstream of the raw assets, or only what is downstream of the
-   kinds that changed when nothing but landing files changed since the last successful run (``narrow``).
+   kinds that changed when nothing but landing files changed since the last successful run (``narrow``;
+   the dbt docs, which describe the unchanged dbt project, are then left as they are).
 
 A failed ingest run stops the pipeline before ``warehouse_job``: nothing is built or published from a
 half-loaded folder. :class:`PipelineResult` reads like one ``ExecuteInProcessResult`` over all the runs.
@@ -101,10 +102,12 @@ def execute_pipeline(
 
 def _downstream_of(defs: dg.Definitions, kinds: list[str]) -> dict[str, set]:
     """The assets downstream of the raw assets of ``kinds`` (not those raw assets) and their checks, with the
-    checks on those raw assets: the selection of a ``warehouse_job`` subset."""
+    checks on those raw assets: the selection of a ``warehouse_job`` subset. The dbt docs are left out: they
+    describe the dbt project, which did not change, not the data."""
+    from orchestration.assets.dbt import dbt_docs
     from orchestration.assets.ingestion import RAW_ASSETS
 
     graph = defs.resolve_asset_graph()
     raw = dg.AssetSelection.assets(*[RAW_ASSETS[kind] for kind in kinds])
-    selection = raw.downstream() - raw.without_checks()
+    selection = raw.downstream() - raw.without_checks() - dg.AssetSelection.assets(dbt_docs)
     return {"asset_selection": selection.resolve(graph), "asset_check_selection": selection.resolve_checks(graph)}

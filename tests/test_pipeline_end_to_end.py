@@ -367,6 +367,7 @@ def test_a_new_release_file_is_ingested_alone_and_builds_only_what_is_downstream
     # nothing of the enterprise submissions or the registers is rebuilt
     assert not {"mapped/enterprise_rejected_rows", "mapped/register_kinds", "marts/fct_enterprise_submission_history",
                 "marts/recognitions_in_force"} & built
+    assert "reports/dbt_docs" not in built  # they describe the dbt project, which did not change
 
 
 def test_second_run_without_new_files_loads_nothing(pipeline: PipelineRun, rerun: PipelineRun):
