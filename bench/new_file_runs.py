@@ -133,17 +133,21 @@ def read_floor(path: Path, reader: str) -> float:
 # ---------- runs
 
 
-def phases_of_last_run(dagster_home: Path, wall: float) -> dict[str, float]:
-    """Seconds per phase of the latest run in ``dagster_home``, from its step statistics."""
+def phases_of_runs_since(dagster_home: Path, since: float, wall: float) -> dict[str, float]:
+    """Seconds per phase of the Dagster runs started since ``since`` (epoch seconds) in ``dagster_home``: a
+    `make run` is one ingest run per kind of input with new files, then ``warehouse_job``."""
     instance = dg.DagsterInstance.from_config(str(dagster_home))
     try:
-        (run,) = instance.get_runs(limit=1)
         seconds = dict.fromkeys([name for name, _ in PHASES], 0.0)
-        for step in instance.get_run_step_stats(run.run_id):
-            if step.start_time is None or step.end_time is None:
+        for run in instance.get_runs(limit=10):
+            started = instance.get_run_stats(run.run_id).start_time
+            if started is None or started < since:
                 continue
-            phase = next((name for name, prefixes in PHASES if step.step_key.startswith(prefixes)), "other steps")
-            seconds[phase] = seconds.get(phase, 0.0) + step.end_time - step.start_time
+            for step in instance.get_run_step_stats(run.run_id):
+                if step.start_time is None or step.end_time is None:
+                    continue
+                phase = next((name for name, prefixes in PHASES if step.step_key.startswith(prefixes)), "other steps")
+                seconds[phase] = seconds.get(phase, 0.0) + step.end_time - step.start_time
     finally:
         instance.dispose()
     seconds["start-up and the rest"] = wall - sum(seconds.values())
@@ -153,11 +157,12 @@ def phases_of_last_run(dagster_home: Path, wall: float) -> dict[str, float]:
 def new_file_run(
     name: str, history_rows: int, new_file: Path, file_rows: int, landing: Path, warehouse: Path, reader: str
 ) -> NewFileRun:
+    since = time.time()
     measured = make_run(name, landing, warehouse)
     if measured.outcome != "succeeded":
         raise SystemExit(f"{name}: the run {measured.outcome}")
     run = NewFileRun(
-        name, history_rows, file_rows, measured.wall, phases_of_last_run(warehouse / "dagster_home", measured.wall),
+        name, history_rows, file_rows, measured.wall, phases_of_runs_since(warehouse / "dagster_home", since, measured.wall),
         read_floor(new_file, reader),
     )
     print(f"  {run.wall:.1f} s: " + ", ".join(f"{phase} {seconds:.1f}" for phase, seconds in run.phases.items()), flush=True)
