@@ -237,7 +237,9 @@ def _fresh(path: Path) -> Path:
     return path
 
 
-def run(rows: int, out: Path, seed: int, error_rate: float, *, ingest_only: bool = False, repeat: int = 1) -> list[Phase]:
+def run(
+    rows: int, out: Path, seed: int, error_rate: float, *, ingest_only: bool = False, repeat: int = 1
+) -> list[Phase]:
     out.mkdir(parents=True, exist_ok=True)
     print(f"generating {rows:,} rows (error rate {error_rate}) into {out} ...", flush=True)
     start = time.perf_counter()
@@ -292,13 +294,16 @@ def report(phases: list[Phase]) -> str:
         ratio = f"{p.seconds / by_name[p.floor].seconds:.2f}" if p.floor else ""
         lines.append(f"| {p.name} | {p.seconds:.1f} | {p.rows / p.seconds:,.0f} | {ratio} | {p.peak_rss_mb:,.0f} |")
     for kind in ("parquet", "csv"):
-        ratios = [p.seconds / by_name[p.floor].seconds for p in phases if p.name.startswith(f"ingest + validation ({kind})")]
-        if len(ratios) > 1:
-            lines.append(f"| ingest + validation ({kind}): median ratio of {len(ratios)} rounds |  |  | {statistics.median(ratios):.2f} |  |")
+        ingests = [p for p in phases if p.name.startswith(f"ingest + validation ({kind})")]
+        if len(ingests) > 1:
+            median = statistics.median(p.seconds / by_name[p.floor].seconds for p in ingests)
+            lines.append(f"| ingest + validation ({kind}): median ratio of {len(ingests)} rounds |  |  | {median:.2f} |  |")
     if BUILD not in by_name:
         return "\n".join(lines)
     # the marts ran after the first round's Parquet ingest
-    ingest, csv_ingest = (next(p for p in phases if p.name.startswith(f"ingest + validation ({k})")) for k in ("parquet", "csv"))
+    ingest, csv_ingest = (
+        next(p for p in phases if p.name.startswith(f"ingest + validation ({kind})")) for kind in ("parquet", "csv")
+    )
     build, mapping, disclose, publish = by_name[BUILD], by_name[MAP], by_name[DISCLOSE], by_name[PUBLISH]
     for label, first in (("parquet", ingest), ("csv", csv_ingest)):
         after = (mapping, build, publish)

@@ -419,7 +419,8 @@ def test_a_load_gives_the_connection_its_settings_back_after_a_failure_too(landi
     settings = "select current_setting('memory_limit'), current_setting('preserve_insertion_order')"
     before = con.execute(settings).fetchone()
     write_csv(landing / "enterprise" / "a_good.csv", [row(), row(uscc=OTHER_USCC, rd_personnel="-3")])
-    (landing / "enterprise" / "b_broken.csv").write_text(",".join(HEADERS_EN) + "\n" + ",".join(VALID.values()) + ",extra\n")
+    broken = ",".join(HEADERS_EN) + "\n" + ",".join(VALID.values()) + ",extra\n"  # one cell too many
+    (landing / "enterprise" / "b_broken.csv").write_text(broken)
     summary = load_submissions(con, landing)
     assert [(a.source_file, a.status) for a in summary.attempts] == [
         ("enterprise/a_good.csv", "loaded"),

@@ -139,7 +139,9 @@ def _stage(con: duckdb.DuckDBPyConnection, opened: OpenedFile) -> dict[str, Look
     return lookups
 
 
-def _store(con: duckdb.DuckDBPyConnection, opened: OpenedFile, lookups: dict[str, Lookup], attempt: LoadAttempt) -> None:
+def _store(
+    con: duckdb.DuckDBPyConnection, opened: OpenedFile, lookups: dict[str, Lookup], attempt: LoadAttempt
+) -> None:
     """Inside the file's transaction: the valid rows into raw.enterprise_submissions, the flagged ones into
     audit.quarantine with their reasons, the file into raw.enterprise_files."""
     # The insert skips the flagged rows by an anti-join: much cheaper for DuckDB than filtering ten
