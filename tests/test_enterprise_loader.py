@@ -413,6 +413,23 @@ def test_workbook_without_the_template_sheet_fails(landing: Path, con):
     assert attempt.error == "enterprise/other.xlsx: no sheet named 企业科技创新情况 (the reporting template's sheet); sheets: Sheet1"
 
 
+def test_a_load_gives_the_connection_its_settings_back_after_a_failure_too(landing: Path, con):
+    """The load lowers DuckDB's memory limit (its copy of a CSV spills beyond it) and turns insertion order
+    off; the connection gets both back, exactly, whether the file loaded or failed."""
+    settings = "select current_setting('memory_limit'), current_setting('preserve_insertion_order')"
+    before = con.execute(settings).fetchone()
+    write_csv(landing / "enterprise" / "a_good.csv", [row(), row(uscc=OTHER_USCC, rd_personnel="-3")])
+    broken = ",".join(HEADERS_EN) + "\n" + ",".join(VALID.values()) + ",extra\n"  # one cell too many
+    (landing / "enterprise" / "b_broken.csv").write_text(broken)
+    summary = load_submissions(con, landing)
+    assert [(a.source_file, a.status) for a in summary.attempts] == [
+        ("enterprise/a_good.csv", "loaded"),
+        ("enterprise/b_broken.csv", "failed"),
+    ]
+    assert con.execute(settings).fetchone() == before
+    assert con.execute("select count(*) from duckdb_tables() where temporary").fetchone() == (0,)
+
+
 # ---------- re-ingestion and resubmission
 
 
