@@ -64,11 +64,12 @@ select l.load_id, l.kind, l.source_file, l.sha256, l.sidecar_sha256, l.format, l
 from audit.load_log l
 semi join events e on e.load_id = l.load_id and e.status <> 'withdrawn'
 where l.status = 'loaded';
--- The current loads of each kind: each is written only by its kind's loader (its raw asset in Dagster), so
--- the dbt models of one kind do not depend on the loads of the others.
-create or replace view audit.release_current_loads as select * from audit.current_loads where kind = 'releases';
-create or replace view audit.enterprise_current_loads as select * from audit.current_loads where kind = 'enterprise';
-create or replace view audit.register_current_loads as select * from audit.current_loads where kind = 'registers';
+-- The current loads of each kind, in the unpublished raw schema: each is written only by its kind's loader
+-- (its raw asset in Dagster), so the dbt models of one kind do not depend on the loads of the others.
+create schema if not exists raw;
+create or replace view raw.release_current_loads as select * from audit.current_loads where kind = 'releases';
+create or replace view raw.enterprise_current_loads as select * from audit.current_loads where kind = 'enterprise';
+create or replace view raw.register_current_loads as select * from audit.current_loads where kind = 'registers';
 """
 
 

@@ -1,11 +1,11 @@
-{#- The staging select of one kind's current loads (sources audit.<kind>_current_loads): one per kind, so
-    each kind's models depend only on the loads of that kind. -#}
-{% macro stg_current_loads(source_table) %}
+{#- The staging select of one kind's current loads (source <kind>.<kind>_current_loads, a view of
+    audit.current_loads): one per kind, so each kind's models depend only on the loads of that kind. -#}
+{% macro stg_current_loads(source_name, source_table) %}
 with
 
 source as (
 
-    select * from {{ source('audit', source_table) }}
+    select * from {{ source(source_name, source_table) }}
 
 ),
 

@@ -18,7 +18,7 @@ with
 
 current_loads as (
 
-    select load_id from {{ ref('stg_audit__enterprise_loads') }}
+    select load_id from {{ ref('stg_enterprise__current_loads') }}
 
 ),
 

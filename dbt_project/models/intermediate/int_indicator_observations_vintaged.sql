@@ -14,7 +14,7 @@ files as (
 
 current_loads as (
 
-    select load_id from {{ ref('stg_audit__release_loads') }}
+    select load_id from {{ ref('stg_releases__current_loads') }}
 
 ),
 

@@ -9,7 +9,7 @@ with
 
 current_loads as (
 
-    select load_id from {{ ref('stg_audit__register_loads') }}
+    select load_id from {{ ref('stg_registers__current_loads') }}
 
 ),
 

@@ -1,1 +1,0 @@
-{{ stg_current_loads('enterprise_current_loads') }}

@@ -1,1 +1,0 @@
-{{ stg_current_loads('register_current_loads') }}

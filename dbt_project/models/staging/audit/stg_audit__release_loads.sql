@@ -1,1 +1,0 @@
-{{ stg_current_loads('release_current_loads') }}

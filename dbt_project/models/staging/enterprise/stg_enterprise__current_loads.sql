@@ -1,0 +1,1 @@
+{{ stg_current_loads('enterprise', 'enterprise_current_loads') }}

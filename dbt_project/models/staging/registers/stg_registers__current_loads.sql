@@ -1,0 +1,1 @@
+{{ stg_current_loads('registers', 'register_current_loads') }}

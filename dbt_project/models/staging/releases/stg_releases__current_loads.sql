@@ -1,0 +1,1 @@
+{{ stg_current_loads('releases', 'release_current_loads') }}
