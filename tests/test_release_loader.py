@@ -284,7 +284,10 @@ def test_a_sidecar_format_that_does_not_fit_the_file_kind_fails_the_file(con, la
 
 
 def test_a_build_database_harmonized_at_load_time_is_refused_with_what_to_do(con, landing):
-    con.execute("create schema raw; create table raw.release_observations (load_id varchar, row_number bigint, region_code varchar)")
+    con.execute(
+        "create schema if not exists raw; "
+        "create table raw.release_observations (load_id varchar, row_number bigint, region_code varchar)"
+    )
     with pytest.raises(RuntimeError) as error:
         load_releases(con, landing)
     assert str(error.value) == (
