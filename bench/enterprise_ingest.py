@@ -269,18 +269,15 @@ def run(
             seconds, rss = _run(_ingest, str(landing), str(work / "warehouse.duckdb"))
             phases.append(Phase(ingest, rows, seconds, rss, floor=floor))
             if kind == "parquet" and not ingest_only and round_ == 1:
-                print("mapping ...", flush=True)
-                seconds, rss = _run(_map, str(work))
-                phases.append(Phase(MAP, rows, seconds, rss))
-                print("marts build (dbt) ...", flush=True)
-                seconds, rss = _run(_dbt_build, str(work))
-                phases.append(Phase(BUILD, rows, seconds, rss))
-                print("disclosure control ...", flush=True)
-                seconds, rss = _run(_disclose, str(work))
-                phases.append(Phase(DISCLOSE, rows, seconds, rss))
-                print("publishing the tiers ...", flush=True)
-                seconds, rss = _run(_publish, str(work))
-                phases.append(Phase(PUBLISH, rows, seconds, rss))
+                for label, phase, step in (
+                    ("mapping", MAP, _map),
+                    ("marts build (dbt)", BUILD, _dbt_build),
+                    ("disclosure control", DISCLOSE, _disclose),
+                    ("publishing the tiers", PUBLISH, _publish),
+                ):
+                    print(f"{label} ...", flush=True)
+                    seconds, rss = _run(step, str(work))
+                    phases.append(Phase(phase, rows, seconds, rss))
     return phases
 
 
