@@ -29,7 +29,7 @@ import dagster as dg
 import duckdb
 
 from ingestion.enterprise.loader import LANDING as ENTERPRISE
-from ingestion.landing import LandingKind, pending
+from ingestion.landing import SKIPPED_PREFIXES, LandingKind, pending
 from ingestion.registers.loader import LANDING as REGISTERS
 from ingestion.releases.loader import LANDING as RELEASES
 from ingestion.releases.sidecar import SIDECAR_SUFFIX
@@ -46,10 +46,11 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 def partition_of(landing_path: str) -> tuple[str, str] | None:
     """``(kind, partition key)`` of a path relative to LANDING_DIR: the file's own partition, or its data
-    file's for a release sidecar; None for a path no loader reads (a stray file, a hidden one)."""
+    file's for a release sidecar; None for a path no loader reads (another extension, a hidden file or
+    folder, an Office lock file: :func:`ingestion.landing.discover`'s rule)."""
     kind_name, _, rest = landing_path.partition("/")
     kind = LANDING_KINDS.get(kind_name)
-    if kind is None or not rest:
+    if kind is None or not rest or any(part.startswith(SKIPPED_PREFIXES) for part in rest.split("/")):
         return None
     key = landing_path.removesuffix(SIDECAR_SUFFIX) if kind.sidecar is not None else landing_path
     if Path(key).suffix.lower() not in {e.lower() for e in kind.extensions()}:
@@ -74,16 +75,15 @@ def changed_paths(before: Mapping[str, str], now: Mapping[str, str]) -> set[str]
 
 def pending_partitions(warehouse_db: Path, landing_dir: Path) -> dict[str, set[str]]:
     """The partitions, by kind, whose file's state in the folder differs from the warehouse's current loads
-    (all files of every kind when the warehouse does not exist yet). Read-only: call it under the writer lock."""
-    if not warehouse_db.exists():
-        return {name: {f.source_file for f in kind.scan(landing_dir)} for name, kind in LANDING_KINDS.items()}
-    with duckdb.connect(str(warehouse_db), read_only=True) as con:
-        has_log = con.execute(
-            "select count(*) from duckdb_tables() where schema_name = 'audit' and table_name = 'load_log'"
-        ).fetchone()[0]
-        if not has_log:
-            return {name: {f.source_file for f in kind.scan(landing_dir)} for name, kind in LANDING_KINDS.items()}
-        return {name: pending(con, landing_dir, kind) for name, kind in LANDING_KINDS.items()}
+    (all files of every kind when the warehouse has no load log yet). Read-only: call it under the writer lock."""
+    if warehouse_db.exists():
+        with duckdb.connect(str(warehouse_db), read_only=True) as con:
+            has_log = con.execute(
+                "select count(*) from duckdb_tables() where schema_name = 'audit' and table_name = 'load_log'"
+            ).fetchone()[0]
+            if has_log:
+                return {name: pending(con, landing_dir, kind) for name, kind in LANDING_KINDS.items()}
+    return {name: {f.source_file for f in kind.scan(landing_dir)} for name, kind in LANDING_KINDS.items()}
 
 
 def add_partitions(instance: dg.DagsterInstance, kind: str, keys: Collection[str]) -> None:
