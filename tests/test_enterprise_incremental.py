@@ -22,13 +22,17 @@ from tools import synthetic_enterprises as synthetic
 ENTERPRISE_RELATIONS = (
     "intermediate.int_enterprise_submissions_versioned",
     "intermediate.int_soe_innovation_contributions",
+    "intermediate.int_soe_innovation",
     "marts.fct_enterprise_submissions",
     "marts.fct_enterprise_submission_history",
     "marts.soe_innovation",
     "marts.soe_innovation_concentration",
     "marts.dim_enterprise",
 )
-SELECT = ("--select", "+int_enterprise_loads_built", "fct_enterprise_submissions", "fct_enterprise_submission_history")
+SELECT = (
+    "--select", "+int_enterprise_loads_built", "soe_innovation", "fct_enterprise_submissions",
+    "fct_enterprise_submission_history",
+)
 #: The panel: 2022 and 2023, and the quarters of 2023; the later files add and revise from the same panel.
 PANEL = synthetic.Spec(
     enterprises=80, periods=synthetic.period_labels([2022, 2023], [2023, 2024]), seed=12, error_rate=0.03

@@ -4,7 +4,7 @@
 -- after every model rebuilt by period, so a run that fails before them leaves the previous state here
 -- and the next run rebuilds those periods again.
 --
--- depends_on: {{ ref('soe_innovation') }}
+-- depends_on: {{ ref('int_soe_innovation') }}
 -- depends_on: {{ ref('soe_innovation_concentration') }}
 -- depends_on: {{ ref('dim_enterprise') }}
 

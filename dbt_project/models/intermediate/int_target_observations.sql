@@ -66,8 +66,7 @@ region_figures as (
 
 ),
 
--- the cells of the SOE submissions: their aggregation has no intermediate model yet, so this is the one
--- read of a mart left (see the yml)
+-- the SOE figures the mart soe_innovation shows, per group and period
 soe_figures as (
 
     select group_name, period, measure, value
@@ -83,7 +82,7 @@ soe_figures as (
             cast(invention_patents_granted as double) as invention_patents_granted,
             cast(high_value_invention_patents_valid as double) as high_value_invention_patents_valid,
             cast(high_value_invention_patents_added as double) as high_value_invention_patents_added
-        from {{ ref('soe_innovation') }}
+        from {{ ref('int_soe_innovation') }}
     ) unpivot (
         value for measure in (
             rd_growth_pct, rd_intensity_pct, sei_output_share_pct, tech_based_enterprises,
