@@ -25,6 +25,10 @@ It returns the contents not loaded yet, failed ones included (a failed file is r
 from __future__ import annotations
 
 import hashlib
+import os
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -137,10 +141,39 @@ def discover(landing_dir: Path, kind: str, extensions: Iterable[str], *, require
     )
 
 
+#: Digests already computed in this process, by the file's identity and change times (see sha256_of).
+_DIGESTS: OrderedDict[tuple[str, int, int, int, int, int], str] = OrderedDict()
+_DIGESTS_KEPT = 100_000
+_DIGESTS_LOCK = threading.Lock()  # sensors may evaluate in threads
+#: A file changed less than this long before it was hashed may change again within the same timestamp.
+_SETTLED_NS = 2_000_000_000
+
+
 def sha256_of(path: Path) -> str:
-    """SHA-256 of a file's bytes, read in chunks (files may be larger than memory)."""
+    """SHA-256 of a file's bytes, read in chunks (files may be larger than memory).
+
+    A run asks for the same file's digest several times (the inputs' fingerprint, the partitions that
+    changed, each ingest run's scan): within one process a file is read once while it stays the same
+    file, with the same size, modification time and inode change time. The change time is the kernel's
+    (no program can set it back, unlike the modification time) and moves on every write; a file written
+    in the last two seconds is not remembered, so a write in the same clock tick cannot go unseen.
+    """
+    before = os.stat(path)
+    key = (os.fspath(path), before.st_dev, before.st_ino, before.st_size, before.st_mtime_ns, before.st_ctime_ns)
+    with _DIGESTS_LOCK:
+        if (digest := _DIGESTS.get(key)) is not None:
+            _DIGESTS.move_to_end(key)
+            return digest
     with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+        digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    after = os.stat(path)
+    unchanged = (after.st_size, after.st_mtime_ns, after.st_ctime_ns) == key[3:]
+    if unchanged and time.time_ns() - max(after.st_mtime_ns, after.st_ctime_ns) > _SETTLED_NS:
+        with _DIGESTS_LOCK:
+            _DIGESTS[key] = digest
+            if len(_DIGESTS) > _DIGESTS_KEPT:
+                _DIGESTS.popitem(last=False)
+    return digest
 
 
 def scan(

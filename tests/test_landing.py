@@ -6,7 +6,9 @@ while their vintages stay marked withdrawn."""
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -19,12 +21,15 @@ from core.warehouse import write_connection
 from ingestion.audit import AUDIT_DDL
 from ingestion.enterprise.loader import load_submissions
 from ingestion.enterprise.readers import FORMATS
+from ingestion import landing as landing_module
 from ingestion.landing import LandingError, discover, pending, sha256_of
 from ingestion.registers.loader import load_registers
 from ingestion.registers.schema import FORMATS as REGISTER_FORMATS
 from ingestion.releases.formats import release_extensions
 from ingestion.releases.loader import LANDING as RELEASES
 from ingestion.releases.loader import load_releases
+from orchestration import fingerprint
+from orchestration.partitions import pending_partitions
 from tests.conftest import run_pipeline
 from tests.test_enterprise_loader import FIXTURES as ENTERPRISE_FIXTURES
 from tests.test_release_loader import FIXTURES as RELEASE_FIXTURES
@@ -223,6 +228,45 @@ def test_sha256_of_a_file_larger_than_a_chunk(tmp_path):
     data = bytes(range(256)) * (1 << 15)  # 8 MiB
     (tmp_path / "big.bin").write_bytes(data)
     assert sha256_of(tmp_path / "big.bin") == hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture
+def digests(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The files sha256_of reads, in order; files count as settled as soon as they are written."""
+    read: list[str] = []
+    file_digest = hashlib.file_digest
+    monkeypatch.setattr(landing_module, "_DIGESTS", type(landing_module._DIGESTS)())
+    monkeypatch.setattr(landing_module, "_SETTLED_NS", 0)
+    monkeypatch.setattr(hashlib, "file_digest", lambda handle, name: read.append(Path(handle.name).name) or file_digest(handle, name))
+    return read
+
+
+def test_a_run_reads_each_landing_file_once_for_the_fingerprint_the_partitions_and_the_ingest_scan(landing, digests):
+    put(landing, "rd.csv", export("重庆市,526.8\r\n"), sidecar())
+    fingerprint.compute(landing)
+    pending_partitions(settings.warehouse_db_path(), landing)
+    RELEASES.scan(landing)
+    assert sorted(name for name in digests if name.startswith("rd.csv")) == ["rd.csv", "rd.csv.meta.yml"]
+
+
+def test_a_file_rewritten_with_the_same_size_and_modification_time_is_read_again(tmp_path, digests):
+    path = tmp_path / "rd.csv"
+    path.write_text("2022,1.0\n")
+    first = sha256_of(path)
+    mtime = path.stat().st_mtime_ns
+    time.sleep(0.05)  # the next write in a later tick of the kernel's clock
+    path.write_text("2022,2.0\n")
+    os.utime(path, ns=(mtime, mtime))  # what `cp -p` or an unpacked archive may do
+    assert sha256_of(path) == hashlib.sha256(b"2022,2.0\n").hexdigest() != first
+    assert digests == ["rd.csv", "rd.csv"]
+
+
+def test_a_file_written_moments_ago_is_not_remembered(tmp_path, digests, monkeypatch):
+    monkeypatch.setattr(landing_module, "_SETTLED_NS", 3_600 * 10**9)
+    (tmp_path / "rd.csv").write_text("2022,1.0\n")
+    sha256_of(tmp_path / "rd.csv")
+    sha256_of(tmp_path / "rd.csv")
+    assert digests == ["rd.csv", "rd.csv"]
 
 
 def test_audit_tables_of_older_code_upgrade_and_their_loads_are_recognized(landing):
