@@ -21,6 +21,22 @@ if TYPE_CHECKING:
     from orchestration.pipeline import PipelineResult
 
 
+#: The modules that run the whole pipeline in processes of their own, longest first. `make test` runs one
+#: pytest worker per core, each taking the next module when it is done: starting the longest first keeps
+#: the workers busy to the end (the other slow modules follow, then the rest, each in file order).
+LONGEST_FIRST = ("test_recovery", "test_run_nothing_changed", "test_pipeline_end_to_end", "test_run_guards")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def cost_rank(item: pytest.Item) -> int:
+        module = item.path.stem
+        if module in LONGEST_FIRST:
+            return LONGEST_FIRST.index(module)
+        return len(LONGEST_FIRST) + (0 if item.get_closest_marker("slow") else 1)
+
+    items.sort(key=cost_rank)
+
+
 @dataclass
 class PipelineRun:
     landing_dir: Path

@@ -186,6 +186,16 @@ def test_reports_are_written(pipeline: PipelineRun):
     assert (reports / "dbt-docs" / "index.html").stat().st_size > 0
 
 
+def test_the_dbt_docs_show_the_sql_the_build_compiled_and_parse_nothing_again(pipeline: PipelineRun):
+    """The docs step takes the compiled SQL of the run's `dbt build` (no second compilation) and its
+    parse state (dbt's event I024, "Unable to do partial parsing", would mean a full parse again)."""
+    manifest = json.loads((pipeline.warehouse_dir / "reports" / "dbt-docs" / "manifest.json").read_text(encoding="utf-8"))
+    models = [node for node in manifest["nodes"].values() if node["resource_type"] == "model"]
+    assert len(models) > 40 and all(node.get("compiled_code") for node in models)
+    (docs_log,) = (pipeline.warehouse_dir / "dbt").glob("*/docs/dbt.log")
+    assert '"code": "I024"' not in docs_log.read_text(encoding="utf-8")
+
+
 def test_every_policy_target_has_a_tracking_row(pipeline: PipelineRun):
     tracked = [t for (t,) in query(pipeline.build_db, "select target_id from marts.target_tracking order by 1")]
     assert tracked == sorted(t["target_id"] for t in _seed("policy_targets"))

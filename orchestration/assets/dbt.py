@@ -38,9 +38,18 @@ def dbt_artifacts_dir() -> Path:
     return settings.warehouse_dir() / "dbt"
 
 
+#: dbt's parse state (``partial_parse.msgpack``) of the last dbt command on this warehouse, kept in
+#: WAREHOUSE_DIR/dbt/. The one `make manifest` leaves in the project was parsed with another profile (the
+#: build database's path is a var), which makes dbt parse the whole project again: seeded into each
+#: command's target folder, it lets dbt parse only the files changed since. dbt checks it against the
+#: project's files, the profile, the vars and its own version, and parses everything when any differs.
+PARSE_STATE = "partial_parse.msgpack"
+
+
 def dbt_target_path(run_id: str, step: str) -> Path:
-    """Where one dbt command of run ``run_id`` writes its artifacts and log; older runs' folders beyond
-    the last :data:`DBT_RUNS_KEPT` are removed (call it under the warehouse writer lock)."""
+    """Where one dbt command of run ``run_id`` writes its artifacts and log, with the warehouse's parse
+    state in it; older runs' folders beyond the last :data:`DBT_RUNS_KEPT` are removed (call it under the
+    warehouse writer lock)."""
     root = dbt_artifacts_dir()
     current = root / run_id
     current.mkdir(parents=True, exist_ok=True)
@@ -51,7 +60,20 @@ def dbt_target_path(run_id: str, step: str) -> Path:
     )
     for old in others[DBT_RUNS_KEPT - 1 :]:
         shutil.rmtree(old, ignore_errors=True)
-    return current / step
+    target = current / step
+    if (root / PARSE_STATE).is_file() and not (target / PARSE_STATE).exists():
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(root / PARSE_STATE, target / PARSE_STATE)
+    return target
+
+
+def keep_parse_state(target: Path) -> None:
+    """Keep the parse state a dbt command left in ``target`` for the next command (replaced atomically)."""
+    state = target / PARSE_STATE
+    if state.is_file():
+        tmp = dbt_artifacts_dir() / f"{PARSE_STATE}.tmp-{os.getpid()}"
+        shutil.copy2(state, tmp)
+        os.replace(tmp, dbt_artifacts_dir() / PARSE_STATE)
 
 
 def dbt_args(command: Sequence[str], warehouse: WarehouseResource) -> list[str]:
@@ -126,6 +148,9 @@ def dbt_process(invocation: DbtCliInvocation, warehouse: WarehouseResource) -> I
             except Exception:  # noqa: BLE001 - still running: no more patience
                 invocation.process.kill()
         raise
+    finally:
+        if invocation.process.poll() is not None:
+            keep_parse_state(Path(invocation.target_path))
 
 
 @dbt_assets(
@@ -160,10 +185,12 @@ def dbt_docs(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: 
     the manifest and catalog inside, so it opens from disk (the default site fetches manifest.json, which
     a browser refuses to a file:// page). manifest.json and catalog.json are published next to it for tools."""
     with warehouse.doing("dbt docs generate"):
+        target = dbt_target_path(context.run_id, "docs")
+        compiled = _compiled_by_build(context.run_id, target)
         invocation = dbt.cli(
-            dbt_args(["docs", "generate", "--static"], warehouse),
+            dbt_args(["docs", "generate", "--static", *(["--no-compile"] if compiled else [])], warehouse),
             manifest=dbt_project.manifest_path,
-            target_path=dbt_target_path(context.run_id, "docs"),
+            target_path=target,
         )
         with dbt_process(invocation, warehouse):
             invocation.wait()
@@ -171,7 +198,6 @@ def dbt_docs(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: 
         site.mkdir(parents=True, exist_ok=True)
         for leftover in site.glob("*.tmp-*"):  # of a run killed while copying
             leftover.unlink(missing_ok=True)
-        target = Path(invocation.target_path)
         for source, name in (("manifest.json", "manifest.json"), ("catalog.json", "catalog.json"),
                              ("static_index.html", "index.html")):
             tmp = site / f"{name}.tmp-{os.getpid()}"
@@ -180,6 +206,22 @@ def dbt_docs(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: 
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(site / "index.html")),
+            "compiled_by": "dbt build of this run" if compiled else "dbt docs generate",
             "size_bytes": (site / "index.html").stat().st_size,
         }
     )
+
+
+def _compiled_by_build(run_id: str, docs_target: Path) -> bool:
+    """Whether the `dbt build` of this run compiled every model: then its manifest, with the compiled SQL
+    the docs show, is put in ``docs_target`` and the docs need not compile the project again."""
+    manifest_path = dbt_artifacts_dir() / run_id / "build" / "manifest.json"
+    if not manifest_path.is_file():
+        return False
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    models = [node for node in manifest["nodes"].values() if node["resource_type"] == "model"]
+    if not models or not all(node.get("compiled_code") for node in models):
+        return False
+    docs_target.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(manifest_path, docs_target / "manifest.json")
+    return True
