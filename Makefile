@@ -50,8 +50,9 @@ run: $(VENV)/.installed manifest dagster-home
 rebuild: $(VENV)/.installed manifest dagster-home
 	WAREHOUSE_FORCE_REBUILD=1 $(BIN)/python -m orchestration.run
 
+# One pytest worker per core, a test module at a time (its module fixtures built once, on one worker).
 test: $(VENV)/.installed manifest
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 # `dagster dev` parses the dbt project again on each reload (DbtProject.prepare_if_dev), with this dbt.
 dev: $(VENV)/.installed manifest dagster-home
