@@ -1,8 +1,8 @@
 """Every suite passes on a small clean warehouse, and each kind of bad data fails exactly the
 expectations meant to catch it.
 
-The warehouse is built here with the loaders' own DDL (raw and audit tables) and marts shaped like the
-public contract; each violation is one SQL statement applied to a fresh copy.
+The warehouse is built here with the loaders' own DDL (raw and audit tables) and the marts' dbt
+contracts; each violation is one SQL statement applied to a fresh copy.
 """
 
 from __future__ import annotations
@@ -19,6 +19,11 @@ from ingestion.audit import AUDIT_DDL
 from ingestion.enterprise.tables import ENTERPRISE_DDL
 from ingestion.registers.tables import REGISTERS_DDL
 from ingestion.releases.tables import MAPPED_RELEASES_DDL, RELEASES_DDL
+from tests.serving_fixtures import contract_ddl
+
+
+#: The marts the suites check, created from their dbt contracts (columns, types, not null) and filled below.
+CONTRACT_MARTS = ('dim_indicator', 'fct_indicator_vintages', 'fct_indicator_values', 'rd_intensity', 'patents_per_10k', 'industrial_va_growth', 'soe_innovation', 'target_tracking')
 
 
 def _seed(name: str) -> str:
@@ -84,38 +89,40 @@ insert into raw.enterprise_submissions
            '巴渝汽车工业集团', 'C3611', '500112', '2024', 1000.0 + i, 30.0, 12, 3, 1, 40, 10, 900.0, 300.0,
            true, true, false, timestamp '2026-11-20 10:00:03'
     from range(3) t(i);
--- ---------------------------------------------------------------- marts
+-- ---------------------------------------------------------------- marts (tables from their dbt contracts)
 create schema marts;
-create table marts.dim_indicator as
+{''.join(contract_ddl(model) for model in CONTRACT_MARTS)}insert into marts.dim_indicator by name
     select indicator_code, name_zh, name_en, unit, description from {_seed('ref_indicators')};
-create table marts.fct_indicator_vintages as
+insert into marts.fct_indicator_vintages by name
     select o.region_code, o.indicator_code, o.period, o.value, d.unit, f.release_date, f.status, f.source_file, o.load_id,
-           false as is_withdrawn
+           cast(o.period as integer) as year, 'A' as frequency, f.loaded_at, o.published_decimals, false as is_withdrawn,
+           row_number() over (partition by o.region_code, o.indicator_code, o.period order by f.release_date desc) = 1
+               as is_latest_vintage
     from mapped.release_observations o join raw.release_files f using (load_id) join marts.dim_indicator d using (indicator_code);
-create table marts.fct_indicator_values as
-    select * exclude (load_id, is_withdrawn) from marts.fct_indicator_vintages
-    qualify row_number() over (partition by region_code, indicator_code, period order by release_date desc) = 1;
-create table marts.rd_intensity as select * from (values
+insert into marts.fct_indicator_values by name
+    select * exclude (is_withdrawn, is_latest_vintage) from marts.fct_indicator_vintages where is_latest_vintage;
+insert into marts.rd_intensity by name select * from (values
     ('CN-CQ', 2020::integer, 526.8::double, 25041.0::double, 2.1037::double, 2.11::double, date '2021-09-22',
      2.1070::double, true),
     ('CN-BJ', 2020::integer, null, null, null, 6.44::double, date '2021-09-22', null, null)
 ) t(region_code, year, rd_expenditure, gdp, rd_intensity_pct, published_rd_intensity_pct, published_release_date,
     asof_rd_intensity_pct, reconciles);
-create table marts.patents_per_10k as select * from (values
+insert into marts.patents_per_10k by name select * from (values
     ('CN-CQ', 2020::integer, 12.5::double, 4.1::double, 'computed'),
     ('CN-BJ', 2020::integer, 155.8::double, 81.2::double, 'published')
 ) t(region_code, year, invention_patents_per_10k, high_value_invention_patents_per_10k, source);
-create table marts.industrial_va_growth as select * from (values
+insert into marts.industrial_va_growth by name select * from (values
     ('CN-CQ', 2021::integer, 10.7::double), ('CN-CQ', 2022::integer, 6.4::double)
-) t(region_code, year, industrial_va_growth_pct);
-create table marts.soe_innovation as select * from (values
+) t(region_code, year, industrial_va_growth_pct), (select date '2023-03-17' as release_date, 'final' as status,
+                                                    'releases/cq/bulletin_2022.xlsx' as source_file);
+insert into marts.soe_innovation by name select * from (values
     ('巴渝汽车工业集团', '2024', 2, 300.0, 10000.0, 3.0, 8.5, 4, 10, 2, 1, 35.0),
     ('两江电子信息集团', '2024', 1, 100.0, 5000.0, 2.0, null, 1, 5, 1, 1, 20.0),
     ('ALL', '2024', 3, 400.0, 15000.0, 2.67, 6.0, 5, 15, 3, 2, 30.0)
 ) t(group_name, period, enterprises, rd_expenditure_10k_yuan, revenue_10k_yuan, rd_intensity_pct, rd_growth_pct,
     invention_patents_granted, high_value_invention_patents_valid, tech_based_enterprises, hightech_enterprises,
     sei_output_share_pct);
-create table marts.target_tracking as
+insert into marts.target_tracking by name
     select target_id, indicator as indicator_code, geo as region_code, scope, comparator,
            cast(target_value as double) as target_value, cast(target_year as integer) as target_year,
            cast(null as double) as latest_value, cast(null as varchar) as latest_period, cast(null as double) as gap,
