@@ -8,15 +8,24 @@ readers never hold a lock the pipeline needs. The Parquet exports are swapped in
 
 Every publication appends its row counts to ``meta.publications`` inside the serving database, carrying
 the history of earlier publications over from the file it replaces, with the fingerprint of the inputs it
-was built from (``inputs_sha256``, see :mod:`orchestration.fingerprint`) when the run knows it.
+was built from (``inputs_sha256``, see :mod:`orchestration.fingerprint`) when the run knows it, and each
+table's content digest (:func:`content_digests`).
+
+A publication costs what changed: a table whose digest is the one the current file published is taken
+over from a copy of that file instead of being written again (when the tables that changed hold at most
+half of the rows, so the file does not grow with free space), and a Parquet export whose table kept its
+digest stays as it is. Ten million unchanged enterprise rows cost a hash (about 0.5 s) instead of a copy
+(about 5 s) and a Parquet file (about 2.5 s).
 """
 
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import logging
 import os
+import shutil
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
@@ -42,10 +51,15 @@ create table if not exists meta.publications (
     table_schema  varchar     not null,
     table_name    varchar     not null,
     row_count     bigint      not null,
-    inputs_sha256 varchar                -- fingerprint of the landing files, seeds, dbt project and code it was built from
+    inputs_sha256 varchar,               -- fingerprint of the landing files, seeds, dbt project and code it was built from
+    content_digest varchar               -- of the table's columns, descriptions and rows (see content_digests)
 );
+-- a copy of a file of older code, taken over (see _build_serving_file)
+alter table meta.publications add column if not exists inputs_sha256 varchar;
+alter table meta.publications add column if not exists content_digest varchar;
 comment on table meta.publications is 'One row per table per publication of this serving database: what was published, when and by which run.';
 comment on column meta.publications.inputs_sha256 is 'SHA-256 fingerprint of what the publication was built from: the landing files, the dbt seeds and project, the code and the reporting date; null when the run did not record it.';
+comment on column meta.publications.content_digest is 'SHA-256 of the published table: its columns and their types, its descriptions, its row count and an order-independent sum of its row hashes. Equal digests: the same table (a later publication takes it over without writing it again).';
 """
 
 #: The name the build database is attached under while publishing: the one dbt's views refer to it by
@@ -296,10 +310,11 @@ def publish_databases(
     built and verified are they swapped in, in the order given, each with an atomic rename: a reader sees a
     whole old file or a whole new one. On any error the temporary files are removed and every previous
     file is left untouched. Returns, per publication, ``run_id``, ``published_at``, ``path``,
-    ``size_bytes`` and ``tables`` (row count per table).
+    ``size_bytes``, ``tables`` (row count per table) and ``taken_over`` (the tables taken over unchanged
+    from the file it replaces).
     """
     build_db = Path(build_db)
-    built: list[tuple[Publication, Path, dict[str, int], datetime]] = []
+    built: list[tuple[Publication, Path, dict[str, int], datetime, list[str]]] = []
     tmp: Path | None = None
     with ExitStack() as locks:
         # Publications of the same serving file run one at a time, so none loses another's history row, and
@@ -313,23 +328,23 @@ def publish_databases(
                 serving_db = publication.serving_db
                 tmp = serving_db.with_name(f"{serving_db.name}{TMP_MARK}{os.getpid()}")
                 with disk_full_named(tmp):
-                    tables, published_at = _build_serving_file(
+                    tables, published_at, kept = _build_serving_file(
                         build_db, serving_db, tmp, run_id, publication.tables, settings.allowed_shrinkage(), relations,
                         inputs_sha256,
                     )
                 if _wal(tmp).exists():
                     raise PublishError(f"{_wal(tmp)} was left after closing the new serving database")
-                built.append((publication, tmp, tables, published_at))
+                built.append((publication, tmp, tables, published_at, kept))
                 tmp = None
                 if verify is not None:
                     verify(publication, built[-1][1])
-            for publication, new_file, _, _ in built:
+            for publication, new_file, *_ in built:
                 os.chmod(new_file, publication.file_mode)
                 # A WAL next to the live file (someone opened it read-write) must not be replayed onto the new one.
                 _remove(_wal(publication.serving_db))
                 _replace_atomically(new_file, publication.serving_db)
         except BaseException:
-            for new_file in [t for _, t, _, _ in built] + ([tmp] if tmp else []):
+            for new_file in [t for _, t, *_ in built] + ([tmp] if tmp else []):
                 _remove(new_file, _wal(new_file))
             raise
     return [
@@ -340,9 +355,65 @@ def publish_databases(
             "size_bytes": publication.serving_db.stat().st_size,
             "inputs_sha256": inputs_sha256,
             "tables": tables,
+            "taken_over": kept,
         }
-        for publication, _, tables, published_at in built
+        for publication, _, tables, published_at, kept in built
     ]
+
+
+def content_digests(con: duckdb.DuckDBPyConnection, tables: Mapping[str, str]) -> dict[str, tuple[str, int]]:
+    """Per table of ``tables`` ("schema.table" -> its query, the build database attached as ``warehouse``):
+    the SHA-256 of its columns and their types, the descriptions it is published with, its row count and
+    the sum of its rows' hashes (order-independent), with DuckDB's version (whose hash function it is); and
+    its row count. Hashing ten million rows takes about a tenth of copying them."""
+    digests = {}
+    for table, query in tables.items():
+        schema, name = table.split(".", 1)
+        columns = con.execute(f"describe ({query})").fetchall()
+        row_hash = f"hash({', '.join(quote_identifier(c[0]) for c in columns)})"
+        count, hashes = con.execute(f"select count(*), sum({row_hash}::hugeint)::varchar from ({query})").fetchone()
+        comments = con.execute(
+            """select comment from duckdb_tables() where database_name = $catalog and schema_name = $schema and table_name = $name
+               union all
+               select comment from duckdb_views() where database_name = $catalog and schema_name = $schema and view_name = $name
+               union all
+               (select column_name || ': ' || comment from duckdb_columns()
+                where database_name = $catalog and schema_name = $schema and table_name = $name and comment <> ''
+                order by column_index)""",
+            {"catalog": BUILD_CATALOG, "schema": schema, "name": name},
+        ).fetchall()
+        signature = [duckdb.__version__, [c[:2] for c in columns], [c[0] for c in comments], count, hashes]
+        digests[table] = (hashlib.sha256(json.dumps(signature, default=str).encode("utf-8")).hexdigest(), count)
+    return digests
+
+
+def _published_digests(serving_db: Path) -> dict[str, str]:
+    """The content digest of each table of the latest publication in ``serving_db`` (none for a file of
+    older code, a missing or an unreadable file)."""
+    if not serving_db.exists():
+        return {}
+    try:
+        con = duckdb.connect(str(serving_db), read_only=True)
+    except duckdb.Error:
+        return {}
+    try:
+        return dict(con.execute(
+            """select table_schema || '.' || table_name, content_digest from meta.publications
+               where content_digest is not null qualify published_at = max(published_at) over ()"""
+        ).fetchall())
+    except duckdb.Error:
+        return {}
+    finally:
+        con.close()
+
+
+def _attach_build(con: duckdb.DuckDBPyConnection, build_db: Path, relations: Mapping[str, Relation] | None) -> None:
+    try:
+        con.execute(f"attach {sql_string(str(build_db))} as {BUILD_CATALOG} (read_only)")
+    except duckdb.Error as error:
+        raise PublishError(f"cannot open the build database {build_db} read-only: {error}") from error
+    for name, relation in (relations or {}).items():
+        relation.create_temporary(con, name)
 
 
 def _build_serving_file(
@@ -354,45 +425,70 @@ def _build_serving_file(
     allowed_shrinkage: frozenset[str] | None,
     relations: Mapping[str, Relation] | None = None,
     inputs_sha256: str | None = None,
-) -> tuple[dict[str, int], datetime]:
+) -> tuple[dict[str, int], datetime, list[str]]:
     """Write the whole new serving database to ``tmp``: every table of ``tables`` ("schema.table" -> a
     query over the build database attached as ``warehouse`` and over ``relations``, rows handed over by the
-    caller). Returns the row count per table and the time."""
-    con = connect(tmp)
-    try:
-        with writer_lock(build_db):
-            try:
-                con.execute(f"attach {sql_string(str(build_db))} as {BUILD_CATALOG} (read_only)")
-            except duckdb.Error as error:
-                raise PublishError(f"cannot open the build database {build_db} read-only: {error}") from error
-            for name, relation in (relations or {}).items():
-                relation.create_temporary(con, name)
+    caller). Tables whose digest is the one ``serving_db`` published come from a copy of that file (see the
+    module). Returns the row count per table, the time and the tables taken over."""
+    with writer_lock(build_db):
+        scratch = duckdb.connect()
+        try:
+            _attach_build(scratch, build_db, relations)
+            digests = content_digests(scratch, tables)
+        finally:
+            scratch.close()
+        counts = {table: count for table, (_, count) in digests.items()}
+        published = _published_digests(serving_db)
+        kept = sorted(t for t, (digest, _) in digests.items() if published.get(t) == digest)
+        rewritten_rows = sum(count for t, count in counts.items() if t not in kept)
+        if not kept or rewritten_rows > sum(counts.values()) / 2:
+            kept = []  # a new file: taking a few tables over would leave the file mostly free space
+        else:
+            shutil.copyfile(serving_db, tmp)
+        con = connect(tmp)
+        try:
+            _attach_build(con, build_db, relations)
             con.execute("begin")
-            counts: dict[str, int] = {}
+            existing = {f"{schema}.{name}" for schema, name in con.execute(
+                "select schema_name, table_name from duckdb_tables() where database_name = current_database() "
+                "and schema_name <> 'meta'").fetchall()}
+            for table in sorted(existing - set(kept)):
+                con.execute(f"drop table {'.'.join(map(quote_identifier, table.split('.', 1)))}")
             for schema in sorted({table.split(".", 1)[0] for table in tables}):
-                con.execute(f"create schema {quote_identifier(schema)}")
+                con.execute(f"create schema if not exists {quote_identifier(schema)}")
             for table, query in tables.items():
+                if table in kept:
+                    continue
                 schema, name = table.split(".", 1)
-                target = f"{quote_identifier(schema)}.{quote_identifier(name)}"
-                con.execute(f"create table {target} as {query}")
+                con.execute(f"create table {quote_identifier(schema)}.{quote_identifier(name)} as {query}")
                 if has_relation(con, BUILD_CATALOG, table):
                     _copy_comments(con, BUILD_CATALOG, schema, name)
-                counts[table] = con.execute(f"select count(*) from {target}").fetchone()[0]
+            for (schema,) in con.execute(
+                """select schema_name from duckdb_schemas() where database_name = current_database() and not internal
+                   and schema_name not in ('main', 'meta') and schema_name not in
+                   (select schema_name from duckdb_tables() where database_name = current_database())"""
+            ).fetchall():
+                con.execute(f"drop schema {quote_identifier(schema)}")
             con.execute("commit")
             con.execute(f"detach {BUILD_CATALOG}")
+        except BaseException:
+            con.close()
+            raise
+    try:
         con.execute(PUBLICATIONS_DDL)
-        _copy_publication_history(con, serving_db)
+        if not kept:  # a copy of the current file has its history already
+            _copy_publication_history(con, serving_db)
         _check_shrinkage(con, counts, allowed_shrinkage)
         published_at = datetime.now(UTC)
         con.executemany(
-            "insert into meta.publications (run_id, published_at, table_schema, table_name, row_count, inputs_sha256) "
-            "values (?, ?, ?, ?, ?, ?)",
-            [[run_id, published_at, *key.split(".", 1), rows, inputs_sha256] for key, rows in counts.items()],
+            "insert into meta.publications (run_id, published_at, table_schema, table_name, row_count, inputs_sha256, "
+            "content_digest) values (?, ?, ?, ?, ?, ?, ?)",
+            [[run_id, published_at, *key.split(".", 1), rows, inputs_sha256, digests[key][0]] for key, rows in counts.items()],
         )
         con.execute("checkpoint")
     finally:
         con.close()
-    return counts, published_at
+    return counts, published_at, kept
 
 
 def has_relation(con: duckdb.DuckDBPyConnection, catalog: str, table: str) -> bool:
@@ -410,13 +506,16 @@ def export_parquet(
     All files are first written under temporary names; only when every one of them is complete are they
     swapped in with ``os.replace`` (so a full disk or a crash half-way leaves the previous exports as they
     were, and a reader of a Parquet file always gets a whole file). Exports of tables that no longer exist
-    are removed, and temporary files an interrupted export left behind are deleted first.
-    ``manifest.json``, written last, names the publication (run id, time, row counts) the files come from.
-    Returns the manifest.
+    are removed, and temporary files an interrupted export left behind are deleted first. A table whose
+    content digest (``meta.publications``) is the one the manifest lists for its file, still of the size
+    written, is not exported again.
+    ``manifest.json``, written last, names the publication (run id, time) the files come from, and per file
+    its row count, size and the digest of the table it holds. Returns the manifest.
     """
     serving_db, exports_dir = Path(serving_db), Path(exports_dir)
     suffix = f"{TMP_MARK}{os.getpid()}"
     written: dict[Path, Path] = {}  # temporary file -> its final path
+    unchanged: set[Path] = set()  # exports of tables whose content did not change since they were written
     with writer_lock(exports_dir, "exporting Parquet"):
         remove_leftovers(exports_dir, f"*{TMP_MARK}*")
         try:
@@ -429,9 +528,16 @@ def export_parquet(
                         "order by 1", [catalog]).fetchall()]
                 relations = published_relations(con, catalog, schemas)
                 publication = _latest_publication(con)
+                digests = _latest_digests(con)
+                previous = _exported_files(exports_dir)
                 files: dict[str, dict[str, Any]] = {}
                 for schema, name in relations:
+                    table = f"{schema}.{name}"
                     target = exports_dir / schema / f"{name}.parquet"
+                    if _export_is_current(previous.get(table), digests.get(table), target):
+                        files[table] = previous[table]  # the same table, already exported: left as it is
+                        unchanged.add(target)
+                        continue
                     target.parent.mkdir(parents=True, exist_ok=True)
                     tmp = target.with_name(target.name + suffix)
                     written[tmp] = target
@@ -441,7 +547,10 @@ def export_parquet(
                             "(format parquet, compression zstd)"
                         )
                     rows = con.execute(f"select count(*) from {quote_identifier(schema)}.{quote_identifier(name)}").fetchone()[0]
-                    files[f"{schema}.{name}"] = {"path": f"{schema}/{name}.parquet", "row_count": rows}
+                    files[table] = {
+                        "path": f"{schema}/{name}.parquet", "row_count": rows, "size_bytes": tmp.stat().st_size,
+                        "content_digest": digests.get(table),
+                    }
             finally:
                 con.close()
             manifest = {**publication, "tables": files}
@@ -461,12 +570,46 @@ def export_parquet(
             os.replace(tmp_file, target)
         for folder in {target.parent for target in written.values()}:
             _fsync_directory(folder)
-        exported = set(written.values())
+        exported = set(written.values()) | unchanged
         for folder in [p for p in exports_dir.iterdir() if p.is_dir()]:
             for stale in folder.glob("*.parquet"):
                 if stale not in exported:
                     stale.unlink()
     return manifest
+
+
+def _latest_digests(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """The content digest of each table of the latest publication in an open serving database."""
+    has_digests = con.execute(
+        """select count(*) from duckdb_columns() where database_name = current_database() and schema_name = 'meta'
+           and table_name = 'publications' and column_name = 'content_digest'"""
+    ).fetchone()[0]
+    if not has_digests:
+        return {}
+    return dict(con.execute(
+        """select table_schema || '.' || table_name, content_digest from meta.publications
+           where content_digest is not null qualify published_at = max(published_at) over ()"""
+    ).fetchall())
+
+
+def _exported_files(exports_dir: Path) -> dict[str, dict[str, Any]]:
+    """The files the last export's manifest lists (none when it is missing or unreadable)."""
+    try:
+        manifest = json.loads((exports_dir / EXPORT_MANIFEST).read_text(encoding="utf-8"))
+        return {table: dict(entry) for table, entry in manifest["tables"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def _export_is_current(exported: Mapping[str, Any] | None, digest: str | None, target: Path) -> bool:
+    """Whether ``target`` is the export of the table with content ``digest`` and still the file written."""
+    return (
+        exported is not None
+        and digest is not None
+        and exported.get("content_digest") == digest
+        and target.is_file()
+        and target.stat().st_size == exported.get("size_bytes")
+    )
 
 
 def _latest_publication(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:

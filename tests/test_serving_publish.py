@@ -332,3 +332,82 @@ def test_parquet_export_removes_files_of_tables_that_are_gone(build_db: Path, tm
 
     assert not stale.exists()
     assert not list(exports.rglob("*.tmp-*"))
+
+
+def _all_rows(db: Path, tables: list[str]) -> dict[str, list[tuple]]:
+    return {t: sorted(query(db, f"select * from {t}"), key=repr) for t in tables}
+
+
+def _edit(build_db: Path, sql: str) -> None:
+    con = duckdb.connect(str(build_db))
+    con.execute(sql)
+    con.close()
+
+
+def test_a_publication_takes_over_the_tables_that_did_not_change_and_writes_the_others(
+    build_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    serving = tmp_path / "serving.duckdb"
+    assert publish_serving_database(build_db, serving, "run-1")["taken_over"] == []  # nothing to take over
+
+    _edit(build_db, "update marts.rd_intensity set rd_intensity_pct = rd_intensity_pct + 1")
+    _edit(build_db, "comment on column marts.dim_region.name_en is 'English name (edited)'")
+    second = publish_serving_database(build_db, serving, "run-2")
+
+    assert second["taken_over"] == sorted(set(CONTRACT_TABLES) - {"marts.rd_intensity", "marts.dim_region"})
+    assert _all_rows(serving, list(CONTRACT_TABLES)) == _all_rows(build_db, list(CONTRACT_TABLES))
+    assert query(serving, "select comment from duckdb_columns() where table_name = 'dim_region' and column_name = 'name_en'") == [
+        ("English name (edited)",)
+    ]
+    assert query(serving, "select run_id, count(*) from meta.publications group by 1 order by 1") == [
+        ("run-1", len(CONTRACT_TABLES)), ("run-2", len(CONTRACT_TABLES)),
+    ]
+    assert publish_serving_database(build_db, serving, "run-3")["taken_over"] == sorted(CONTRACT_TABLES)
+
+    _edit(build_db, "drop table marts.industrial_va_growth")
+    monkeypatch.setenv("WAREHOUSE_ALLOW_SHRINK", "marts.industrial_va_growth")
+    publish_serving_database(build_db, serving, "run-4")
+    assert "marts.industrial_va_growth" not in tables_of(serving)
+    assert _all_rows(serving, [t for t in CONTRACT_TABLES if t != "marts.industrial_va_growth"]) == _all_rows(
+        build_db, [t for t in CONTRACT_TABLES if t != "marts.industrial_va_growth"]
+    )
+
+
+def test_a_publication_that_changes_most_rows_writes_a_new_file(build_db: Path, tmp_path: Path):
+    serving = tmp_path / "serving.duckdb"
+    first = publish_serving_database(build_db, serving, "run-1")
+    largest = max(first["tables"], key=first["tables"].get)
+    others = sum(rows for table, rows in first["tables"].items() if table != largest)
+    _edit(build_db, f"insert into {largest} select t.* from {largest} t, range(10)")  # now most of the rows
+    assert 11 * first["tables"][largest] > others
+
+    second = publish_serving_database(build_db, serving, "run-2")
+
+    assert second["taken_over"] == []
+    assert _all_rows(serving, list(CONTRACT_TABLES)) == _all_rows(build_db, list(CONTRACT_TABLES))
+    assert [r for (r,) in query(serving, "select distinct run_id from meta.publications order by 1")] == ["run-1", "run-2"]
+
+
+def test_parquet_exports_of_tables_that_did_not_change_are_left_as_they_are(build_db: Path, tmp_path: Path):
+    serving, exports = tmp_path / "serving.duckdb", tmp_path / "exports"
+    publish_serving_database(build_db, serving, "run-1")
+    export_parquet(serving, exports)
+
+    def files() -> dict[str, tuple[int, int]]:
+        return {str(p.relative_to(exports)): (p.stat().st_ino, p.stat().st_mtime_ns) for p in exports.rglob("*.parquet")}
+
+    before = files()
+    _edit(build_db, "update marts.rd_intensity set rd_intensity_pct = rd_intensity_pct + 1")
+    publish_serving_database(build_db, serving, "run-2")
+    (exports / "marts" / "dim_region.parquet").write_bytes(b"not what was exported")  # edited by hand
+    manifest = export_parquet(serving, exports)
+
+    after = files()
+    assert {name for name in before if after[name] != before[name]} == {"marts/rd_intensity.parquet", "marts/dim_region.parquet"}
+    assert manifest["run_id"] == "run-2"
+    for table in CONTRACT_TABLES:
+        entry = manifest["tables"][table]
+        assert query(serving, f"select count(*) from {table}")[0][0] == entry["row_count"]
+        assert sorted(query(serving, f"select * from read_parquet('{exports / entry['path']}')"), key=repr) == sorted(
+            query(serving, f"select * from {table}"), key=repr
+        )

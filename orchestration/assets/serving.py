@@ -98,7 +98,10 @@ def build_serving_database_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDe
         withheld = published["restricted"]["tables"].get(DECISIONS_TABLE, 0)
         for tier, result in published.items():
             tables = result["tables"]
-            context.log.info(f"{tier}: published {len(tables)} tables, {sum(tables.values())} rows, to {result['path']}")
+            context.log.info(
+                f"{tier}: published {len(tables)} tables, {sum(tables.values())} rows, to {result['path']} "
+                f"({len(result['taken_over'])} of them unchanged, taken over from the previous publication)"
+            )
         return dg.MaterializeResult(
             metadata={
                 "path": dg.MetadataValue.path(public["path"]),
@@ -110,9 +113,9 @@ def build_serving_database_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDe
                     "| table | rows |\n|---|---:|\n" + "\n".join(f"| {t} | {n} |" for t, n in public["tables"].items())
                 ),
                 "tiers": dg.MetadataValue.md(
-                    "| tier | path | tables | rows |\n|---|---|---:|---:|\n"
+                    "| tier | path | tables | rows | tables unchanged (taken over) |\n|---|---|---:|---:|---:|\n"
                     + "\n".join(
-                        f"| {tier} | {r['path']} | {len(r['tables'])} | {sum(r['tables'].values())} |"
+                        f"| {tier} | {r['path']} | {len(r['tables'])} | {sum(r['tables'].values())} | {len(r['taken_over'])} |"
                         for tier, r in published.items()
                     )
                 ),
