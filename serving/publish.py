@@ -13,8 +13,9 @@ table's content digest (:func:`content_digests`).
 
 A publication costs what changed: a table whose digest is the one the current file published is taken
 over from a copy of that file instead of being written again (when the tables that changed hold at most
-half of the rows, so the file does not grow with free space), and a Parquet export whose table kept its
-digest stays as it is. Ten million unchanged enterprise rows cost a hash (about 0.5 s) instead of a copy
+half of the rows, so the file does not grow with free space; and only if the copy still hashes to that
+digest, so a file someone wrote into is corrected), and a Parquet export whose table kept its digest
+stays as it is. Ten million unchanged enterprise rows cost a hash (about 0.5 s) instead of a copy
 (about 5 s) and a Parquet file (about 2.5 s).
 """
 
@@ -120,6 +121,11 @@ def _check_shrinkage(con: duckdb.DuckDBPyConnection, counts: dict[str, int], all
 
 def quote_identifier(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
+
+
+def _qualified(table: str) -> str:
+    """``"schema"."name"`` of a ``schema.name``."""
+    return ".".join(map(quote_identifier, table.split(".", 1)))
 
 
 def sql_string(text: str) -> str:
@@ -361,11 +367,14 @@ def publish_databases(
     ]
 
 
-def content_digests(con: duckdb.DuckDBPyConnection, tables: Mapping[str, str]) -> dict[str, tuple[str, int]]:
-    """Per table of ``tables`` ("schema.table" -> its query, the build database attached as ``warehouse``):
-    the SHA-256 of its columns and their types, the descriptions it is published with, its row count and
-    the sum of its rows' hashes (order-independent), with DuckDB's version (whose hash function it is); and
-    its row count. Hashing ten million rows takes about a tenth of copying them."""
+def content_digests(
+    con: duckdb.DuckDBPyConnection, tables: Mapping[str, str], catalog: str = BUILD_CATALOG
+) -> dict[str, tuple[str, int]]:
+    """Per table of ``tables`` ("schema.table" -> its query, e.g. over the build database attached as
+    ``warehouse``): the SHA-256 of its columns and their types, the descriptions of the table of that name
+    in ``catalog`` (those it is published with), its row count and the sum of its rows' hashes
+    (order-independent), with DuckDB's version (whose hash function it is); and its row count. Hashing ten
+    million rows takes about a tenth of copying them."""
     digests = {}
     for table, query in tables.items():
         schema, name = table.split(".", 1)
@@ -380,7 +389,7 @@ def content_digests(con: duckdb.DuckDBPyConnection, tables: Mapping[str, str]) -
                (select column_name || ': ' || comment from duckdb_columns()
                 where database_name = $catalog and schema_name = $schema and table_name = $name and comment <> ''
                 order by column_index)""",
-            {"catalog": BUILD_CATALOG, "schema": schema, "name": name},
+            {"catalog": catalog, "schema": schema, "name": name},
         ).fetchall()
         signature = [duckdb.__version__, [c[:2] for c in columns], [c[0] for c in comments], count, hashes]
         digests[table] = (hashlib.sha256(json.dumps(signature, default=str).encode("utf-8")).hexdigest(), count)
@@ -397,10 +406,7 @@ def _published_digests(serving_db: Path) -> dict[str, str]:
     except duckdb.Error:
         return {}
     try:
-        return dict(con.execute(
-            """select table_schema || '.' || table_name, content_digest from meta.publications
-               where content_digest is not null qualify published_at = max(published_at) over ()"""
-        ).fetchall())
+        return _latest_digests(con)
     except duckdb.Error:
         return {}
     finally:
@@ -441,26 +447,31 @@ def _build_serving_file(
         published = _published_digests(serving_db)
         kept = sorted(t for t, (digest, _) in digests.items() if published.get(t) == digest)
         rewritten_rows = sum(count for t, count in counts.items() if t not in kept)
-        if not kept or rewritten_rows > sum(counts.values()) / 2:
-            kept = []  # a new file: taking a few tables over would leave the file mostly free space
-        else:
+        from_copy = bool(kept) and rewritten_rows <= sum(counts.values()) / 2
+        if from_copy:
             shutil.copyfile(serving_db, tmp)
+        else:
+            kept = []  # a new file: taking a few tables over would leave the file mostly free space
         con = connect(tmp)
         try:
+            if kept:  # the copy must hold what was published (nobody wrote into the file since): hashed again
+                catalog = con.execute("select current_database()").fetchone()[0]
+                found = content_digests(con, {t: f"select * from {_qualified(t)}" for t in kept}, catalog)
+                kept = [t for t in kept if found[t][0] == digests[t][0]]
             _attach_build(con, build_db, relations)
             con.execute("begin")
             existing = {f"{schema}.{name}" for schema, name in con.execute(
                 "select schema_name, table_name from duckdb_tables() where database_name = current_database() "
                 "and schema_name <> 'meta'").fetchall()}
             for table in sorted(existing - set(kept)):
-                con.execute(f"drop table {'.'.join(map(quote_identifier, table.split('.', 1)))}")
+                con.execute(f"drop table {_qualified(table)}")
             for schema in sorted({table.split(".", 1)[0] for table in tables}):
                 con.execute(f"create schema if not exists {quote_identifier(schema)}")
             for table, query in tables.items():
                 if table in kept:
                     continue
                 schema, name = table.split(".", 1)
-                con.execute(f"create table {quote_identifier(schema)}.{quote_identifier(name)} as {query}")
+                con.execute(f"create table {_qualified(table)} as {query}")
                 if has_relation(con, BUILD_CATALOG, table):
                     _copy_comments(con, BUILD_CATALOG, schema, name)
             for (schema,) in con.execute(
@@ -476,7 +487,7 @@ def _build_serving_file(
             raise
     try:
         con.execute(PUBLICATIONS_DDL)
-        if not kept:  # a copy of the current file has its history already
+        if not from_copy:  # a copy of the current file has its history already
             _copy_publication_history(con, serving_db)
         _check_shrinkage(con, counts, allowed_shrinkage)
         published_at = datetime.now(UTC)

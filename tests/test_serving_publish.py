@@ -411,3 +411,17 @@ def test_parquet_exports_of_tables_that_did_not_change_are_left_as_they_are(buil
         assert sorted(query(serving, f"select * from read_parquet('{exports / entry['path']}')"), key=repr) == sorted(
             query(serving, f"select * from {table}"), key=repr
         )
+
+
+def test_a_table_changed_in_the_published_file_is_written_again_not_taken_over(build_db: Path, tmp_path: Path):
+    serving = tmp_path / "serving.duckdb"
+    publish_serving_database(build_db, serving, "run-1")
+    _edit(serving, "update marts.rd_intensity set rd_intensity_pct = -1")  # someone wrote into the published file
+
+    second = publish_serving_database(build_db, serving, "run-2")
+
+    assert second["taken_over"] == sorted(set(CONTRACT_TABLES) - {"marts.rd_intensity"})
+    assert _all_rows(serving, list(CONTRACT_TABLES)) == _all_rows(build_db, list(CONTRACT_TABLES))
+    assert query(serving, "select run_id, count(*) from meta.publications group by 1 order by 1") == [
+        ("run-1", len(CONTRACT_TABLES)), ("run-2", len(CONTRACT_TABLES)),
+    ]
