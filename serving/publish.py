@@ -589,13 +589,18 @@ def export_parquet(
     return manifest
 
 
+def _publications_have(con: duckdb.DuckDBPyConnection, column: str) -> bool:
+    """Whether ``meta.publications`` of an open serving database has ``column`` (files of older code lack some)."""
+    return con.execute(
+        """select count(*) > 0 from duckdb_columns() where database_name = current_database() and schema_name = 'meta'
+           and table_name = 'publications' and column_name = ?""",
+        [column],
+    ).fetchone()[0]
+
+
 def _latest_digests(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """The content digest of each table of the latest publication in an open serving database."""
-    has_digests = con.execute(
-        """select count(*) from duckdb_columns() where database_name = current_database() and schema_name = 'meta'
-           and table_name = 'publications' and column_name = 'content_digest'"""
-    ).fetchone()[0]
-    if not has_digests:
+    if not _publications_have(con, "content_digest"):
         return {}
     return dict(con.execute(
         """select table_schema || '.' || table_name, content_digest from meta.publications
@@ -625,12 +630,8 @@ def _export_is_current(exported: Mapping[str, Any] | None, digest: str | None, t
 
 def _latest_publication(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Run id, time and inputs fingerprint of the newest publication recorded in an open serving database."""
-    has_inputs = con.execute(
-        """select count(*) from duckdb_columns() where database_name = current_database()
-           and schema_name = 'meta' and table_name = 'publications' and column_name = 'inputs_sha256'"""
-    ).fetchone()[0]
     row = con.execute(
-        f"select run_id, published_at, {'inputs_sha256' if has_inputs else 'null'} "
+        f"select run_id, published_at, {'inputs_sha256' if _publications_have(con, 'inputs_sha256') else 'null'} "
         "from meta.publications order by published_at desc limit 1"
     ).fetchone()
     if row is None:

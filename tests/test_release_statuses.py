@@ -16,9 +16,8 @@ from expectations import get_suite
 from ingestion.releases.records import ReleaseFileError
 from ingestion.releases.sidecar import STATUSES, parse_sidecar, release_statuses
 
-#: The yml files that declare a release ``status`` column, and the relation the column belongs to.
-#: The dbt models with a status column (raw.release_files is the Great Expectations suite's, which reads the seed
-#: through ingestion.releases.sidecar.STATUSES).
+#: The yml files of the dbt models that declare a release ``status`` column, and the relation the column belongs
+#: to (raw.release_files is the Great Expectations suite's, which reads the seed through ingestion.releases.sidecar.STATUSES).
 STATUS_COLUMNS = {
     "models/staging/releases/stg_releases__files.yml": "stg_releases__files",
     "models/marts/fct_indicator_vintages.yml": "fct_indicator_vintages",
