@@ -26,6 +26,13 @@ from datetime import date
 #: returns as ``str``, and the only labels the SQL macros accept.
 CANONICAL_REGEX = r"^(?:19|20)[0-9]{2}(?:Q[1-4]|-(?:0[1-9]|1[0-2]))?$"
 
+#: A year written anywhere in a text (a column heading, a table's title): ``2022`` in ``2022年1-9月``.
+YEAR_IN_TEXT = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+#: ``2022年`` naming the whole year in a text, not ``2022年1-9月``, ``2022年第三季度`` or ``2022年上半年``.
+WHOLE_YEAR_IN_TEXT = re.compile(
+    r"(?<!\d)(?P<year>(?:19|20)\d{2})年(?!\s*(?:\d{1,2}\s*(?:[-~—至到]\s*\d{1,2}\s*)?月|第?[一二三四1-4]季度|[上下]半年))"
+)
+
 _CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
 _YEAR = r"(?P<year>(?:19|20)\d{2})"
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [

@@ -6,7 +6,7 @@ import pytest
 
 from core import settings
 from ingestion.audit import QuarantinedRow
-from ingestion.releases.harmonize import ReferenceData, harmonize, load_reference
+from ingestion.releases.harmonize import ReferenceData, TableTitles, harmonize, load_reference
 from ingestion.releases.records import RawObservation
 
 
@@ -167,6 +167,85 @@ def test_units_in_parentheses_of_a_title(reference):
     assert reference.units_in("2022年各地区研究与试验发展(R&D)经费支出（亿元）") == ["亿元"]
     assert reference.units_in("主要指标（单位：万人）（2018-2021年）") == ["万人"]
     assert reference.units_in("重庆市科技创新主要指标（2018-2021年）") == []
+
+
+def mapped_from_titles(records: list[RawObservation], reference: ReferenceData, title: str, sidecar_title=None, publisher=None):
+    """(region, indicator, period, value) of each mapped record, and each quarantine reason."""
+    result = harmonize(records, reference, TableTitles(title, sidecar_title, publisher))
+    mapped = [(o.region_code, o.indicator_code, o.period, o.value) for o in result.observations]
+    return mapped, [q.reason for q in result.quarantined]
+
+
+def test_what_a_table_names_in_its_title_completes_its_records(reference):
+    records = [
+        RawObservation(3, None, "研究与试验发展(R&D)经费支出", "亿元", "2022年", "686.6"),  # 指标 rows, period columns
+        RawObservation(4, "重庆", None, None, "2022年", "14.1"),  # 地区 rows, period columns
+        RawObservation(5, "四川省", "地区生产总值(亿元)", None, None, "56749.8"),  # 地区 rows, indicator columns
+    ]
+    mapped, reasons = mapped_from_titles(records, reference, "2022年重庆市每万人口发明专利拥有量（件）")
+    assert reasons == []
+    assert mapped == [
+        ("CN-CQ", "rd_expenditure", "2022", 686.6),
+        # the longest indicator name (发明专利拥有量 inside it does not count), the unit in the title's parentheses
+        ("CN-CQ", "invention_patents_per_10k", "2022", 14.1),
+        ("CN-SC", "gdp", "2022", 56749.8),
+    ]
+
+
+def test_mapped_records_show_the_names_found_in_the_title(reference):
+    result = harmonize([RawObservation(3, None, "地区生产总值", "亿元", None, "1")], reference, TableTitles("2022年重庆市主要指标"))
+    assert (result.observations[0].raw.region_raw, result.observations[0].raw.period_raw) == ("重庆市", "2022年")
+
+
+@pytest.mark.parametrize(
+    ("sidecar_title", "publisher", "region"),
+    [
+        ("2022年重庆市科技创新统计公报", "四川省统计局", "CN-CQ"),  # the sidecar title before the publisher
+        ("科技创新主要指标", "Chongqing Municipal Bureau of Statistics", "CN-CQ"),
+        ("2022年科技创新主要指标", "National Bureau of Statistics of China", "CN"),
+    ],
+)
+def test_an_untitled_region_comes_from_the_sidecar_title_then_its_publisher(reference, sidecar_title, publisher, region):
+    record = RawObservation(3, None, "高新技术企业数(家)", None, "2022年", "6348")
+    assert mapped_from_titles([record], reference, "2022年科技创新主要指标", sidecar_title, publisher) == (
+        [(region, "hightech_enterprises", "2022", 6348.0)], []
+    )
+
+
+@pytest.mark.parametrize(
+    ("record", "title", "sidecar_title", "publisher", "reason"),
+    [
+        (RawObservation(3, None, "gdp", "亿元", "2022", "1"), "2022年科技创新主要指标", "科技创新统计", "某统计局",
+         "no region named in the table's rows, columns or the title '2022年科技创新主要指标' or the sidecar title "
+         "'科技创新统计' or the sidecar publisher '某统计局'"),
+        (RawObservation(3, None, "gdp", "亿元", "2022", "1"), "重庆市、四川省主要指标", None, "重庆市统计局",
+         "the title '重庆市、四川省主要指标' names several regions (四川省, 重庆市), the table needs one"),
+        (RawObservation(3, "重庆市", None, "亿元", "2022", "1"), "2022年各地区主要指标", "2022年统计公报", None,
+         "no indicator named in the table's rows, columns or the title '2022年各地区主要指标' or the sidecar title '2022年统计公报'"),
+        (RawObservation(3, "重庆市", None, "%", "2022", "2.36"), "各地区R&D经费支出占地区生产总值比重", None, None,
+         "the title '各地区R&D经费支出占地区生产总值比重' names several indicators (R&D经费支出, 地区生产总值), the table needs one"),
+        (RawObservation(3, "重庆市", "gdp", "亿元", None, "1"), "各地区主要指标（2021-2022年）", None, None,
+         "the title '各地区主要指标（2021-2022年）' names several years (2021, 2022), the table needs one"),
+        (RawObservation(3, "重庆市", "gdp", "亿元", None, "1"), "2022年1-9月各地区主要指标", "2022年统计公报", None,
+         "the title '2022年1-9月各地区主要指标' names no whole year (2022年)"),
+        (RawObservation(3, "重庆市", "gdp", "亿元", None, "1"), "重庆市主要科技指标", None, None,
+         "no year named in the table's rows, columns or the title '重庆市主要科技指标'"),
+        # a measure heading read as a region column: quarantined, with the year its title names
+        (RawObservation(3, "比上年增长(%)", "gdp", "亿元", None, "13.7"), "2022年重庆市主要指标", None, None,
+         "unmapped region '比上年增长(%)'"),
+    ],
+)
+def test_a_dimension_no_title_names_once_quarantines_the_values_that_need_it(reference, record, title, sidecar_title, publisher, reason):
+    assert mapped_from_titles([record], reference, title, sidecar_title, publisher) == ([], [reason])
+
+
+def test_a_record_that_names_its_dimensions_needs_no_title(reference):
+    record = RawObservation(3, "四川", "gdp", "亿元", "2021年", "1")
+    assert mapped_from_titles([record], reference, "重庆市、四川省主要指标（2021-2022年）") == ([("CN-SC", "gdp", "2021", 1.0)], [])
+
+
+def test_without_titles_an_empty_dimension_is_unmapped(reference):
+    assert one(RawObservation(3, None, "gdp", "亿元", "2022", "1"), reference).reason == "unmapped region None"
 
 
 def test_inconsistent_seeds_are_rejected(tmp_path):

@@ -17,6 +17,7 @@ from ingestion.audit import AUDIT_DDL
 from ingestion.releases import loader
 from ingestion.releases.loader import load_releases
 from ingestion.releases.mapping import map_releases
+from tests.test_release_bulletin_xlsx import workbook_bytes
 
 FIXTURES = Path(__file__).parent / "fixtures" / "releases"
 SHIPPED_LANDING = settings.REPO_ROOT / "data" / "landing"
@@ -152,6 +153,29 @@ def test_an_indicator_alias_added_after_loading_maps_every_file_loaded_before(co
     assert (mapping.rows_mapped, mapping.rows_quarantined) == (2, 0)
     assert rows(con, "select region_code, indicator_code, value from mapped.release_observations order by 1") == [
         ("CN-CQ", "rd_expenditure", 526.8), ("CN-SC", "rd_expenditure", 1055.3)
+    ]
+
+
+def test_a_region_alias_added_after_loading_applies_to_the_titles_of_tables_loaded_before(con, landing, tmp_path):
+    """A bulletin table names its region only in its title: the title is kept and searched on every run."""
+    seeds = tmp_path / "seeds"
+    shutil.copytree(settings.SEEDS_DIR, seeds)
+    table = workbook_bytes([["2022年渝市科技创新主要指标"], ["指标", "2022年"], ["高新技术企业数(家)", 6348], ["地区生产总值(亿元)", "…"]])
+    put(landing, "cq/b.xlsx", table, sidecar("bulletin_xlsx"))
+    summary = load_releases(con, landing)
+    assert (summary.rows_loaded, summary.rows_quarantined) == (2, 0)
+    assert map_releases(con, seeds).reasons == {
+        "no region named in the table's rows, columns or the title '2022年渝市科技创新主要指标' "
+        "or the sidecar title 'test release' or the sidecar publisher 'test publisher'": 1
+    }
+    assert rows(con, "select source_file, row_number from audit.quarantine") == [("releases/cq/b.xlsx", 3)]
+
+    with open(seeds / "ref_region_aliases.csv", "a", encoding="utf-8") as handle:
+        handle.write("渝市,CN-CQ\n")
+    assert load_releases(con, landing).attempts == []
+    assert (map_releases(con, seeds).rows_mapped, rows(con, "select count(*) from audit.quarantine")) == (1, [(0,)])
+    assert rows(con, "select region_raw, region_code, indicator_code, period, value from mapped.release_observations") == [
+        ("渝市", "CN-CQ", "hightech_enterprises", "2022", 6348.0)
     ]
 
 

@@ -9,7 +9,7 @@ first cell)::
     研究与试验发展(R&D)经费支出(亿元) | 603.8 ...   data rows (an optional 单位 column gives each row's unit)
     注：...                                      note rows (注/说明/备注/数据来源), to the end
 
-A table fixes the one dimension that is neither its rows nor its columns, and names it in its title:
+A table holds one dimension fixed, neither its rows nor its columns, and names it in its title:
 
 ======================  =============================  ==============================================
 rows                    columns                        fixed, from the title
@@ -21,22 +21,19 @@ rows                    columns                        fixed, from the title
 地区                     indicators (地区生产总值(亿元))    the whole year
 ======================  =============================  ==============================================
 
-A column heading that names a year is a period column; in a 指标-rows table, any other heading that is
-not a region is also read as a period, so a measure such as ``比上年增长(%)`` reaches harmonization as an
-unparseable period and is quarantined with that reason rather than dropped.
+A column heading that names a year is a period column; in a 指标-rows table, any other heading is read as
+a region, so a measure such as ``比上年增长(%)`` reaches the mapping as an unknown region and is quarantined
+with that reason rather than dropped.
 
-Where the fixed dimension is found: the sheet's title rows first, then the sidecar's ``title``, and for
-the region also the sidecar's ``publisher`` (a provincial bureau's communiqué names its region, if not in
-the table's title, in the release title or as its publisher: ``重庆市统计局``, ``Chongqing Municipal
-Bureau of Statistics``; the ``National Bureau of Statistics of China`` names the nation). The first of
-these sources that names any region (indicator, year) must name exactly one; if none names one, or one
-names several, the file fails: a table whose fixed dimension is unknown cannot be loaded by a guess.
-Regions and indicators are found by their aliases in the seeds (a name inside a longer name found at the
-same place does not count); a year must be a whole year (``2022年``, not ``2022年1-9月``).
+The parser reads the layout only: a record leaves the fixed dimension empty (``None``) and the file's
+``table_title`` keeps the title text. Finding which region, indicator or year a title names takes the
+aliases of the seeds, so the mapping step does it on every run
+(:class:`ingestion.releases.harmonize.TableTitles`): an alias fixed in the seeds applies to the tables
+loaded before, and a title that names none, or several, quarantines the values that needed it.
 
 Units: ``%`` for a number shown in a percent format, else the row's 单位 cell, else the unit row
-(``单位：亿元``, also inside a title row), else a unit in parentheses in the title (``...经费支出（亿元）``);
-a unit in an indicator's own name wins over all of them.
+(``单位：亿元``, also inside a title row); without these the mapping takes a unit in parentheses in the title
+(``...经费支出（亿元）``), and a unit in an indicator's own name wins over all of them.
 
 Numbers are taken as displayed: a cell formatted ``0.00`` holding 2.4 is published as ``2.40`` (its
 decimals matter for reconciliation), a General-format 5109.0 as ``5109``; a percent format shows the
@@ -50,7 +47,6 @@ import io
 import re
 import warnings
 import zipfile
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -61,7 +57,7 @@ from openpyxl.cell.cell import Cell
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
-from ingestion.releases.harmonize import ReferenceData, load_reference
+from core.periods import YEAR_IN_TEXT
 from ingestion.releases.records import (
     NOTE_LINE,
     SOURCE_LINE,
@@ -75,9 +71,6 @@ from ingestion.values import number_text
 
 _UNIT_IN_TEXT = re.compile(r"(?:计量)?单位\s*[：:]\s*(?P<unit>[^\s()（）,，;；]+)")
 _UNIT_COLUMN = {"单位", "计量单位"}
-_YEARS = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
-#: "2022年" naming the whole year, not "2022年1-9月", "2022年第三季度" or "2022年上半年".
-_WHOLE_YEAR = re.compile(r"(?<!\d)(?P<year>(?:19|20)\d{2})年(?!\s*(?:\d{1,2}\s*(?:[-~—至到]\s*\d{1,2}\s*)?月|第?[一二三四1-4]季度|[上下]半年))")
 #: A fixed-decimals number format ("0", "0.00", "#,##0.0", "0.0%"); others fall back to the shortest repr.
 _FIXED_FORMAT = re.compile(r"^[#,]*0(?:\.(?P<zeros>0+))?(?P<percent>%?)$")
 _ROW_DIMENSIONS = ("指标", "地区")
@@ -94,10 +87,10 @@ class _Row:
 
 @dataclass(frozen=True)
 class _Column:
-    """What a value column fixes; the row label gives the rest (the indicator or the region)."""
+    """What a value column gives; the row label gives the indicator or the region, the titles the rest."""
 
     index: int
-    period: str
+    period: str | None = None
     region: str | None = None
     indicator: str | None = None
 
@@ -105,8 +98,8 @@ class _Column:
 def parse(data: bytes, source_file: str, origin: Sidecar | None = None) -> ParsedFile:
     """Read the first sheet of one workbook into one raw record per data cell.
 
-    ``origin`` (the sidecar) is where a title that leaves out the table's region, indicator or year is
-    completed from; without it only the sheet's own title is read.
+    The dimension the table holds fixed stays empty in its records; ``table_title`` keeps the title that
+    names it (``origin``, the sidecar, is not needed: the mapping reads it from ``raw.release_files``).
     """
     rows = _sheet_rows(data, source_file)
     header_at = next((i for i, row in enumerate(rows) if _compact(row.texts[0]) in _ROW_DIMENSIONS), None)
@@ -120,9 +113,7 @@ def parse(data: bytes, source_file: str, origin: Sidecar | None = None) -> Parse
     measures = [(i, h) for i, h in enumerate(header) if i > 0 and i != unit_column]
     if not measures:
         raise ReleaseFileError(source_file, "the header row has no value columns", location=f"row {header_row.number}")
-    fixed = _FixedDimensions(source_file, f"row {header_row.number}", load_reference(), title, origin, row_dimension)
-    columns = [fixed.column(index, heading) for index, heading in measures]
-    default_unit = table_unit or fixed.unit()
+    columns = [_column(row_dimension, index, heading) for index, heading in measures]
 
     observations: list[RawObservation] = []
     notes: list[str] = []
@@ -134,12 +125,12 @@ def parse(data: bytes, source_file: str, origin: Sidecar | None = None) -> Parse
         extra = [i for i in range(len(header), len(row.texts)) if row.texts[i]]
         if extra:
             raise ReleaseFileError(source_file, "a value in a column without header", location=f"row {row.number}")
-        row_unit = _cell(row, unit_column) or default_unit
+        row_unit = _cell(row, unit_column) or table_unit
         for column in columns:
             region, indicator = (column.region, first) if row_dimension == "指标" else (first, column.indicator)
             unit = "%" if column.index in row.percent else row_unit
             observations.append(RawObservation(row.number, region, indicator, unit, column.period, _cell(row, column.index)))
-    return ParsedFile(observations, None, notes)
+    return ParsedFile(observations, None, notes, table_title=title)
 
 
 #: The format this module parses, as the registry (:mod:`ingestion.releases.formats`) lists it.
@@ -172,89 +163,15 @@ def _title_and_unit(rows: list[_Row]) -> tuple[str, str | None]:
     return " ".join(titles), unit
 
 
-@dataclass(frozen=True)
-class _FixedDimensions:
-    """What a table's title, or failing that its sidecar origin, says about the dimension it holds fixed."""
-
-    source_file: str
-    header_at: str  # where the header row that needs the fixed dimension is ("row 3")
-    reference: ReferenceData
-    title: str
-    origin: Sidecar | None
-    row_dimension: str
-
-    def column(self, index: int, heading: str) -> _Column:
-        """What the value column under ``heading`` fixes (see the module docstring's table)."""
-        if _YEARS.search(heading):
-            if self.row_dimension == "指标":
-                return _Column(index, heading, region=self.region("period"))
-            return _Column(index, heading, indicator=self.indicator("period"))
-        if self.row_dimension == "地区":
-            return _Column(index, self.year("indicator"), indicator=heading)
-        if _compact(heading) in _TITLE_YEAR_HEADINGS:
-            return _Column(index, self.year(heading), region=self.region(heading))
-        if self.reference.region_code(heading) is not None:
-            return _Column(index, self.year("region"), region=heading)
-        return _Column(index, heading, region=self.region("period"))  # quarantined as an unparseable period
-
-    def region(self, columns: str) -> str:
-        names = self.reference.region_names_in
-        return self._named("region", lambda _, text: sorted(set(names(text).values())), columns, publisher=True)
-
-    def indicator(self, columns: str) -> str:
-        names = self.reference.indicator_names_in
-        return self._named("indicator", lambda _, text: sorted(set(names(text).values())), columns)
-
-    def year(self, columns: str) -> str:
-        return self._named("year", lambda where, text: self._whole_years(where, text, columns), columns)
-
-    def unit(self) -> str | None:
-        """The unit in parentheses in the sheet's title, when it names exactly one."""
-        units = self.reference.units_in(self.title)
-        return units[0] if len(units) == 1 else None
-
-    def _whole_years(self, where: str, text: str, columns: str) -> list[str]:
-        """The years ``text`` names; one year must be named whole (``2022年``, not ``2022年1-9月``)."""
-        years = sorted(set(_YEARS.findall(text)))
-        if len(years) != 1:
-            return years
-        whole = _WHOLE_YEAR.search(text)
-        if whole is None:
-            raise ReleaseFileError(
-                self.source_file, f"{where} {text!r} names no whole year (2022年); {self._needs('year', columns)}",
-                location=self.header_at,
-            )
-        return [whole.group()]
-
-    def _sources(self, publisher: bool) -> Iterator[tuple[str, str]]:
-        yield "the title", self.title
-        if self.origin is not None:
-            yield "the sidecar title", self.origin.title or ""
-            if publisher:
-                yield "the sidecar publisher", self.origin.publisher or ""
-
-    def _named(self, what: str, find: Callable[[str, str], list[str]], columns: str, *, publisher: bool = False) -> str:
-        """The one ``what`` the first source that names any names."""
-        searched = []
-        for where, text in self._sources(publisher):
-            if not text:
-                continue
-            found = find(where, text)
-            if len(found) == 1:
-                return found[0]
-            if found:
-                raise ReleaseFileError(
-                    self.source_file, f"{where} {text!r} names several {what}s ({', '.join(found)}); {self._needs(what, columns)}",
-                    location=self.header_at,
-                )
-            searched.append(f"{where} {text!r}")
-        raise ReleaseFileError(
-            self.source_file, f"no {what} named in {' or '.join(searched) or 'a title'}; {self._needs(what, columns)}",
-            location=self.header_at,
-        )
-
-    def _needs(self, what: str, columns: str) -> str:
-        return f"a table with {self.row_dimension} rows and {columns} columns needs exactly one {what}"
+def _column(row_dimension: str, index: int, heading: str) -> _Column:
+    """What the value column under ``heading`` gives (see the module docstring's table)."""
+    if YEAR_IN_TEXT.search(heading):
+        return _Column(index, period=heading)
+    if row_dimension == "地区":
+        return _Column(index, indicator=heading)
+    if _compact(heading) in _TITLE_YEAR_HEADINGS:
+        return _Column(index)
+    return _Column(index, region=heading)
 
 
 def _sheet_rows(data: bytes, source_file: str) -> list[_Row]:

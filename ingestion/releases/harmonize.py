@@ -17,6 +17,8 @@ Rules, in the order a record meets them (all failures of a record are reported t
 - unit: must be in ``ref_units`` with the indicator's dimension; the value is converted to the
   indicator's canonical unit: ``multiplier = unit_scale * 10**UNIT_MULT / indicator_scale``;
 - period: any spelling :func:`core.periods.parse_period` accepts;
+- a table that names a dimension only in its title (``bulletin_xlsx``, whose records leave it empty) gets
+  it from :class:`TableTitles`: the region, indicator and year, and a unit the records give nowhere;
 - a (region, indicator, period) given twice in one file keeps the first and quarantines the repeat.
 """
 
@@ -25,14 +27,14 @@ from __future__ import annotations
 import csv
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
 
 from core import settings
-from core.periods import PeriodError, parse_period
+from core.periods import WHOLE_YEAR_IN_TEXT, YEAR_IN_TEXT, PeriodError, parse_period
 from ingestion.audit import QuarantinedRow
 from ingestion.releases.records import RawObservation
 from ingestion.values import NumberError, PublishedNumber, parse_published_number, split_footnote
@@ -174,6 +176,97 @@ def load_reference(seeds_dir: Path = settings.SEEDS_DIR) -> ReferenceData:
 
 
 @dataclass(frozen=True)
+class TableTitles:
+    """Where a table names the dimension its rows and columns do not give (``bulletin_xlsx``).
+
+    Sources, in order: the table's own title, the sidecar's title, and for the region also the sidecar's
+    publisher (a provincial bureau's communiqué names its region, if not in the table's title, in the
+    release title or as its publisher: ``重庆市统计局``, ``Chongqing Municipal Bureau of Statistics``; the
+    ``National Bureau of Statistics of China`` names the nation). The first source that names any region
+    (indicator, year) must name exactly one: a value whose table names none, or several, is quarantined
+    with the reason, not mapped by a guess. Regions and indicators are found by their alias names (a name
+    inside a longer name found at the same place does not count); a year must be a whole year (``2022年``,
+    not ``2022年1-9月``); the unit is the one known unit in parentheses in the table's title, if any.
+    """
+
+    table: str  # "" for an untitled table
+    sidecar_title: str | None = None
+    publisher: str | None = None
+
+    def complete(self, reference: ReferenceData) -> _TitleNames:
+        """What the titles name, found once for all the records of the table."""
+        region = self._named("region", lambda text: sorted(set(reference.region_names_in(text).values())), publisher=True)
+        indicator = self._named("indicator", lambda text: sorted(set(reference.indicator_names_in(text).values())))
+        year = self._named("year", _whole_years)
+        units = reference.units_in(self.table)
+        return _TitleNames(region, indicator, year, units[0] if len(units) == 1 else None)
+
+    def _named(self, what: str, find: Callable[[str], list[str]], *, publisher: bool = False) -> _Found:
+        """The one ``what`` the first source that names any names, or why there is none."""
+        searched = []
+        for where, text in self._sources(publisher):
+            if not text:
+                continue
+            try:
+                found = find(text)
+            except _PartYear:
+                return _Found(None, f"{where} {text!r} names no whole year (2022年)")
+            if len(found) == 1:
+                return _Found(found[0], None)
+            if found:
+                return _Found(None, f"{where} {text!r} names several {what}s ({', '.join(found)}), the table needs one")
+            searched.append(f"{where} {text!r}")
+        return _Found(None, f"no {what} named in the table's rows, columns or {' or '.join(searched) or 'title'}")
+
+    def _sources(self, publisher: bool) -> Iterator[tuple[str, str]]:
+        yield "the title", self.table
+        yield "the sidecar title", self.sidecar_title or ""
+        if publisher:
+            yield "the sidecar publisher", self.publisher or ""
+
+
+class _PartYear(Exception):
+    """A text that names one year, and only a part of it (``2022年1-9月``)."""
+
+
+def _whole_years(text: str) -> list[str]:
+    """The years ``text`` names; when it names one, it must name it whole."""
+    years = sorted(set(YEAR_IN_TEXT.findall(text)))
+    if len(years) == 1 and (whole := WHOLE_YEAR_IN_TEXT.search(text)) is None:
+        raise _PartYear(text)
+    return [whole.group()] if len(years) == 1 else years
+
+
+@dataclass(frozen=True)
+class _Found:
+    name: str | None  # as the title writes it (a year as 2022年)
+    problem: str | None  # why there is none: the quarantine reason of a record that needs it
+
+
+@dataclass(frozen=True)
+class _TitleNames:
+    region: _Found
+    indicator: _Found
+    year: _Found
+    unit: str | None
+
+    def fill(self, record: RawObservation) -> tuple[RawObservation, dict[str, str]]:
+        """The record with what it leaves empty taken from the titles, and for each field they cannot
+        fill, why (the field's quarantine reason)."""
+        filled: dict[str, str] = {}
+        unnamed: dict[str, str] = {}
+        for field_name, found in (("region_raw", self.region), ("indicator_raw", self.indicator), ("period_raw", self.year)):
+            if getattr(record, field_name) is None:
+                if found.name is None:
+                    unnamed[field_name] = found.problem or ""
+                else:
+                    filled[field_name] = found.name
+        if record.unit_raw is None and self.unit is not None:
+            filled["unit_raw"] = self.unit
+        return (replace(record, **filled) if filled else record), unnamed
+
+
+@dataclass(frozen=True)
 class Observation:
     """A harmonized observation: one row of ``mapped.release_observations``."""
 
@@ -194,11 +287,17 @@ class Harmonized:
     missing: int = 0  # cells with no figure, skipped
 
 
-def harmonize(records: Iterable[RawObservation], reference: ReferenceData) -> Harmonized:
-    """Map every record, or quarantine it with the reasons it failed; skip missing values."""
+def harmonize(records: Iterable[RawObservation], reference: ReferenceData, titles: TableTitles | None = None) -> Harmonized:
+    """Map every record of one file, or quarantine it with the reasons it failed; skip missing values.
+
+    ``titles``: the file's :class:`TableTitles`, for a format whose records leave the dimension its
+    table's title names empty; without it, an empty field is unmapped like any other.
+    """
     result = Harmonized()
     first_row: dict[tuple[str, str, str], int] = {}
+    named = titles.complete(reference) if titles is not None else None
     for record in records:
+        record, unnamed = named.fill(record) if named is not None else (record, {})
         reasons: list[str] = []
         try:
             number = parse_published_number(record.value_raw)
@@ -210,13 +309,17 @@ def harmonize(records: Iterable[RawObservation], reference: ReferenceData) -> Ha
                 continue
         region_code, region_mark = _find_label(reference.region_code, record.region_raw)
         if region_code is None:
-            reasons.append(f"unmapped region {record.region_raw!r}")
-        indicator, multiplier, indicator_mark = _indicator_and_multiplier(record, reference, reasons)
+            reasons.append(unnamed.get("region_raw") or f"unmapped region {record.region_raw!r}")
+        if "indicator_raw" in unnamed:
+            reasons.append(unnamed["indicator_raw"])
+            indicator, multiplier, indicator_mark = None, None, None
+        else:
+            indicator, multiplier, indicator_mark = _indicator_and_multiplier(record, reference, reasons)
         try:
             period = str(parse_period(record.period_raw))
         except PeriodError as error:
             period = None
-            reasons.append(str(error))
+            reasons.append(unnamed.get("period_raw") or str(error))
         if not reasons:
             assert number is not None and region_code and indicator and multiplier is not None and period
             key = (region_code, indicator.code, period)

@@ -128,6 +128,7 @@ def _insert_release_file(
         "encoding": parsed.encoding,
         "notes": "\n".join(parsed.notes) or None,
         "loaded_at": attempt.loaded_at,
+        "table_title": parsed.table_title,
     }
     RELEASE_FILES.insert(con, {column: [value] for column, value in row.items()})
 

@@ -19,7 +19,7 @@ import duckdb
 from core import settings
 from ingestion.audit import QuarantinedRow, insert_quarantine
 from ingestion.mapping import MappingSummary, rebuild
-from ingestion.releases.harmonize import Observation, harmonize, load_reference
+from ingestion.releases.harmonize import Observation, TableTitles, harmonize, load_reference
 from ingestion.releases.records import RawObservation
 from ingestion.releases.tables import MAPPED_RELEASE_OBSERVATIONS, MAPPED_RELEASES_DDL, RELEASES_DDL, check_layout
 
@@ -40,13 +40,20 @@ def map_releases(con: duckdb.DuckDBPyConnection, seeds_dir: Path = settings.SEED
     for load_id, *values in con.execute(f"select load_id, {_RECORD_COLUMNS} from raw.release_observations order by rowid").fetchall():
         records[load_id].append(RawObservation(*values))
     current = {load_id for (load_id,) in con.execute(f"select load_id from audit.current_loads").fetchall()}
-    source_files = dict(con.execute("select load_id, source_file from raw.release_files").fetchall())
+    source_files: dict[str, str] = {}
+    titles: dict[str, TableTitles] = {}
+    for load_id, source_file, table_title, sidecar_title, publisher in con.execute(
+        "select load_id, source_file, table_title, title, publisher from raw.release_files"
+    ).fetchall():
+        source_files[load_id] = source_file
+        if table_title is not None:
+            titles[load_id] = TableTitles(table_title, sidecar_title, publisher)
 
     summary = MappingSummary()
     observations: list[tuple[str, Observation]] = []
     quarantined: list[tuple[str, str, QuarantinedRow]] = []
     for load_id, load_records in records.items():
-        result = harmonize(load_records, reference)
+        result = harmonize(load_records, reference, titles.get(load_id))
         observations.extend((load_id, o) for o in result.observations)
         if load_id in current:
             quarantined.extend((load_id, source_files[load_id], row) for row in result.quarantined)

@@ -79,6 +79,9 @@ class ParsedFile:
     observations: list[RawObservation]
     encoding: str | None = None  # for text formats, as detected
     notes: list[str] = field(default_factory=list)  # the table's note lines (注：...), in order
+    #: A table's title, where the table names a dimension its records leave empty (bulletin_xlsx; "" for
+    #: an untitled table, whose sidecar then names it); None for formats whose records name every dimension.
+    table_title: str | None = None
 
 
 class ReleaseParser(Protocol):
