@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from serving import publish
 from serving.publish import (
     PublishError,
     ShrinkError,
@@ -425,3 +426,59 @@ def test_a_table_changed_in_the_published_file_is_written_again_not_taken_over(b
     assert query(serving, "select run_id, count(*) from meta.publications group by 1 order by 1") == [
         ("run-1", len(CONTRACT_TABLES)), ("run-2", len(CONTRACT_TABLES)),
     ]
+
+
+FACTS = "marts.fct_indicator_values"  # a table with a period column
+
+
+def test_a_changed_table_with_periods_is_updated_in_the_copy_a_period_at_a_time(build_db: Path, tmp_path: Path):
+    serving = tmp_path / "serving.duckdb"
+    publish_serving_database(build_db, serving, "run-1")
+    _edit(build_db, f"update {FACTS} set value = value + 1 where period = '2022'")  # a changed period
+    _edit(build_db, f"insert into {FACTS} select * replace ('2024' as period) from {FACTS} where period = '2021'")  # a new one
+    _edit(build_db, f"delete from {FACTS} where period = '2021'")  # a period gone
+
+    second = publish_serving_database(build_db, serving, "run-2")
+
+    assert second["updated_by_period"] == {FACTS: 3}
+    assert second["taken_over"] == sorted(set(CONTRACT_TABLES) - {FACTS})
+    assert _all_rows(serving, list(CONTRACT_TABLES)) == _all_rows(build_db, list(CONTRACT_TABLES))
+    assert publish_serving_database(build_db, serving, "run-3")["updated_by_period"] == {}
+
+
+def test_periods_edited_in_the_published_file_are_rewritten_too(build_db: Path, tmp_path: Path):
+    serving = tmp_path / "serving.duckdb"
+    publish_serving_database(build_db, serving, "run-1")
+    _edit(serving, f"update {FACTS} set value = -1 where period = '2021'")  # someone wrote into the published file
+    _edit(build_db, f"update {FACTS} set value = value + 1 where period = '2022'")
+
+    second = publish_serving_database(build_db, serving, "run-2")
+
+    assert second["updated_by_period"] == {FACTS: 2}
+    assert _all_rows(serving, [FACTS]) == _all_rows(build_db, [FACTS])
+
+
+def test_a_table_whose_columns_changed_is_written_whole(build_db: Path, tmp_path: Path):
+    serving = tmp_path / "serving.duckdb"
+    publish_serving_database(build_db, serving, "run-1")
+    _edit(build_db, f"alter table {FACTS} add column source_note varchar default 'new'")
+
+    second = publish_serving_database(build_db, serving, "run-2")
+
+    assert second["updated_by_period"] == {}
+    assert FACTS not in second["taken_over"]
+    assert _all_rows(serving, [FACTS]) == _all_rows(build_db, [FACTS])
+
+
+def test_a_table_updated_by_period_that_does_not_hash_to_the_build_is_written_whole(
+    build_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    serving = tmp_path / "serving.duckdb"
+    publish_serving_database(build_db, serving, "run-1")
+    _edit(build_db, f"update {FACTS} set value = value + 1 where period = '2022'")
+    monkeypatch.setattr(publish, "_replace_periods", lambda *args: None)  # an update that misses its rows
+
+    second = publish_serving_database(build_db, serving, "run-2")
+
+    assert second["updated_by_period"] == {}
+    assert _all_rows(serving, list(CONTRACT_TABLES)) == _all_rows(build_db, list(CONTRACT_TABLES))

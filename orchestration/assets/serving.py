@@ -100,7 +100,8 @@ def build_serving_database_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDe
             tables = result["tables"]
             context.log.info(
                 f"{tier}: published {len(tables)} tables, {sum(tables.values())} rows, to {result['path']} "
-                f"({len(result['taken_over'])} of them unchanged, taken over from the previous publication)"
+                f"({len(result['taken_over'])} of them unchanged, taken over from the previous publication; "
+                f"{_by_period(result)})"
             )
         return dg.MaterializeResult(
             metadata={
@@ -113,9 +114,11 @@ def build_serving_database_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDe
                     "| table | rows |\n|---|---:|\n" + "\n".join(f"| {t} | {n} |" for t, n in public["tables"].items())
                 ),
                 "tiers": dg.MetadataValue.md(
-                    "| tier | path | tables | rows | tables unchanged (taken over) |\n|---|---|---:|---:|---:|\n"
+                    "| tier | path | tables | rows | tables unchanged (taken over) | tables updated by period |\n"
+                    "|---|---|---:|---:|---:|---|\n"
                     + "\n".join(
-                        f"| {tier} | {r['path']} | {len(r['tables'])} | {sum(r['tables'].values())} | {len(r['taken_over'])} |"
+                        f"| {tier} | {r['path']} | {len(r['tables'])} | {sum(r['tables'].values())} | {len(r['taken_over'])} "
+                        f"| {_by_period(r)} |"
                         for tier, r in published.items()
                     )
                 ),
@@ -191,3 +194,9 @@ def mart_keys(dbt_assets: dg.AssetsDefinition) -> list[dg.AssetKey]:
 def build_serving_assets(upstream: Sequence[dg.AssetKey]) -> list[dg.AssetsDefinition]:
     """``serving_database`` (downstream of ``upstream``), ``parquet_exports`` and ``indicator_report``."""
     return [build_serving_database_asset(upstream), parquet_exports, indicator_report]
+
+
+def _by_period(publication: dict) -> str:
+    """The tables a publication updated a period at a time, with how many periods it wrote."""
+    updated = publication.get("updated_by_period") or {}
+    return ", ".join(f"{t} ({n} periods)" for t, n in sorted(updated.items())) or "none updated by period"
