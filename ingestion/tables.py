@@ -80,11 +80,13 @@ class Table:
 
     def _create_sql(self) -> str:
         width = max(len(c.name) for c in self.columns)
-        lines = []
-        for i, c in enumerate(self.columns):
-            separator = "," if i < len(self.columns) - 1 else ""
-            comment = f"  -- {c.comment}" if c.comment else ""
-            lines.append(f"    {c.name:<{width}} {c.definition}{separator}{comment}".rstrip())
+        separators = [","] * (len(self.columns) - 1) + [""]
+        definitions = [f"{c.name:<{width}} {c.definition}{s}" for c, s in zip(self.columns, separators)]
+        comment_at = max(len(d) for d in definitions)
+        lines = [
+            f"    {d:<{comment_at}}  -- {c.comment}" if c.comment else f"    {d}"
+            for c, d in zip(self.columns, definitions)
+        ]
         return f"create table if not exists {self.name} (\n" + "\n".join(lines) + "\n);\n"
 
     def _migrations_sql(self) -> str:

@@ -4,12 +4,16 @@ suites name the declared columns."""
 
 from __future__ import annotations
 
+from dataclasses import fields
+from datetime import datetime
+
 import duckdb
 import pytest
 import yaml
 
 from core.settings import DBT_PROJECT_DIR
 from expectations.suites import SUITES
+from ingestion.audit import AUDIT_DDL, LOAD_LOG, QUARANTINE, LoadAttempt, QuarantinedRow, insert_quarantine
 from ingestion.releases.tables import (
     MAPPED_RELEASE_OBSERVATIONS,
     MAPPED_RELEASES_DDL,
@@ -19,10 +23,25 @@ from ingestion.releases.tables import (
 )
 from ingestion.tables import Column, Table
 
-TABLES = (RELEASE_FILES, RELEASE_OBSERVATIONS, MAPPED_RELEASE_OBSERVATIONS)
-DDL = (RELEASES_DDL, MAPPED_RELEASES_DDL)
+TABLES = (LOAD_LOG, QUARANTINE, RELEASE_FILES, RELEASE_OBSERVATIONS, MAPPED_RELEASE_OBSERVATIONS)
+DDL = (AUDIT_DDL, RELEASES_DDL, MAPPED_RELEASES_DDL)
 #: Declared tables dbt does not read: the mapping reads the raw records, dbt their mapped rows.
 WITHOUT_DBT_SOURCE = {"raw.release_observations"}
+
+
+#: The audit tables as the first release created them, before kind, sidecar_sha256, note and stage.
+AUDIT_TABLES_OF_OLDER_CODE = """
+create schema audit;
+create table audit.load_log (
+    load_id varchar not null, source_file varchar not null, sha256 varchar, format varchar, release_date date,
+    rows_loaded bigint not null, rows_quarantined bigint not null, status varchar not null, error varchar,
+    loaded_at timestamp not null
+);
+create table audit.quarantine (
+    load_id varchar not null, source_file varchar not null, row_number bigint, reason varchar not null,
+    record json not null, quarantined_at timestamp not null
+);
+"""
 
 
 def _dbt_source_columns() -> dict[str, list[str]]:
@@ -81,6 +100,21 @@ def test_the_ddl_runs_again_and_keeps_the_declared_columns(con: duckdb.DuckDBPyC
     assert {t.name: _layout(con, t.name) for t in TABLES} == {t.name: _declared_layout(t) for t in TABLES}
 
 
+def test_the_audit_tables_of_older_code_get_the_columns_added_later():
+    con = duckdb.connect()
+    con.execute(AUDIT_TABLES_OF_OLDER_CODE)
+    con.execute("insert into audit.load_log values ('L1', 'enterprise/a.csv', null, null, null, 0, 0, 'failed', 'e', now())")
+    con.execute("""insert into audit.quarantine values ('L1', 'enterprise/a.csv', 2, 'r', '{}', now())""")
+    con.execute(AUDIT_DDL)
+    assert [_layout(con, t.name) for t in (LOAD_LOG, QUARANTINE)] == [_declared_layout(t) for t in (LOAD_LOG, QUARANTINE)]
+    assert con.execute("select kind from audit.load_log").fetchall() == [("enterprise",)]
+    assert con.execute("select stage from audit.quarantine").fetchall() == [("load",)]
+
+
+def test_a_row_of_the_load_log_is_a_load_attempt():
+    assert sorted(LOAD_LOG.column_names) == sorted(f.name for f in fields(LoadAttempt))
+
+
 @pytest.mark.parametrize("table", [t for t in TABLES if t.name in DBT_SOURCES], ids=lambda t: t.name)
 def test_the_dbt_source_declares_the_table_columns_in_order(table: Table):
     assert DBT_SOURCES[table.name] == table.column_names
@@ -108,6 +142,17 @@ def test_an_insert_names_every_column_or_fails(con: duckdb.DuckDBPyConnection):
 
     RELEASE_OBSERVATIONS.insert(con, {name: [None] for name in RELEASE_OBSERVATIONS.column_names} | {"load_id": ["L1"], "row_number": [2]})
     assert con.execute("select load_id, row_number, note from raw.release_observations").fetchall() == [("L1", 2, None)]
+
+
+def test_a_json_column_takes_json_text_and_refuses_anything_else(con: duckdb.DuckDBPyConnection):
+    row = QuarantinedRow(3, "invalid_uscc", {"统一社会信用代码": "X", "amount": 1.5})
+    assert insert_quarantine(con, [("L1", "enterprise/a.csv", row)], "mapping", datetime(2025, 1, 2)) == 1
+    assert con.execute("select record->>'统一社会信用代码', stage, quarantined_at from audit.quarantine").fetchall() == [
+        ("X", "mapping", datetime(2025, 1, 2))
+    ]
+    values = {name: ["x"] for name in QUARANTINE.column_names} | {"row_number": [1], "quarantined_at": [datetime(2025, 1, 2)]}
+    with pytest.raises(duckdb.ConversionException, match="Malformed JSON"):
+        QUARANTINE.insert(con, values)
 
 
 def test_a_column_added_later_has_no_constraint_and_comes_last():
