@@ -82,7 +82,7 @@ class Table:
         width = max(len(c.name) for c in self.columns)
         separators = [","] * (len(self.columns) - 1) + [""]
         definitions = [f"{c.name:<{width}} {c.definition}{s}" for c, s in zip(self.columns, separators)]
-        comment_at = max(len(d) for d in definitions)
+        comment_at = max((len(d) for c, d in zip(self.columns, definitions) if c.comment), default=0)
         lines = [
             f"    {d:<{comment_at}}  -- {c.comment}" if c.comment else f"    {d}"
             for c, d in zip(self.columns, definitions)

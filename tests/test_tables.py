@@ -14,6 +14,13 @@ import yaml
 from core.settings import DBT_PROJECT_DIR
 from expectations.suites import SUITES
 from ingestion.audit import AUDIT_DDL, LOAD_LOG, QUARANTINE, LoadAttempt, QuarantinedRow, insert_quarantine
+from ingestion.registers.tables import (
+    MAPPED_REGISTERS_DDL,
+    REGISTER_FILES,
+    REGISTER_KINDS,
+    REGISTER_RECORDS,
+    REGISTERS_DDL,
+)
 from ingestion.releases.tables import (
     MAPPED_RELEASE_OBSERVATIONS,
     MAPPED_RELEASES_DDL,
@@ -23,8 +30,12 @@ from ingestion.releases.tables import (
 )
 from ingestion.tables import Column, Table
 
-TABLES = (LOAD_LOG, QUARANTINE, RELEASE_FILES, RELEASE_OBSERVATIONS, MAPPED_RELEASE_OBSERVATIONS)
-DDL = (AUDIT_DDL, RELEASES_DDL, MAPPED_RELEASES_DDL)
+TABLES = (
+    LOAD_LOG, QUARANTINE,
+    RELEASE_FILES, RELEASE_OBSERVATIONS, MAPPED_RELEASE_OBSERVATIONS,
+    REGISTER_FILES, REGISTER_RECORDS, REGISTER_KINDS,
+)
+DDL = (AUDIT_DDL, RELEASES_DDL, MAPPED_RELEASES_DDL, REGISTERS_DDL, MAPPED_REGISTERS_DDL)
 #: Declared tables dbt does not read: the mapping reads the raw records, dbt their mapped rows.
 WITHOUT_DBT_SOURCE = {"raw.release_observations"}
 
