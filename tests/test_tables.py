@@ -14,6 +14,13 @@ import yaml
 from core.settings import DBT_PROJECT_DIR
 from expectations.suites import SUITES
 from ingestion.audit import AUDIT_DDL, LOAD_LOG, QUARANTINE, LoadAttempt, QuarantinedRow, insert_quarantine
+from ingestion.enterprise.tables import (
+    ENTERPRISE_DDL,
+    ENTERPRISE_FILES,
+    ENTERPRISE_REJECTED_ROWS,
+    ENTERPRISE_SUBMISSIONS,
+    MAPPED_ENTERPRISE_DDL,
+)
 from ingestion.registers.tables import (
     MAPPED_REGISTERS_DDL,
     REGISTER_FILES,
@@ -34,8 +41,11 @@ TABLES = (
     LOAD_LOG, QUARANTINE,
     RELEASE_FILES, RELEASE_OBSERVATIONS, MAPPED_RELEASE_OBSERVATIONS,
     REGISTER_FILES, REGISTER_RECORDS, REGISTER_KINDS,
+    ENTERPRISE_FILES, ENTERPRISE_SUBMISSIONS, ENTERPRISE_REJECTED_ROWS,
 )
-DDL = (AUDIT_DDL, RELEASES_DDL, MAPPED_RELEASES_DDL, REGISTERS_DDL, MAPPED_REGISTERS_DDL)
+DDL = (
+    AUDIT_DDL, RELEASES_DDL, MAPPED_RELEASES_DDL, REGISTERS_DDL, MAPPED_REGISTERS_DDL, ENTERPRISE_DDL, MAPPED_ENTERPRISE_DDL
+)
 #: Declared tables dbt does not read: the mapping reads the raw records, dbt their mapped rows.
 WITHOUT_DBT_SOURCE = {"raw.release_observations"}
 
