@@ -1,6 +1,8 @@
 """The load audit every loader shares: ``audit.load_log`` (one row per file and attempt),
 ``audit.quarantine`` (the rows that could not be used) and the transaction that loads one file.
 
+Both tables are declared once (:class:`~ingestion.tables.Table`), the columns added after their first
+release too: :data:`AUDIT_DDL` creates them, or adds those columns to a build database made before.
 Connections and the writer lock are :mod:`core.warehouse`'s; a connection that writes loads runs
 :data:`AUDIT_DDL` first (``write_connection(..., setup=AUDIT_DDL)``).
 """
@@ -16,39 +18,40 @@ from datetime import date, datetime
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
-AUDIT_DDL = """
-create schema if not exists audit;
-create table if not exists audit.load_log (
-    load_id          varchar   not null,  -- one per file and attempt; withdrawn/restored rows repeat the load's
-    source_file      varchar   not null,  -- path relative to LANDING_DIR
-    sha256           varchar,             -- of the file's bytes; null when it could not be read
-    format           varchar,
-    release_date     date,
-    rows_loaded      bigint    not null,
-    rows_quarantined bigint    not null,
-    status           varchar   not null,  -- loaded | failed | duplicate | withdrawn | restored
-    error            varchar,
-    loaded_at        timestamp not null,
-    kind             varchar,             -- the landing folder: releases | enterprise
-    sidecar_sha256   varchar,             -- releases: of the .meta.yml bytes
-    note             varchar              -- duplicate/withdrawn/restored: what happened
-);
-create table if not exists audit.quarantine (
-    load_id        varchar   not null,
-    source_file    varchar   not null,
-    row_number     bigint,              -- 1-based line or row in the file (JSON: 1-based datanode)
-    reason         varchar   not null,
-    record         json      not null,  -- the raw record as received
-    quarantined_at timestamp not null,
-    stage          varchar   default 'load'  -- load (written once, by the loader) | mapping (rebuilt every run)
-);
--- build databases made before these columns existed
-alter table audit.load_log add column if not exists kind varchar;
-alter table audit.load_log add column if not exists sidecar_sha256 varchar;
-alter table audit.load_log add column if not exists note varchar;
-alter table audit.quarantine add column if not exists stage varchar default 'load';
+from ingestion.tables import Column, Table
+
+LOAD_LOG = Table("audit.load_log", (
+    Column("load_id", "varchar", "one per file and attempt; withdrawn/restored rows repeat the load's", not_null=True),
+    Column("source_file", "varchar", "path relative to LANDING_DIR", not_null=True),
+    Column("sha256", "varchar", "of the file's bytes; null when it could not be read"),
+    Column("format", "varchar"),
+    Column("release_date", "date"),
+    Column("rows_loaded", "bigint", not_null=True),
+    Column("rows_quarantined", "bigint", not_null=True),
+    Column("status", "varchar", "loaded | failed | duplicate | withdrawn | restored", not_null=True),
+    Column("error", "varchar"),
+    Column("loaded_at", "timestamp", not_null=True),
+    Column("kind", "varchar", "the landing folder: releases | enterprise", added_later=True),
+    Column("sidecar_sha256", "varchar", "releases: of the .meta.yml bytes", added_later=True),
+    Column("note", "varchar", "duplicate/withdrawn/restored: what happened", added_later=True),
+))
+
+QUARANTINE = Table("audit.quarantine", (
+    Column("load_id", "varchar", not_null=True),
+    Column("source_file", "varchar", not_null=True),
+    Column("row_number", "bigint", "1-based line or row in the file (JSON: 1-based datanode)"),
+    Column("reason", "varchar", not_null=True),
+    Column("record", "json", "the raw record as received", not_null=True),
+    Column("quarantined_at", "timestamp", not_null=True),
+    Column(
+        "stage", "varchar", "load (written once, by the loader) | mapping (rebuilt every run)",
+        default="'load'", added_later=True,
+    ),
+))
+
+AUDIT_DDL = "create schema if not exists audit;\n" + LOAD_LOG.ddl + QUARANTINE.ddl + """\
+-- load_log rows of build databases made before kind existed: their landing folder
 update audit.load_log set kind = split_part(source_file, '/', 1) where kind is null;
 -- A load is current while the latest of its loaded/withdrawn/restored rows is not 'withdrawn'.
 create or replace view audit.current_loads as
@@ -109,30 +112,12 @@ class LoadAttempt:
         return self
 
 
-LOAD_LOG_COLUMNS = (
-    "load_id", "source_file", "sha256", "format", "release_date", "rows_loaded", "rows_quarantined", "status",
-    "error", "loaded_at", "kind", "sidecar_sha256", "note",
-)
-
-
 def record_attempt(con: duckdb.DuckDBPyConnection, attempt: LoadAttempt) -> None:
+    """Insert the attempt's row (its fields are the columns of ``audit.load_log``)."""
+    columns = LOAD_LOG.column_names
     con.execute(
-        f"insert into audit.load_log ({', '.join(LOAD_LOG_COLUMNS)}) values ({', '.join('?' for _ in LOAD_LOG_COLUMNS)})",
-        [
-            attempt.load_id,
-            attempt.source_file,
-            attempt.sha256,
-            attempt.format,
-            attempt.release_date,
-            attempt.rows_loaded,
-            attempt.rows_quarantined,
-            attempt.status,
-            attempt.error,
-            attempt.loaded_at,
-            attempt.kind,
-            attempt.sidecar_sha256,
-            attempt.note,
-        ],
+        f"insert into audit.load_log ({', '.join(columns)}) values ({', '.join('?' for _ in columns)})",
+        [getattr(attempt, name) for name in columns],
     )
 
 
@@ -186,24 +171,15 @@ def insert_quarantine(
     """Insert ``(load_id, source_file, row)`` triples into ``audit.quarantine`` in one batch; returns how many."""
     if not rows:
         return 0
-    batch = pa.table(
-        {
-            "load_id": pa.array([load_id for load_id, _, _ in rows], pa.string()),
-            "source_file": pa.array([source_file for _, source_file, _ in rows], pa.string()),
-            "row_number": pa.array([r.row_number for _, _, r in rows], pa.int64()),
-            "reason": pa.array([r.reason for _, _, r in rows], pa.string()),
-            "record": pa.array([json.dumps(r.record, ensure_ascii=False, default=str) for _, _, r in rows], pa.string()),
-        }
-    )
-    con.register("_quarantine_batch", batch)
-    try:
-        con.execute(
-            """insert into audit.quarantine (load_id, source_file, row_number, reason, record, quarantined_at, stage)
-            select load_id, source_file, row_number, reason, record::json, ?, ? from _quarantine_batch""",
-            [quarantined_at, stage],
-        )
-    finally:
-        con.unregister("_quarantine_batch")
+    QUARANTINE.insert(con, {
+        "load_id": [load_id for load_id, _, _ in rows],
+        "source_file": [source_file for _, source_file, _ in rows],
+        "row_number": [r.row_number for _, _, r in rows],
+        "reason": [r.reason for _, _, r in rows],
+        "record": [json.dumps(r.record, ensure_ascii=False, default=str) for _, _, r in rows],
+        "quarantined_at": [quarantined_at] * len(rows),
+        "stage": [stage] * len(rows),
+    })
     return len(rows)
 
 

@@ -38,7 +38,7 @@ from ingestion.audit import (
 from ingestion.enterprise import schema
 from ingestion.enterprise.readers import FORMATS, OpenedFile, open_source
 from ingestion.enterprise.schema import FileStructureError
-from ingestion.enterprise.tables import ENTERPRISE_DDL
+from ingestion.enterprise.tables import ENTERPRISE_DDL, ENTERPRISE_FILES
 from ingestion.enterprise.validation import (
     Lookup,
     dictionary_columns,
@@ -166,22 +166,20 @@ def _store(
     collapsed = con.execute("select count(*) from _flagged where _reasons is null and not _keep").fetchone()[0]
     attempt.rows_loaded = inserted
     attempt.rows_quarantined = record_quarantine(con, attempt, quarantined)
-    con.execute(
-        "insert into raw.enterprise_files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            attempt.load_id,
-            attempt.source_file,
-            attempt.sha256,
-            attempt.format,
-            opened.encoding,
-            opened.header.language,
-            inserted + attempt.rows_quarantined + collapsed,
-            attempt.rows_loaded,
-            attempt.rows_quarantined,
-            collapsed,
-            attempt.loaded_at,
-        ],
-    )
+    row = {
+        "load_id": attempt.load_id,
+        "source_file": attempt.source_file,
+        "sha256": attempt.sha256,
+        "format": attempt.format,
+        "encoding": opened.encoding,
+        "header_language": opened.header.language,
+        "rows_read": inserted + attempt.rows_quarantined + collapsed,
+        "rows_loaded": attempt.rows_loaded,
+        "rows_quarantined": attempt.rows_quarantined,
+        "duplicate_rows_collapsed": collapsed,
+        "loaded_at": attempt.loaded_at,
+    }
+    ENTERPRISE_FILES.insert(con, {column: [value] for column, value in row.items()})
 
 
 def _build_dictionaries(con: duckdb.DuckDBPyConnection, opened: OpenedFile) -> None:

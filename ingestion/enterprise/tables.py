@@ -11,8 +11,10 @@ leaves them out.
 """
 
 from ingestion.enterprise import schema
+from ingestion.tables import Column, Table
 
-_SQL_TYPES = {
+#: The type each kind of column of ``columns.csv`` is stored as.
+_TYPE_OF_KIND = {
     "uscc": "varchar",
     "text": "varchar",
     "industry": "varchar",
@@ -23,39 +25,34 @@ _SQL_TYPES = {
     "flag": "boolean",
 }
 
-_SUBMISSION_COLUMNS = ",\n    ".join(
-    f"{c.name:<36} {_SQL_TYPES[c.kind]:<8} not null" for c in schema.columns()
-)
+ENTERPRISE_FILES = Table("raw.enterprise_files", (
+    Column("load_id", "varchar", not_null=True, primary_key=True),
+    Column("source_file", "varchar", "path relative to LANDING_DIR", not_null=True),
+    Column("sha256", "varchar", "of the file's bytes", not_null=True),
+    Column("format", "varchar", "enterprise_xlsx | enterprise_csv | enterprise_parquet", not_null=True),
+    Column("encoding", "varchar", "csv only: utf-8, utf-8-sig or gb18030"),
+    Column("header_language", "varchar", "zh (template headers) or en (bulk extract headers)", not_null=True),
+    Column("rows_read", "bigint", "data rows in the file", not_null=True),
+    Column("rows_loaded", "bigint", "rows in raw.enterprise_submissions from this load", not_null=True),
+    Column("rows_quarantined", "bigint", "rows in audit.quarantine from this load", not_null=True),
+    Column("duplicate_rows_collapsed", "bigint", "exact copies of a loaded row, dropped", not_null=True),
+    Column("loaded_at", "timestamp", not_null=True),
+))
 
-ENTERPRISE_DDL = f"""
-create schema if not exists raw;
-create table if not exists raw.enterprise_files (
-    load_id                  varchar   not null primary key,
-    source_file              varchar   not null,  -- path relative to LANDING_DIR
-    sha256                   varchar   not null,  -- of the file's bytes
-    format                   varchar   not null,  -- enterprise_xlsx | enterprise_csv | enterprise_parquet
-    encoding                 varchar,             -- csv only: utf-8, utf-8-sig or gb18030
-    header_language          varchar   not null,  -- zh (template headers) or en (bulk extract headers)
-    rows_read                bigint    not null,  -- data rows in the file
-    rows_loaded              bigint    not null,  -- rows in raw.enterprise_submissions from this load
-    rows_quarantined         bigint    not null,  -- rows in audit.quarantine from this load
-    duplicate_rows_collapsed bigint    not null,  -- exact copies of a loaded row, dropped
-    loaded_at                timestamp not null
-);
-create table if not exists raw.enterprise_submissions (
-    load_id                              varchar   not null,  -- -> raw.enterprise_files
-    source_file                          varchar   not null,
-    row_number                           bigint    not null,  -- 1-based line (csv), Excel row or record (parquet)
-    {_SUBMISSION_COLUMNS},
-    loaded_at                            timestamp not null
-);
-"""
+#: The load, the row, every canonical column of format 5 (all required) and when it was loaded.
+ENTERPRISE_SUBMISSIONS = Table("raw.enterprise_submissions", (
+    Column("load_id", "varchar", "-> raw.enterprise_files", not_null=True),
+    Column("source_file", "varchar", not_null=True),
+    Column("row_number", "bigint", "1-based line (csv), Excel row or record (parquet)", not_null=True),
+    *(Column(c.name, _TYPE_OF_KIND[c.kind], not_null=True) for c in schema.columns()),
+    Column("loaded_at", "timestamp", not_null=True),
+))
 
-MAPPED_ENTERPRISE_DDL = """
-create schema if not exists mapped;
-create table if not exists mapped.enterprise_rejected_rows (
-    load_id    varchar not null,  -- -> raw.enterprise_submissions
-    row_number bigint  not null,
-    reason     varchar not null   -- unknown_industry_code: ...; unknown_district_code: ...
-);
-"""
+ENTERPRISE_REJECTED_ROWS = Table("mapped.enterprise_rejected_rows", (
+    Column("load_id", "varchar", "-> raw.enterprise_submissions", not_null=True),
+    Column("row_number", "bigint", not_null=True),
+    Column("reason", "varchar", "unknown_industry_code: ...; unknown_district_code: ...", not_null=True),
+))
+
+ENTERPRISE_DDL = "create schema if not exists raw;\n" + ENTERPRISE_FILES.ddl + ENTERPRISE_SUBMISSIONS.ddl
+MAPPED_ENTERPRISE_DDL = "create schema if not exists mapped;\n" + ENTERPRISE_REJECTED_ROWS.ddl

@@ -44,7 +44,7 @@ from ingestion.enterprise.validation import INLINE_LIMIT, Lookup, plan_lookup
 from ingestion.landing import LandingFile, LandingKind, land
 from ingestion.registers import schema
 from ingestion.registers.dates import DateError, parse_date
-from ingestion.registers.tables import REGISTERS_DDL
+from ingestion.registers.tables import REGISTER_FILES, REGISTERS_DDL
 from ingestion.sql import quote_literal, text_sql
 from ingestion.tabular import FileStructureError, OpenedFile, open_source
 from ingestion.uscc import uscc_compact_sql, uscc_problem_sql
@@ -153,14 +153,20 @@ def _store(con: duckdb.DuckDBPyConnection, opened: OpenedFile, lookups: dict[str
     (collapsed,) = con.execute("select count(*) from _flagged where _reasons is null and not _keep").fetchone()
     attempt.rows_loaded = inserted
     attempt.rows_quarantined = record_quarantine(con, attempt, quarantined)
-    con.execute(
-        "insert into raw.register_files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            attempt.load_id, attempt.source_file, attempt.sha256, attempt.format, opened.encoding,
-            opened.header.language, rows_read, attempt.rows_loaded, attempt.rows_quarantined, collapsed,
-            attempt.loaded_at,
-        ],
-    )
+    row = {
+        "load_id": attempt.load_id,
+        "source_file": attempt.source_file,
+        "sha256": attempt.sha256,
+        "format": attempt.format,
+        "encoding": opened.encoding,
+        "header_language": opened.header.language,
+        "rows_read": rows_read,
+        "rows_loaded": attempt.rows_loaded,
+        "rows_quarantined": attempt.rows_quarantined,
+        "duplicate_rows_collapsed": collapsed,
+        "loaded_at": attempt.loaded_at,
+    }
+    REGISTER_FILES.insert(con, {column: [value] for column, value in row.items()})
 
 
 def _drop_scratch(con: duckdb.DuckDBPyConnection) -> None:

@@ -5,47 +5,50 @@ Every accepted row of every loaded file is kept with the load it came from: a la
 ``record_id`` supersedes it downstream (dbt picks the latest current load), and the replaced rows stay
 here as history. Rows are never updated in place. Whether a row's ``kind`` is a kind of
 ``ref_recognition_kinds`` is decided on every run from the current seed (``mapping.py``).
+
+Each table is declared once, as a :class:`~ingestion.tables.Table`: its DDL and the loader's insert of
+the file row derive from it, and ``tests/test_tables.py`` holds the dbt sources and the quality suites to it.
 """
 
-REGISTERS_DDL = """
-create schema if not exists raw;
-create table if not exists raw.register_files (
-    load_id                  varchar   not null primary key,
-    source_file              varchar   not null,  -- path relative to LANDING_DIR
-    sha256                   varchar   not null,  -- of the file's bytes
-    format                   varchar   not null,  -- register_xlsx | register_csv
-    encoding                 varchar,             -- csv only: utf-8, utf-8-sig or gb18030
-    header_language          varchar   not null,  -- zh (template headers) or en
-    rows_read                bigint    not null,  -- data rows in the file
-    rows_loaded              bigint    not null,  -- rows in raw.register_records from this load
-    rows_quarantined         bigint    not null,  -- rows in audit.quarantine (stage load) from this load
-    duplicate_rows_collapsed bigint    not null,  -- exact copies of a loaded row, dropped
-    loaded_at                timestamp not null
-);
-create table if not exists raw.register_records (
-    load_id            varchar   not null,  -- -> raw.register_files
-    source_file        varchar   not null,
-    row_number         bigint    not null,  -- 1-based line (csv) or Excel row (xlsx)
-    record_id          varchar   not null,  -- trimmed
-    uscc               varchar   not null,  -- compact (no spaces or hyphens, upper case), check character verified
-    holder_name        varchar,             -- as received (free text is not trimmed here: dbt staging does)
-    group_name         varchar,             -- trimmed; null (also for a missing marker): not a municipal SOE
-    kind               varchar   not null,  -- trimmed: a code or a Chinese name (mapped every run)
-    title              varchar,             -- as received
-    recognized_by      varchar,             -- as received
-    recognized_on_text varchar   not null,  -- trimmed
-    recognized_on      date      not null,
-    reference          varchar,             -- as received
-    revoked_on_text    varchar,             -- trimmed; null when not revoked
-    revoked_on         date,
-    loaded_at          timestamp not null
-);
-"""
+from ingestion.tables import Column, Table
 
-MAPPED_REGISTERS_DDL = """
-create schema if not exists mapped;
-create table if not exists mapped.register_kinds (
-    kind      varchar not null,  -- a kind as raw.register_records holds it (code or Chinese name, trimmed)
-    kind_code varchar not null   -- ref_recognition_kinds.code
-);
-"""
+REGISTER_FILES = Table("raw.register_files", (
+    Column("load_id", "varchar", not_null=True, primary_key=True),
+    Column("source_file", "varchar", "path relative to LANDING_DIR", not_null=True),
+    Column("sha256", "varchar", "of the file's bytes", not_null=True),
+    Column("format", "varchar", "register_xlsx | register_csv", not_null=True),
+    Column("encoding", "varchar", "csv only: utf-8, utf-8-sig or gb18030"),
+    Column("header_language", "varchar", "zh (template headers) or en", not_null=True),
+    Column("rows_read", "bigint", "data rows in the file", not_null=True),
+    Column("rows_loaded", "bigint", "rows in raw.register_records from this load", not_null=True),
+    Column("rows_quarantined", "bigint", "rows in audit.quarantine (stage load) from this load", not_null=True),
+    Column("duplicate_rows_collapsed", "bigint", "exact copies of a loaded row, dropped", not_null=True),
+    Column("loaded_at", "timestamp", not_null=True),
+))
+
+REGISTER_RECORDS = Table("raw.register_records", (
+    Column("load_id", "varchar", "-> raw.register_files", not_null=True),
+    Column("source_file", "varchar", not_null=True),
+    Column("row_number", "bigint", "1-based line (csv) or Excel row (xlsx)", not_null=True),
+    Column("record_id", "varchar", "trimmed", not_null=True),
+    Column("uscc", "varchar", "compact (no spaces or hyphens, upper case), check character verified", not_null=True),
+    Column("holder_name", "varchar", "as received (free text is not trimmed here: dbt staging does)"),
+    Column("group_name", "varchar", "trimmed; null (also for a missing marker): not a municipal SOE"),
+    Column("kind", "varchar", "trimmed: a code or a Chinese name (mapped every run)", not_null=True),
+    Column("title", "varchar", "as received"),
+    Column("recognized_by", "varchar", "as received"),
+    Column("recognized_on_text", "varchar", "trimmed", not_null=True),
+    Column("recognized_on", "date", not_null=True),
+    Column("reference", "varchar", "as received"),
+    Column("revoked_on_text", "varchar", "trimmed; null when not revoked"),
+    Column("revoked_on", "date"),
+    Column("loaded_at", "timestamp", not_null=True),
+))
+
+REGISTER_KINDS = Table("mapped.register_kinds", (
+    Column("kind", "varchar", "a kind as raw.register_records holds it (code or Chinese name, trimmed)", not_null=True),
+    Column("kind_code", "varchar", "ref_recognition_kinds.code", not_null=True),
+))
+
+REGISTERS_DDL = "create schema if not exists raw;\n" + REGISTER_FILES.ddl + REGISTER_RECORDS.ddl
+MAPPED_REGISTERS_DDL = "create schema if not exists mapped;\n" + REGISTER_KINDS.ddl

@@ -8,88 +8,16 @@ those records and the current seeds on every run (``ingestion/releases/mapping.p
 observations with their harmonized keys and the value in the indicator's canonical unit; the records that
 cannot be mapped are the ``mapping`` rows of ``audit.quarantine``.
 
-Each table is declared once, as a :class:`Table`: its DDL, the loader's and the mapping's inserts and the
-columns of its quality suite derive from it, and ``tests/test_release_tables.py`` holds the dbt sources'
-columns and the record dataclasses to it.
+Each table is declared once, as a :class:`~ingestion.tables.Table`: its DDL, the loader's and the mapping's
+inserts and the columns of its quality suite derive from it; ``tests/test_tables.py`` holds the dbt sources'
+columns to it and ``tests/test_release_tables.py`` the record dataclasses.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-
 import duckdb
-import pyarrow as pa
 
-#: The Arrow type each DuckDB column type is inserted as (one Arrow batch per insert).
-_ARROW_TYPES = {
-    "varchar": pa.string(),
-    "bigint": pa.int64(),
-    "integer": pa.int32(),
-    "double": pa.float64(),
-    "date": pa.date32(),
-    "timestamp": pa.timestamp("us"),
-}
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    type: str  # DuckDB type, lower case (a key of _ARROW_TYPES)
-    comment: str = ""
-    not_null: bool = False
-    primary_key: bool = False
-
-    def __post_init__(self) -> None:
-        if self.type not in _ARROW_TYPES:
-            raise ValueError(f"column {self.name}: type {self.type!r} is not one of {sorted(_ARROW_TYPES)}")
-
-
-@dataclass(frozen=True)
-class Table:
-    """A table declared once: its DDL, its inserts, the quality suite's column list and the dbt source's
-    columns (tested in ``tests/test_release_tables.py``) all come from :attr:`columns`."""
-
-    name: str  # schema.table
-    columns: tuple[Column, ...]
-
-    @property
-    def column_names(self) -> list[str]:
-        return [c.name for c in self.columns]
-
-    @property
-    def ddl(self) -> str:
-        width = max(len(c.name) for c in self.columns)
-        lines = []
-        for i, c in enumerate(self.columns):
-            constraints = " not null" if c.not_null else ""
-            constraints += " primary key" if c.primary_key else ""
-            separator = "," if i < len(self.columns) - 1 else ""
-            comment = f"  -- {c.comment}" if c.comment else ""
-            lines.append(f"    {c.name:<{width}} {c.type}{constraints}{separator}{comment}".rstrip())
-        return f"create table if not exists {self.name} (\n" + "\n".join(lines) + "\n);\n"
-
-    def types(self, *names: str) -> dict[str, str]:
-        """The DuckDB types of the named columns, upper case (as the quality suites state them)."""
-        by_name = {c.name: c.type.upper() for c in self.columns}
-        return {name: by_name[name] for name in names}
-
-    def insert(self, con: duckdb.DuckDBPyConnection, values: Mapping[str, Sequence[object]]) -> None:
-        """Insert one Arrow batch: ``values`` gives every column's values, in any order."""
-        if set(values) != set(self.column_names):
-            raise ValueError(
-                f"insert into {self.name}: columns {sorted(set(values) ^ set(self.column_names))} "
-                "are not both given and declared"
-            )
-        batch = pa.table({c.name: pa.array(values[c.name], _ARROW_TYPES[c.type]) for c in self.columns})
-        view = f"_{self.name.replace('.', '_')}_batch"
-        columns = ", ".join(self.column_names)
-        con.register(view, batch)
-        try:
-            con.execute(f"insert into {self.name} ({columns}) select {columns} from {view}")
-        finally:
-            con.unregister(view)
-
+from ingestion.tables import Column, Table
 
 RELEASE_FILES = Table("raw.release_files", (
     Column("load_id", "varchar", not_null=True, primary_key=True),
