@@ -32,7 +32,7 @@ LOAD_LOG = Table("audit.load_log", (
     Column("status", "varchar", "loaded | failed | duplicate | withdrawn | restored", not_null=True),
     Column("error", "varchar"),
     Column("loaded_at", "timestamp", not_null=True),
-    Column("kind", "varchar", "the landing folder: releases | enterprise", added_later=True),
+    Column("kind", "varchar", "the landing folder: releases | enterprise | registers", added_later=True),
     Column("sidecar_sha256", "varchar", "releases: of the .meta.yml bytes", added_later=True),
     Column("note", "varchar", "duplicate/withdrawn/restored: what happened", added_later=True),
 ))
@@ -103,7 +103,7 @@ class LoadAttempt:
     status: str = "loaded"  # loaded | failed | duplicate | withdrawn | restored
     error: str | None = None
     loaded_at: datetime = field(default_factory=datetime.now)
-    kind: str | None = None  # the landing folder: releases | enterprise
+    kind: str | None = None  # the landing folder: releases | enterprise | registers
     sidecar_sha256: str | None = None
     note: str | None = None  # duplicate/withdrawn/restored: what happened, for the user
 

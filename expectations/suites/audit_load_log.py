@@ -6,13 +6,13 @@ Each source's rows form a suite on the asset that loads them, so a failing check
 that wrote the row.
 """
 
+from ingestion.audit import LOAD_LOG
+
 from expectations.spec import Expect, Suite, columns_present, in_set, no_rows, not_negative, not_null
 
 #: A file whose share of quarantined rows is above this is reported (warning): likely a template problem.
 MAX_QUARANTINE_SHARE = 0.10
 
-COLUMNS = ["load_id", "source_file", "sha256", "format", "release_date", "rows_loaded", "rows_quarantined",
-           "status", "error", "loaded_at", "kind", "sidecar_sha256", "note"]
 ATTEMPTS = ("loaded", "failed", "duplicate")
 EVENTS = ("withdrawn", "restored")
 
@@ -30,7 +30,7 @@ _QUARANTINE_SHARE_SQL = (
 
 def _expectations() -> tuple[Expect, ...]:
     return (
-        columns_present(COLUMNS),
+        columns_present(LOAD_LOG.column_names),
         *not_null("load_id", "source_file", "status", "rows_loaded", "rows_quarantined", "loaded_at"),
         no_rows(
             "key_unique",

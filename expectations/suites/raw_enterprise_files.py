@@ -1,5 +1,7 @@
 """raw.enterprise_files: one row per loaded SOE submission file, with its row counts."""
 
+from ingestion.enterprise.tables import ENTERPRISE_FILES
+
 from expectations.spec import Suite, columns_present, in_set, no_rows, not_negative, not_null, unique_key
 
 SUITE = Suite(
@@ -8,8 +10,7 @@ SUITE = Suite(
     asset_key=("raw", "enterprise_submissions"),
     description="Each loaded SOE submission file: format, encoding and what became of its rows.",
     expectations=(
-        columns_present(["load_id", "source_file", "sha256", "format", "encoding", "header_language", "rows_read",
-                         "rows_loaded", "rows_quarantined", "duplicate_rows_collapsed", "loaded_at"]),
+        columns_present(ENTERPRISE_FILES.column_names),
         *not_null("load_id", "source_file", "sha256", "format"),
         unique_key("load_id"),
         in_set("format", ["enterprise_xlsx", "enterprise_csv", "enterprise_parquet"]),

@@ -8,6 +8,7 @@ whose codes are not (yet) in the seeds (``ingestion/enterprise/mapping.py``).
 """
 
 from ingestion.enterprise import schema
+from ingestion.enterprise.tables import ENTERPRISE_SUBMISSIONS
 from ingestion.enterprise.validation import USCC_ALPHABET
 
 from expectations.spec import (
@@ -46,7 +47,7 @@ SUITE = Suite(
     asset_key=("raw", "enterprise_submissions"),
     description="SOE submission rows that passed the loader's row rules, every load kept as history.",
     expectations=(
-        columns_present(["load_id", "source_file", "row_number", *(c.name for c in schema.columns()), "loaded_at"]),
+        columns_present(ENTERPRISE_SUBMISSIONS.column_names),
         *column_types({"uscc": "VARCHAR", "period": "VARCHAR"}
                       | {c.name: _TYPE_OF_KIND[c.kind] for c in schema.columns() if c.kind in _TYPE_OF_KIND}),
         *not_null("load_id", "uscc", "period", "group_name", "industry_code", "district_code"),

@@ -6,6 +6,7 @@ recognition. The kind is not checked here: raw keeps what the file said, and the
 the rows whose kind is not (yet) in ``ref_recognition_kinds``.
 """
 
+from ingestion.registers.tables import REGISTER_RECORDS
 from ingestion.uscc import USCC_ALPHABET
 
 from expectations.spec import Suite, column_types, columns_present, matches, no_rows, not_null, unique_key
@@ -16,9 +17,7 @@ SUITE = Suite(
     asset_key=("raw", "registers"),
     description="Register rows that passed the loader's row rules, every load kept as history.",
     expectations=(
-        columns_present(["load_id", "source_file", "row_number", "record_id", "uscc", "holder_name", "group_name",
-                         "kind", "title", "recognized_by", "recognized_on_text", "recognized_on", "reference",
-                         "revoked_on_text", "revoked_on", "loaded_at"]),
+        columns_present(REGISTER_RECORDS.column_names),
         *column_types({"uscc": "VARCHAR", "recognized_on": "DATE", "revoked_on": "DATE"}),
         *not_null("load_id", "record_id", "uscc", "kind", "recognized_on", "loaded_at"),
         unique_key("record_id", "load_id"),

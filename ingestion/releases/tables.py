@@ -34,7 +34,8 @@ RELEASE_FILES = Table("raw.release_files", (
     Column("encoding", "varchar", "as detected, for text formats"),
     Column("notes", "varchar", "the table's note lines (注：..., 数据来源：...), one per line"),
     Column("loaded_at", "timestamp", not_null=True),
-    Column("table_title", "varchar", "bulletin_xlsx: the title naming what the records leave empty (mapping)"),
+    # build databases made before it have none: their bulletin records carry the names found in titles
+    Column("table_title", "varchar", "bulletin_xlsx: the title naming what the records leave empty (mapping)", added_later=True),
 ))
 
 #: One row per published cell as received: the load and the fields of a
@@ -72,11 +73,7 @@ MAPPED_RELEASE_OBSERVATIONS = Table("mapped.release_observations", (
     Column("note", "varchar", "footnote marks and comments attached to the value"),
 ))
 
-RELEASES_DDL = (
-    "create schema if not exists raw;\n" + RELEASE_FILES.ddl + RELEASE_OBSERVATIONS.ddl
-    # build databases made before the column existed: their bulletin records carry the names found in titles
-    + "alter table raw.release_files add column if not exists table_title varchar;\n"
-)
+RELEASES_DDL = "create schema if not exists raw;\n" + RELEASE_FILES.ddl + RELEASE_OBSERVATIONS.ddl
 MAPPED_RELEASES_DDL = "create schema if not exists mapped;\n" + MAPPED_RELEASE_OBSERVATIONS.ddl
 
 #: A column only the layout before issue 9 has (harmonized at load time, without unit_mult).
