@@ -35,8 +35,10 @@ from typing import Protocol
 import duckdb
 import pyarrow as pa
 
+from ingestion.audit import LoadAttempt
 from ingestion.encoding import TextEncodingError, decode_text
 from ingestion.sql import quote_identifier, quote_literal
+from ingestion.tables import Column, Table
 
 #: How many leading rows may precede the header row (title, unit or blank rows).
 MAX_HEADER_ROW = 20
@@ -340,3 +342,41 @@ def _cell_text(value: object) -> str | None:
 
 def _first_line(error: BaseException) -> str:
     return str(error).strip().splitlines()[0]
+
+
+def files_table(name: str, formats: str, rows_table: str) -> Table:
+    """The table of one row per loaded file of a tabular kind (``raw.enterprise_files``,
+    ``raw.register_files``): the file, its format and what became of its rows."""
+    return Table(name, (
+        Column("load_id", "varchar", not_null=True, primary_key=True),
+        Column("source_file", "varchar", "path relative to LANDING_DIR", not_null=True),
+        Column("sha256", "varchar", "of the file's bytes", not_null=True),
+        Column("format", "varchar", formats, not_null=True),
+        Column("encoding", "varchar", "csv only: utf-8, utf-8-sig or gb18030"),
+        Column("header_language", "varchar", "zh (template headers) or en (bulk extract headers)", not_null=True),
+        Column("rows_read", "bigint", "data rows in the file", not_null=True),
+        Column("rows_loaded", "bigint", f"rows in {rows_table} from this load", not_null=True),
+        Column("rows_quarantined", "bigint", "rows in audit.quarantine (stage load) from this load", not_null=True),
+        Column("duplicate_rows_collapsed", "bigint", "exact copies of a loaded row, dropped", not_null=True),
+        Column("loaded_at", "timestamp", not_null=True),
+    ))
+
+
+def insert_file_row(
+    con: duckdb.DuckDBPyConnection, table: Table, attempt: LoadAttempt, opened: OpenedFile, rows_read: int, collapsed: int
+) -> None:
+    """The row of :func:`files_table` ``table`` for a file loaded by ``attempt``."""
+    row = {
+        "load_id": attempt.load_id,
+        "source_file": attempt.source_file,
+        "sha256": attempt.sha256,
+        "format": attempt.format,
+        "encoding": opened.encoding,
+        "header_language": opened.header.language,
+        "rows_read": rows_read,
+        "rows_loaded": attempt.rows_loaded,
+        "rows_quarantined": attempt.rows_quarantined,
+        "duplicate_rows_collapsed": collapsed,
+        "loaded_at": attempt.loaded_at,
+    }
+    table.insert(con, {column: [value] for column, value in row.items()})

@@ -55,6 +55,7 @@ from ingestion.enterprise.validation import (
     valid_sql,
 )
 from ingestion.landing import LandingFile, LandingKind, land
+from ingestion.tabular import insert_file_row
 
 #: The landing folder of SOE submissions (``LANDING_DIR/enterprise``) and the ``kind`` of their load_log rows.
 KIND = "enterprise"
@@ -166,20 +167,7 @@ def _store(
     collapsed = con.execute("select count(*) from _flagged where _reasons is null and not _keep").fetchone()[0]
     attempt.rows_loaded = inserted
     attempt.rows_quarantined = record_quarantine(con, attempt, quarantined)
-    row = {
-        "load_id": attempt.load_id,
-        "source_file": attempt.source_file,
-        "sha256": attempt.sha256,
-        "format": attempt.format,
-        "encoding": opened.encoding,
-        "header_language": opened.header.language,
-        "rows_read": inserted + attempt.rows_quarantined + collapsed,
-        "rows_loaded": attempt.rows_loaded,
-        "rows_quarantined": attempt.rows_quarantined,
-        "duplicate_rows_collapsed": collapsed,
-        "loaded_at": attempt.loaded_at,
-    }
-    ENTERPRISE_FILES.insert(con, {column: [value] for column, value in row.items()})
+    insert_file_row(con, ENTERPRISE_FILES, attempt, opened, inserted + attempt.rows_quarantined + collapsed, collapsed)
 
 
 def _build_dictionaries(con: duckdb.DuckDBPyConnection, opened: OpenedFile) -> None:

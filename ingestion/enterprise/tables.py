@@ -12,6 +12,7 @@ leaves them out.
 
 from ingestion.enterprise import schema
 from ingestion.tables import Column, Table
+from ingestion.tabular import files_table
 
 #: The type each kind of column of ``columns.csv`` is stored as.
 _TYPE_OF_KIND = {
@@ -25,19 +26,7 @@ _TYPE_OF_KIND = {
     "flag": "boolean",
 }
 
-ENTERPRISE_FILES = Table("raw.enterprise_files", (
-    Column("load_id", "varchar", not_null=True, primary_key=True),
-    Column("source_file", "varchar", "path relative to LANDING_DIR", not_null=True),
-    Column("sha256", "varchar", "of the file's bytes", not_null=True),
-    Column("format", "varchar", "enterprise_xlsx | enterprise_csv | enterprise_parquet", not_null=True),
-    Column("encoding", "varchar", "csv only: utf-8, utf-8-sig or gb18030"),
-    Column("header_language", "varchar", "zh (template headers) or en (bulk extract headers)", not_null=True),
-    Column("rows_read", "bigint", "data rows in the file", not_null=True),
-    Column("rows_loaded", "bigint", "rows in raw.enterprise_submissions from this load", not_null=True),
-    Column("rows_quarantined", "bigint", "rows in audit.quarantine from this load", not_null=True),
-    Column("duplicate_rows_collapsed", "bigint", "exact copies of a loaded row, dropped", not_null=True),
-    Column("loaded_at", "timestamp", not_null=True),
-))
+ENTERPRISE_FILES = files_table("raw.enterprise_files", "enterprise_xlsx | enterprise_csv | enterprise_parquet", "raw.enterprise_submissions")
 
 #: The load, the row, every canonical column of format 5 (all required) and when it was loaded.
 ENTERPRISE_SUBMISSIONS = Table("raw.enterprise_submissions", (

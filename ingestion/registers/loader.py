@@ -46,7 +46,7 @@ from ingestion.registers import schema
 from ingestion.registers.dates import DateError, parse_date
 from ingestion.registers.tables import REGISTER_FILES, REGISTERS_DDL
 from ingestion.sql import quote_literal, text_sql
-from ingestion.tabular import FileStructureError, OpenedFile, open_source
+from ingestion.tabular import FileStructureError, OpenedFile, insert_file_row, open_source
 from ingestion.uscc import uscc_compact_sql, uscc_problem_sql
 
 #: The landing folder of registers (``LANDING_DIR/registers``) and the ``kind`` of their load_log rows.
@@ -153,20 +153,7 @@ def _store(con: duckdb.DuckDBPyConnection, opened: OpenedFile, lookups: dict[str
     (collapsed,) = con.execute("select count(*) from _flagged where _reasons is null and not _keep").fetchone()
     attempt.rows_loaded = inserted
     attempt.rows_quarantined = record_quarantine(con, attempt, quarantined)
-    row = {
-        "load_id": attempt.load_id,
-        "source_file": attempt.source_file,
-        "sha256": attempt.sha256,
-        "format": attempt.format,
-        "encoding": opened.encoding,
-        "header_language": opened.header.language,
-        "rows_read": rows_read,
-        "rows_loaded": attempt.rows_loaded,
-        "rows_quarantined": attempt.rows_quarantined,
-        "duplicate_rows_collapsed": collapsed,
-        "loaded_at": attempt.loaded_at,
-    }
-    REGISTER_FILES.insert(con, {column: [value] for column, value in row.items()})
+    insert_file_row(con, REGISTER_FILES, attempt, opened, rows_read, collapsed)
 
 
 def _drop_scratch(con: duckdb.DuckDBPyConnection) -> None:

@@ -11,20 +11,9 @@ the file row derive from it, and ``tests/test_tables.py`` holds the dbt sources 
 """
 
 from ingestion.tables import Column, Table
+from ingestion.tabular import files_table
 
-REGISTER_FILES = Table("raw.register_files", (
-    Column("load_id", "varchar", not_null=True, primary_key=True),
-    Column("source_file", "varchar", "path relative to LANDING_DIR", not_null=True),
-    Column("sha256", "varchar", "of the file's bytes", not_null=True),
-    Column("format", "varchar", "register_xlsx | register_csv", not_null=True),
-    Column("encoding", "varchar", "csv only: utf-8, utf-8-sig or gb18030"),
-    Column("header_language", "varchar", "zh (template headers) or en", not_null=True),
-    Column("rows_read", "bigint", "data rows in the file", not_null=True),
-    Column("rows_loaded", "bigint", "rows in raw.register_records from this load", not_null=True),
-    Column("rows_quarantined", "bigint", "rows in audit.quarantine (stage load) from this load", not_null=True),
-    Column("duplicate_rows_collapsed", "bigint", "exact copies of a loaded row, dropped", not_null=True),
-    Column("loaded_at", "timestamp", not_null=True),
-))
+REGISTER_FILES = files_table("raw.register_files", "register_xlsx | register_csv", "raw.register_records")
 
 REGISTER_RECORDS = Table("raw.register_records", (
     Column("load_id", "varchar", "-> raw.register_files", not_null=True),
