@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from importlib import metadata
 
 from pathlib import Path
 
@@ -351,3 +352,21 @@ def test_dbt_source_test_outcomes_become_quality_results_per_source_table():
     assert (unique.name, unique.passed, unique.blocking, unique.unexpected_count) == (
         "source_unique_releases_release_files_load_id", False, True, 2)
     assert unique.observed_value == "Got 2 results, configured to fail if != 0"
+
+
+def test_the_dbt_resource_skips_the_version_probe_and_the_in_process_adapter(defs: dg.Definitions):
+    """WarehouseDbtResource overrides two private methods of the pinned dagster-dbt: they must still exist
+    there, and the version it states is the installed dbt-core's, which the dbt it runs is (the
+    executable of this interpreter's environment; asking it, `dbt --version`, would also ask PyPI)."""
+    from dagster_dbt import DbtCliResource
+
+    from orchestration.dbt_project import DBT_EXECUTABLE
+    from orchestration.resources import WarehouseDbtResource
+
+    assert "_cli_version" in vars(DbtCliResource)
+    assert callable(vars(DbtCliResource).get("_initialize_dbt_core_adapter"))
+    dbt = defs.resources["dbt"]
+    assert isinstance(dbt, WarehouseDbtResource)
+    assert dbt._initialize_dbt_core_adapter(["build"]) is None
+    assert Path(DBT_EXECUTABLE).parent == Path(sys.executable).parent
+    assert str(dbt._cli_version) == metadata.version("dbt-core")
