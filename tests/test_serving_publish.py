@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.assets.serving import _by_period
 from serving import publish
 from serving.publish import (
     PublishError,
@@ -443,7 +444,10 @@ def test_a_changed_table_with_periods_is_updated_in_the_copy_a_period_at_a_time(
     assert second["updated_by_period"] == {FACTS: 3}
     assert second["taken_over"] == sorted(set(CONTRACT_TABLES) - {FACTS})
     assert _all_rows(serving, list(CONTRACT_TABLES)) == _all_rows(build_db, list(CONTRACT_TABLES))
-    assert publish_serving_database(build_db, serving, "run-3")["updated_by_period"] == {}
+    third = publish_serving_database(build_db, serving, "run-3")
+    assert third["updated_by_period"] == {}
+    # what the serving asset's log and metadata say of each
+    assert [_by_period(second), _by_period(third)] == [f"{FACTS} (3 periods)", "none updated by period"]
 
 
 def test_periods_edited_in_the_published_file_are_rewritten_too(build_db: Path, tmp_path: Path):
