@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 
-from ingestion.tables import Column, Table
+from ingestion.tables import Column, Table, tables_ddl
 
 LOAD_LOG = Table("audit.load_log", (
     Column("load_id", "varchar", "one per file and attempt; withdrawn/restored rows repeat the load's", not_null=True),
@@ -50,7 +50,7 @@ QUARANTINE = Table("audit.quarantine", (
     ),
 ))
 
-AUDIT_DDL = "create schema if not exists audit;\n" + LOAD_LOG.ddl + QUARANTINE.ddl + """\
+AUDIT_DDL = tables_ddl(LOAD_LOG, QUARANTINE) + """\
 -- load_log rows of build databases made before kind existed: their landing folder
 update audit.load_log set kind = split_part(source_file, '/', 1) where kind is null;
 -- A load is current while the latest of its loaded/withdrawn/restored rows is not 'withdrawn'.

@@ -117,3 +117,9 @@ class Table:
             con.execute(f"insert into {self.name} ({columns}) select {columns} from {view}")
         finally:
             con.unregister(view)
+
+
+def tables_ddl(*tables: Table) -> str:
+    """The DDL of ``tables``, after the ``create schema`` of each schema they are in."""
+    schemas = dict.fromkeys(t.name.split(".", 1)[0] for t in tables)
+    return "".join(f"create schema if not exists {schema};\n" for schema in schemas) + "".join(t.ddl for t in tables)

@@ -433,6 +433,12 @@ def content_digests(
     return digests
 
 
+def _file_digests(con: duckdb.DuckDBPyConnection, tables: Sequence[str]) -> dict[str, TableDigest]:
+    """:func:`content_digests` of tables of the database ``con`` is open on (a serving file), as stored."""
+    catalog = con.execute("select current_database()").fetchone()[0]
+    return content_digests(con, {t: f"select * from {_qualified(t)}" for t in tables}, catalog)
+
+
 @dataclass(frozen=True)
 class _Published:
     """What the file being replaced holds: each table's digest as published, and the periods of the changed
@@ -458,7 +464,7 @@ def _published(serving_db: Path, built: Mapping[str, TableDigest]) -> _Published
             t for t, d in built.items()
             if d.partitions is not None and t in digests and digests[t] != d.digest and has_relation(con, catalog, t)
         ]
-        found = content_digests(con, {t: f"select * from {_qualified(t)}" for t in changed}, catalog)
+        found = _file_digests(con, changed)
         return _Published(digests, {t: f.partitions for t, f in found.items() if f.columns == built[t].columns and f.partitions is not None})
     except duckdb.Error:
         return _Published({}, {})
@@ -511,9 +517,8 @@ def _build_serving_file(
             kept, by_period = [], {}  # a new file: taking a few tables over would leave the file mostly free space
         con = connect(tmp)
         try:
-            catalog = con.execute("select current_database()").fetchone()[0]
             if kept:  # the copy must hold what was published (nobody wrote into the file since): hashed again
-                found = content_digests(con, {t: f"select * from {_qualified(t)}" for t in kept}, catalog)
+                found = _file_digests(con, kept)
                 kept = [t for t in kept if found[t].digest == digests[t].digest]
             _attach_build(con, build_db, relations)
             con.execute("begin")
@@ -522,7 +527,7 @@ def _build_serving_file(
                 "and schema_name <> 'meta'").fetchall()}
             for table, periods in by_period.items():
                 _replace_periods(con, table, tables[table], periods)
-            by_period = {t: len(periods) for t, periods in by_period.items() if _holds(con, catalog, t, tables[t], digests[t])}
+            by_period = {t: len(periods) for t, periods in by_period.items() if _holds(con, t, digests[t])}
             for table in sorted(existing - set(kept) - set(by_period)):
                 con.execute(f"drop table {_qualified(table)}")
             for schema in sorted({table.split(".", 1)[0] for table in tables}):
@@ -530,10 +535,8 @@ def _build_serving_file(
             for table, query in tables.items():
                 if table in kept or table in by_period:
                     continue
-                schema, name = table.split(".", 1)
                 con.execute(f"create table {_qualified(table)} as {query}")
-                if has_relation(con, BUILD_CATALOG, table):
-                    _copy_comments(con, BUILD_CATALOG, schema, name)
+                _carry_comments(con, table)
             for (schema,) in con.execute(
                 """select schema_name from duckdb_schemas() where database_name = current_database() and not internal
                    and schema_name not in ('main', 'meta') and schema_name not in
@@ -579,14 +582,18 @@ def _replace_periods(con: duckdb.DuckDBPyConnection, table: str, query: str, per
         con.execute(f"delete from {_qualified(table)} where {in_periods}")
         con.execute(f"insert into {_qualified(table)} select * from ({query}) where {in_periods}")
         con.execute("drop table _changed_periods")
-    schema, name = table.split(".", 1)
+    _carry_comments(con, table)
+
+
+def _carry_comments(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """The descriptions of the build's ``table`` (``schema.name``), onto the table of that name being published."""
     if has_relation(con, BUILD_CATALOG, table):
-        _copy_comments(con, BUILD_CATALOG, schema, name)
+        _copy_comments(con, BUILD_CATALOG, *table.split(".", 1))
 
 
-def _holds(con: duckdb.DuckDBPyConnection, catalog: str, table: str, query: str, expected: TableDigest) -> bool:
+def _holds(con: duckdb.DuckDBPyConnection, table: str, expected: TableDigest) -> bool:
     """Whether the table updated a period at a time now hashes to the build's digest (else it is written whole)."""
-    found = content_digests(con, {table: f"select * from {_qualified(table)}"}, catalog)[table]
+    found = _file_digests(con, [table])[table]
     if found.digest != expected.digest:
         logger.warning("%s: updated by period, it does not hash to the build's table: written whole", table)
     return found.digest == expected.digest

@@ -11,7 +11,7 @@ leaves them out.
 """
 
 from ingestion.enterprise import schema
-from ingestion.tables import Column, Table
+from ingestion.tables import Column, Table, tables_ddl
 from ingestion.tabular import files_table
 
 #: The type each kind of column of ``columns.csv`` is stored as.
@@ -43,5 +43,5 @@ ENTERPRISE_REJECTED_ROWS = Table("mapped.enterprise_rejected_rows", (
     Column("reason", "varchar", "unknown_industry_code: ...; unknown_district_code: ...", not_null=True),
 ))
 
-ENTERPRISE_DDL = "create schema if not exists raw;\n" + ENTERPRISE_FILES.ddl + ENTERPRISE_SUBMISSIONS.ddl
-MAPPED_ENTERPRISE_DDL = "create schema if not exists mapped;\n" + ENTERPRISE_REJECTED_ROWS.ddl
+ENTERPRISE_DDL = tables_ddl(ENTERPRISE_FILES, ENTERPRISE_SUBMISSIONS)
+MAPPED_ENTERPRISE_DDL = tables_ddl(ENTERPRISE_REJECTED_ROWS)

@@ -10,7 +10,7 @@ Each table is declared once, as a :class:`~ingestion.tables.Table`: its DDL and 
 the file row derive from it, and ``tests/test_tables.py`` holds the dbt sources and the quality suites to it.
 """
 
-from ingestion.tables import Column, Table
+from ingestion.tables import Column, Table, tables_ddl
 from ingestion.tabular import files_table
 
 REGISTER_FILES = files_table("raw.register_files", "register_xlsx | register_csv", "raw.register_records")
@@ -39,5 +39,5 @@ REGISTER_KINDS = Table("mapped.register_kinds", (
     Column("kind_code", "varchar", "ref_recognition_kinds.code", not_null=True),
 ))
 
-REGISTERS_DDL = "create schema if not exists raw;\n" + REGISTER_FILES.ddl + REGISTER_RECORDS.ddl
-MAPPED_REGISTERS_DDL = "create schema if not exists mapped;\n" + REGISTER_KINDS.ddl
+REGISTERS_DDL = tables_ddl(REGISTER_FILES, REGISTER_RECORDS)
+MAPPED_REGISTERS_DDL = tables_ddl(REGISTER_KINDS)

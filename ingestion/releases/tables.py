@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import duckdb
 
-from ingestion.tables import Column, Table
+from ingestion.tables import Column, Table, tables_ddl
 
 RELEASE_FILES = Table("raw.release_files", (
     Column("load_id", "varchar", not_null=True, primary_key=True),
@@ -73,8 +73,8 @@ MAPPED_RELEASE_OBSERVATIONS = Table("mapped.release_observations", (
     Column("note", "varchar", "footnote marks and comments attached to the value"),
 ))
 
-RELEASES_DDL = "create schema if not exists raw;\n" + RELEASE_FILES.ddl + RELEASE_OBSERVATIONS.ddl
-MAPPED_RELEASES_DDL = "create schema if not exists mapped;\n" + MAPPED_RELEASE_OBSERVATIONS.ddl
+RELEASES_DDL = tables_ddl(RELEASE_FILES, RELEASE_OBSERVATIONS)
+MAPPED_RELEASES_DDL = tables_ddl(MAPPED_RELEASE_OBSERVATIONS)
 
 #: A column only the layout before issue 9 has (harmonized at load time, without unit_mult).
 _HARMONIZED_AT_LOAD = "region_code"
