@@ -307,7 +307,7 @@ class Publication:
     """One serving database to publish: its path, its tables (see :func:`_build_serving_file`), its mode."""
 
     serving_db: Path
-    tables: Mapping[str, str]
+    tables: Mapping[str, TableRows]
     file_mode: int = 0o644
 
 
@@ -343,13 +343,20 @@ def publish_databases(
             locks.enter_context(writer_lock(publication.serving_db, "publishing"))
             remove_leftovers(publication.serving_db.parent, f"{publication.serving_db.name}{TMP_MARK}*")
         try:
-            for publication in publications:
+            with writer_lock(build_db):
+                scratch = duckdb.connect()
+                try:
+                    _attach_build(scratch, build_db, relations)
+                    digests = digests_of_files(scratch, [publication.tables for publication in publications])
+                finally:
+                    scratch.close()
+            for publication, built_digests in zip(publications, digests, strict=True):
                 serving_db = publication.serving_db
                 tmp = serving_db.with_name(f"{serving_db.name}{TMP_MARK}{os.getpid()}")
                 with disk_full_named(tmp):
                     tables, published_at, kept, by_period = _build_serving_file(
-                        build_db, serving_db, tmp, run_id, publication.tables, settings.allowed_shrinkage(), relations,
-                        inputs_sha256,
+                        build_db, serving_db, tmp, run_id, publication.tables, built_digests, settings.allowed_shrinkage(),
+                        relations, inputs_sha256,
                     )
                 if _wal(tmp).exists():
                     raise PublishError(f"{_wal(tmp)} was left after closing the new serving database")
@@ -382,6 +389,27 @@ def publish_databases(
 
 
 @dataclass(frozen=True)
+class Subset:
+    """The rows of ``query`` whose ``column`` holds ``value``: a group's extract of a restricted table.
+    Every subset of one query (and the query itself) is digested in one pass over it."""
+
+    query: str
+    column: str
+    value: str
+
+
+#: What a published table holds: the rows of a query, or a :class:`Subset` of them.
+TableRows = str | Subset
+
+
+def rows_sql(rows: TableRows) -> str:
+    """The query of a table's rows."""
+    if isinstance(rows, str):
+        return rows
+    return f"select * from ({rows.query}) where {quote_identifier(rows.column)} = {sql_string(rows.value)}"
+
+
+@dataclass(frozen=True)
 class TableDigest:
     """What :func:`content_digests` finds of one table."""
 
@@ -393,44 +421,93 @@ class TableDigest:
 
 
 def content_digests(
-    con: duckdb.DuckDBPyConnection, tables: Mapping[str, str], catalog: str = BUILD_CATALOG
+    con: duckdb.DuckDBPyConnection, tables: Mapping[str, TableRows], catalog: str = BUILD_CATALOG
 ) -> dict[str, TableDigest]:
-    """Per table of ``tables`` ("schema.table" -> its query, e.g. over the build database attached as
+    """Per table of ``tables`` ("schema.table" -> its rows, e.g. a query over the build database attached as
     ``warehouse``): the SHA-256 of its columns and their types, the descriptions of the table of that name
     in ``catalog`` (those it is published with), its row count and the sum of its rows' hashes
     (order-independent), with DuckDB's version (whose hash function it is). A table with a
     :data:`PARTITION_COLUMN` is hashed per period in the same pass. Hashing ten million rows takes about
     a tenth of copying them."""
-    digests = {}
-    for table, query in tables.items():
-        schema, name = table.split(".", 1)
-        columns = tuple((c[0], c[1]) for c in con.execute(f"describe ({query})").fetchall())
-        row_hash = f"hash({', '.join(quote_identifier(c) for c, _ in columns)})::hugeint"
-        partitions = None
-        if PARTITION_COLUMN in dict(columns):
-            partitions = {
-                value: (rows, int(hashes)) for value, rows, hashes in con.execute(
-                    f"select {quote_identifier(PARTITION_COLUMN)}, count(*), sum({row_hash}) from ({query}) group by 1"
-                ).fetchall()
-            }
-            count = sum(rows for rows, _ in partitions.values())
-            total = str(sum(hashes for _, hashes in partitions.values())) if partitions else None
-        else:
-            count, total = con.execute(f"select count(*), sum({row_hash})::varchar from ({query})").fetchone()
-        comments = con.execute(
-            """select comment from duckdb_tables() where database_name = $catalog and schema_name = $schema and table_name = $name
-               union all
-               select comment from duckdb_views() where database_name = $catalog and schema_name = $schema and view_name = $name
-               union all
-               (select column_name || ': ' || comment from duckdb_columns()
-                where database_name = $catalog and schema_name = $schema and table_name = $name and comment <> ''
-                order by column_index)""",
-            {"catalog": catalog, "schema": schema, "name": name},
-        ).fetchall()
-        signature = [duckdb.__version__, [list(c) for c in columns], [c[0] for c in comments], count, total]
-        digest = hashlib.sha256(json.dumps(signature, default=str).encode("utf-8")).hexdigest()
-        digests[table] = TableDigest(digest, count, columns, partitions)
+    return digests_of_files(con, [tables], catalog)[0]
+
+
+def digests_of_files(
+    con: duckdb.DuckDBPyConnection, files: Sequence[Mapping[str, TableRows]], catalog: str = BUILD_CATALOG
+) -> list[dict[str, TableDigest]]:
+    """:func:`content_digests` of the tables of several files at once: each query is evaluated once, however
+    many files publish it or a :class:`Subset` of it (the restricted tier and every group's extract read the
+    same enterprise facts)."""
+    columns: dict[str, tuple[tuple[str, str], ...]] = {}
+    splits: dict[str, str | None] = {}  # query -> the column its subsets split it by
+    for rows in (r for tables in files for r in tables.values()):
+        query = rows if isinstance(rows, str) else rows.query
+        if query not in columns:
+            columns[query] = tuple((c[0], c[1]) for c in con.execute(f"describe ({query})").fetchall())
+            splits[query] = None
+        if isinstance(rows, Subset) and splits[query] is None:
+            splits[query] = rows.column
+    # query -> {(value of its split column, period): (rows, sum of row hashes)}; one pass per query
+    sums = {query: _hash_sums(con, query, columns[query], splits[query]) for query in columns}
+    comments: dict[str, list[str]] = {}
+    digests = []
+    for tables in files:
+        found = {}
+        for table, rows in tables.items():
+            if table not in comments:
+                comments[table] = _comments(con, catalog, table)
+            query = rows if isinstance(rows, str) else rows.query
+            if isinstance(rows, Subset) and rows.column != splits[query]:  # split by another column: its own pass
+                part = _hash_sums(con, query, columns[query], rows.column)
+            else:
+                part = sums[query]
+            selected = [(key[1], value) for key, value in part.items() if isinstance(rows, str) or key[0] == rows.value]
+            found[table] = _digest(columns[query], comments[table], selected)
+        digests.append(found)
     return digests
+
+
+def _hash_sums(
+    con: duckdb.DuckDBPyConnection, query: str, columns: tuple[tuple[str, str], ...], split: str | None
+) -> dict[tuple[Any, Any], tuple[int, int]]:
+    """``(value of split, period) -> (rows, sum of their hashes)`` of ``query``'s rows (None for a column it
+    is not grouped by)."""
+    row_hash = f"hash({', '.join(quote_identifier(c) for c, _ in columns)})::hugeint"
+    keys = [quote_identifier(split) if split else "null", quote_identifier(PARTITION_COLUMN) if PARTITION_COLUMN in dict(columns) else "null"]
+    return {
+        (value, period): (rows, int(hashes))
+        for value, period, rows, hashes in con.execute(
+            f"select {keys[0]}, {keys[1]}, count(*), sum({row_hash}) from ({query}) group by all having count(*) > 0"
+        ).fetchall()
+    }
+
+
+def _comments(con: duckdb.DuckDBPyConnection, catalog: str, table: str) -> list[str]:
+    """The description of ``table`` in ``catalog`` and those of its columns."""
+    schema, name = table.split(".", 1)
+    return [c[0] for c in con.execute(
+        """select comment from duckdb_tables() where database_name = $catalog and schema_name = $schema and table_name = $name
+           union all
+           select comment from duckdb_views() where database_name = $catalog and schema_name = $schema and view_name = $name
+           union all
+           (select column_name || ': ' || comment from duckdb_columns()
+            where database_name = $catalog and schema_name = $schema and table_name = $name and comment <> ''
+            order by column_index)""",
+        {"catalog": catalog, "schema": schema, "name": name},
+    ).fetchall()]
+
+
+def _digest(columns: tuple[tuple[str, str], ...], comments: list[str], sums: Sequence[tuple[Any, tuple[int, int]]]) -> TableDigest:
+    """A table's digest from its columns, its descriptions and ``(period, (rows, sum of hashes))`` of its rows."""
+    partitions: dict[Any, tuple[int, int]] = {}
+    for period, (rows, hashes) in sums:
+        before = partitions.get(period, (0, 0))
+        partitions[period] = (before[0] + rows, before[1] + hashes)
+    count = sum(rows for rows, _ in partitions.values())
+    total = str(sum(hashes for _, hashes in partitions.values())) if partitions else None
+    signature = [duckdb.__version__, [list(c) for c in columns], comments, count, total]
+    digest = hashlib.sha256(json.dumps(signature, default=str).encode("utf-8")).hexdigest()
+    return TableDigest(digest, count, columns, partitions if PARTITION_COLUMN in dict(columns) else None)
 
 
 def _file_digests(con: duckdb.DuckDBPyConnection, tables: Sequence[str]) -> dict[str, TableDigest]:
@@ -486,23 +563,18 @@ def _build_serving_file(
     serving_db: Path,
     tmp: Path,
     run_id: str,
-    tables: Mapping[str, str],
+    tables: Mapping[str, TableRows],
+    digests: Mapping[str, TableDigest],
     allowed_shrinkage: frozenset[str] | None,
     relations: Mapping[str, Relation] | None = None,
     inputs_sha256: str | None = None,
 ) -> tuple[dict[str, int], datetime, list[str], dict[str, int]]:
-    """Write the whole new serving database to ``tmp``: every table of ``tables`` ("schema.table" -> a
-    query over the build database attached as ``warehouse`` and over ``relations``, rows handed over by the
-    caller). Tables whose digest is the one ``serving_db`` published come from a copy of that file, and a
+    """Write the whole new serving database to ``tmp``: every table of ``tables`` ("schema.table" -> its
+    rows, over the build database attached as ``warehouse`` and over ``relations``, rows handed over by the
+    caller; ``digests``: theirs). Tables whose digest is the one ``serving_db`` published come from a copy of that file, and a
     changed table with a period column is updated there a period at a time (see the module). Returns the
     row count per table, the time, the tables taken over and the periods rewritten per table so updated."""
     with writer_lock(build_db):
-        scratch = duckdb.connect()
-        try:
-            _attach_build(scratch, build_db, relations)
-            digests = content_digests(scratch, tables)
-        finally:
-            scratch.close()
         counts = {table: d.rows for table, d in digests.items()}
         published = _published(serving_db, digests)
         kept = sorted(t for t, d in digests.items() if published.digests.get(t) == d.digest)
@@ -526,16 +598,16 @@ def _build_serving_file(
                 "select schema_name, table_name from duckdb_tables() where database_name = current_database() "
                 "and schema_name <> 'meta'").fetchall()}
             for table, periods in by_period.items():
-                _replace_periods(con, table, tables[table], periods)
+                _replace_periods(con, table, rows_sql(tables[table]), periods)
             by_period = {t: len(periods) for t, periods in by_period.items() if _holds(con, t, digests[t])}
             for table in sorted(existing - set(kept) - set(by_period)):
                 con.execute(f"drop table {_qualified(table)}")
             for schema in sorted({table.split(".", 1)[0] for table in tables}):
                 con.execute(f"create schema if not exists {quote_identifier(schema)}")
-            for table, query in tables.items():
+            for table, rows in tables.items():
                 if table in kept or table in by_period:
                     continue
-                con.execute(f"create table {_qualified(table)} as {query}")
+                con.execute(f"create table {_qualified(table)} as {rows_sql(rows)}")
                 _carry_comments(con, table)
             for (schema,) in con.execute(
                 """select schema_name from duckdb_schemas() where database_name = current_database() and not internal

@@ -42,6 +42,8 @@ from serving.publish import (
     Publication,
     PublishError,
     Relation,
+    Subset,
+    TableRows,
     has_relation,
     publish_databases,
     published_relations,
@@ -82,7 +84,7 @@ class Tier:
     serving_db: Path
     exports_dir: Path
     file_mode: int
-    tables: Mapping[str, str]  # "schema.table" -> query over the build database and `disclosure_decisions`
+    tables: Mapping[str, TableRows]  # "schema.table" -> query over the build database and `disclosure_decisions`
 
 
 def _ref(table: str) -> str:
@@ -189,7 +191,7 @@ def plan_tiers(con: duckdb.DuckDBPyConnection, relations: Sequence[tuple[str, st
     ).fetchall()] if "marts.fct_enterprise_submissions" in tables else []
     for group in groups:
         folder = settings.groups_dir() / group_folder(group)
-        extract = {t: f"select * from {_ref(t)} where group_name = {sql_string(group)}" for t in GROUP_TABLES if t in tables}
+        extract = {t: Subset(restricted[t], "group_name", group) for t in GROUP_TABLES if t in tables}
         tiers.append(Tier(f"group {group}", folder / "serving.duckdb", folder / "exports", 0o640, extract))
     tiers.append(Tier("public", settings.serving_db_path(), settings.exports_dir(), 0o644, public))
     return tiers

@@ -15,11 +15,17 @@ import pytest
 from orchestration.assets.serving import _by_period
 from serving import publish
 from serving.publish import (
+    Publication,
     PublishError,
     ShrinkError,
+    Subset,
+    content_digests,
+    digests_of_files,
     export_parquet,
     latest_publication,
+    publish_databases,
     publish_serving_database,
+    rows_sql,
 )
 from tests.serving_fixtures import CONTRACT_TABLES, TRACKED, build_marts_db, mart_spec, policy_targets
 
@@ -486,3 +492,46 @@ def test_a_table_updated_by_period_that_does_not_hash_to_the_build_is_written_wh
 
     assert second["updated_by_period"] == {}
     assert _all_rows(serving, list(CONTRACT_TABLES)) == _all_rows(build_db, list(CONTRACT_TABLES))
+
+
+def test_subsets_of_one_query_are_digested_in_one_pass_as_their_own_queries(
+    build_db: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A group's extract is a subset of the restricted tier's table: digested from one pass over the query,
+    it must hash as if its own query had been evaluated (and as the table it becomes), empty subsets too."""
+    facts = f"select * from warehouse.{FACTS}"
+    regions = [r[0] for r in query(build_db, f"select distinct region_code from {FACTS} order by 1")]
+    files = [{FACTS: facts}] + [{FACTS: Subset(facts, "region_code", r)} for r in [*regions, "XX-none"]]
+    con = duckdb.connect()
+    con.execute(f"attach '{build_db}' as warehouse (read_only)")
+    passes = []
+    hash_sums = publish._hash_sums
+    monkeypatch.setattr(publish, "_hash_sums", lambda *args: passes.append(args[1]) or hash_sums(*args))
+
+    together = digests_of_files(con, files)
+
+    assert passes == [facts]
+    one_by_one = [content_digests(con, {FACTS: rows_sql(f[FACTS])}) for f in files]
+    assert together == one_by_one
+    assert len({d[FACTS].digest for d in together}) == len(files)  # every subset differs from the others
+    assert together[-1][FACTS].rows == 0 and together[-1][FACTS].partitions == {}
+    assert sum(d[FACTS].rows for d in together[1:]) == together[0][FACTS].rows
+
+
+def test_a_subset_published_is_taken_over_or_updated_by_period_like_a_table(build_db: Path, tmp_path: Path):
+    facts = f"select * from warehouse.{FACTS}"
+    regions = [r[0] for r in query(build_db, f"select region_code from {FACTS} group by 1 order by count(*) desc")][:2]
+    publications = [Publication(tmp_path / r / "serving.duckdb", {FACTS: Subset(facts, "region_code", r)}) for r in regions]
+    publish_databases(build_db, publications, "run-1")
+    for publication, region in zip(publications, regions, strict=True):
+        assert query(publication.serving_db, f"select count(*) from {FACTS}") == query(
+            build_db, f"select count(*) from {FACTS} where region_code = '{region}'")
+    period = query(build_db, f"select period from {FACTS} where region_code = '{regions[0]}' group by 1 order by count(*) limit 1")[0][0]
+    _edit(build_db, f"update {FACTS} set value = value + 1 where region_code = '{regions[0]}' and period = '{period}'")
+
+    changed, unchanged = publish_databases(build_db, publications, "run-2")
+
+    assert (changed["updated_by_period"], changed["taken_over"]) == ({FACTS: 1}, [])
+    assert (unchanged["updated_by_period"], unchanged["taken_over"]) == ({}, [FACTS])
+    assert _all_rows(publications[0].serving_db, [FACTS])[FACTS] == sorted(
+        query(build_db, f"select * from {FACTS} where region_code = '{regions[0]}'"), key=repr)
