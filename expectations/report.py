@@ -19,7 +19,7 @@ import html
 import os
 import re
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -109,16 +109,23 @@ def run_and_report(db_path: Path, suite_name: str, run_name: str, site_dir: Path
 
 
 def build_quality_report(
-    db_path: Path, out_dir: Path | None = None, run_name: str = "quality_report", run_started_at: datetime | None = None
+    db_path: Path,
+    out_dir: Path | None = None,
+    run_name: str = "quality_report",
+    run_started_at: datetime | None = None,
+    unchanged_since: Mapping[str, datetime] | None = None,
 ) -> list[SuiteResult]:
     """Rebuild the whole report in ``out_dir`` (``reports/quality`` by default) with every suite's
-    result of run ``run_name``: the one its check stored earlier in the same run, else validated now;
-    the index opens with the overview of the run (see :func:`write_run_overview`)."""
+    result of run ``run_name``: the one its check stored earlier in the same run; else, when
+    ``unchanged_since`` gives the suite a time since which nothing it reads has changed, the result stored
+    by an earlier run that validated it since then (of the suite as written now); else validated now. The
+    index opens with the overview of the run (see :func:`write_run_overview`)."""
     out_dir = out_dir or report_dir()
+    unchanged_since = unchanged_since or {}
     context = run_context(out_dir, run_name)
     results = []
     for suite in SUITES:
-        result = _stored_result(context, suite, run_name)
+        result = _stored_result(context, suite, run_name, unchanged_since.get(suite.name))
         if result is None:
             validation = validate(context, Path(db_path), suite)
             _store_latest(context, validation, run_name)
@@ -132,20 +139,31 @@ def build_quality_report(
     return results
 
 
-def _stored_result(context: Any, suite: Suite, run_name: str) -> SuiteResult | None:
-    """The suite's stored result if run ``run_name`` validated it, as a :class:`SuiteResult`."""
+def _stored_result(
+    context: Any, suite: Suite, run_name: str, checked_since: datetime | None = None
+) -> SuiteResult | None:
+    """The suite's stored result, as a :class:`SuiteResult`, if run ``run_name`` validated it, or if it was
+    validated at or after ``checked_since`` (local time) with the suite as it is written now."""
     store = context.validation_results_store
     for key in store.list_keys():
-        if key.expectation_suite_identifier.name == suite.name and key.run_id.run_name == run_name:
-            gx_result = store.get(key)
+        if key.expectation_suite_identifier.name != suite.name:
+            continue
+        checked_at = key.run_id.run_time.astimezone().replace(tzinfo=None)
+        gx_result = store.get(key)
+        current = checked_since is not None and checked_at >= checked_since and gx_result.meta.get(SUITE_DIGEST) == suite.digest()
+        if key.run_id.run_name == run_name or current:
             return SuiteResult(
                 suite=suite.name,
                 table=suite.table,
                 outcomes=outcomes(suite, gx_result),
-                checked_at=key.run_id.run_time.astimezone().replace(tzinfo=None),
+                checked_at=checked_at,
                 error=gx_result.meta.get("not_validated"),
             )
     return None
+
+
+#: The key, in a stored result's meta, of the digest of the suite it validated (:meth:`Suite.digest`).
+SUITE_DIGEST = "suite_digest"
 
 
 def _store_latest(context: Any, validation: Validation, run_name: str) -> ValidationResultIdentifier:
@@ -163,6 +181,7 @@ def _store_latest(context: Any, validation: Validation, run_name: str) -> Valida
         batch_identifier=batch.get("data_asset_name", validation.result.suite),
     )
     validation.gx_result.meta["run_id"] = key.run_id
+    validation.gx_result.meta[SUITE_DIGEST] = get_suite(validation.result.suite).digest()
     validation.gx_result.meta["validation_time"] = run_time
     store.store_validation_results(validation.gx_result, key, suite_id)
     return key

@@ -13,6 +13,7 @@ seed in its place (:data:`CODE_SETS`), read from the warehouse when it validates
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -121,6 +122,25 @@ class Suite:
 
     def is_blocking(self, expect: Expect) -> bool:
         return self.blocking and expect.severity == "error"
+
+    def tables_read(self) -> frozenset[str]:
+        """The tables validating the suite reads: its own, those its queries name (``schema.table``) and the
+        seeds of the code sets they use."""
+        texts = [v for e in self.expectations for v in e.kwargs.values() if isinstance(v, str)]
+        texts += [self.where] if self.where else []
+        named = {f"{schema}.{name}" for text in texts for schema, name in _TABLE_NAMED.findall(text)}
+        seeds = {f"reference.{CODE_SETS[c].seed}" for text in texts for c in _PLACEHOLDER.findall(text) if c in CODE_SETS}
+        return frozenset({self.table} | named | seeds)
+
+    def digest(self) -> str:
+        """SHA-256 of the suite as written: a result stored for another digest is of other expectations."""
+        return hashlib.sha256(repr(self).encode("utf-8")).hexdigest()
+
+
+#: ``schema.table`` in a suite's SQL, for the warehouse's schemas (see :meth:`Suite.tables_read`).
+_TABLE_NAMED = re.compile(r"\b(raw|mapped|audit|staging|intermediate|marts|reference)\.([a-z_][a-z0-9_]*)\b")
+#: ``{name}`` in a suite's SQL: ``{batch}`` or a code set.
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 # ---------------------------------------------------------------- builders shared by the suites

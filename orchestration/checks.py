@@ -23,9 +23,11 @@ from datetime import datetime
 from typing import Any
 
 import dagster as dg
+from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
 
 from core import settings
 from expectations import SUITES, ExpectationOutcome, Suite, record_results
+from orchestration.assets.ingestion import WRITES
 from orchestration.conditions import ON_CHANGE
 from orchestration.resources import WarehouseResource
 
@@ -98,6 +100,36 @@ def _suite_check(suite: Suite) -> dg.AssetChecksDefinition:
 QUALITY_CHECKS: list[dg.AssetChecksDefinition] = [_suite_check(suite) for suite in SUITES]
 
 
+def suite_inputs(suite: Suite, graph: BaseAssetGraph) -> set[dg.AssetKey] | None:
+    """The assets whose materializations can change what validating ``suite`` finds: its asset, the assets
+    that write the other tables it reads, and everything upstream of them; None when a table it reads has no
+    known writer. A dbt model or seed writes the table of its key; a Python asset the tables its
+    :data:`~orchestration.assets.ingestion.WRITES` metadata names."""
+    writers: dict[str, set[dg.AssetKey]] = {}
+    for key in graph.get_all_asset_keys():
+        for table in graph.get(key).metadata.get(WRITES) or [".".join(key.path)]:
+            writers.setdefault(table, set()).add(key)
+    keys = {dg.AssetKey(list(suite.asset_key))}
+    for table in suite.tables_read() - {suite.table}:
+        if table not in writers:
+            return None
+        keys |= writers[table]
+    return set().union(*(graph.get_ancestor_asset_keys(key, include_self=True) for key in keys))
+
+
+def unchanged_since(instance: dg.DagsterInstance, graph: BaseAssetGraph) -> dict[str, datetime]:
+    """Per suite, when the latest materialization of its inputs (:func:`suite_inputs`) happened, in local
+    time: a result validated since then is still the suite's result. A suite with an input never
+    materialized, or one of unknown inputs, is left out (it is validated again)."""
+    inputs = {suite.name: suite_inputs(suite, graph) for suite in SUITES}
+    latest = instance.get_latest_materialization_events(sorted(set().union(*(k for k in inputs.values() if k))))
+    since = {}
+    for name, keys in inputs.items():
+        if keys and all(latest.get(key) is not None for key in keys):
+            since[name] = datetime.fromtimestamp(max(latest[key].timestamp for key in keys))
+    return since
+
+
 @dg.asset(
     key=QUALITY_REPORT_KEY,
     deps=sorted({dg.AssetKey(list(s.asset_key)) for s in SUITES}, key=lambda k: k.to_user_string()),
@@ -112,8 +144,11 @@ QUALITY_CHECKS: list[dg.AssetChecksDefinition] = [_suite_check(suite) for suite 
 def quality_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     from expectations.report import build_quality_report
 
+    unchanged = unchanged_since(context.instance, context.job_def.asset_layer.asset_graph)
     with warehouse.doing("writing the quality report"):
-        results = build_quality_report(warehouse.path, run_name=context.run_id, run_started_at=run_started_at(context))
+        results = build_quality_report(
+            warehouse.path, run_name=context.run_id, run_started_at=run_started_at(context), unchanged_since=unchanged
+        )
     failed = {r.suite: r.failed() for r in results if not r.passed}
     return dg.MaterializeResult(
         metadata={

@@ -208,3 +208,68 @@ def test_report_reuses_the_check_results_of_its_run_and_keeps_one_page_per_suite
 
     assert run_and_report(db, "marts.industrial_va_growth", run_name="run-2").passed
     assert pages("industrial_va_growth") == ["run-2"]  # the page of run-1 is gone
+
+
+def test_report_reuses_an_earlier_result_while_nothing_the_suite_reads_changed(
+    warehouse_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A suite this run did not validate keeps the result of the run that did, if none of its inputs
+    materialized since (the caller says when they last did) and the suite is still written the same way."""
+    from datetime import datetime, timedelta
+
+    from expectations import run_and_report
+    from expectations.spec import Suite
+
+    db = settings.warehouse_db_path()
+    growth = "marts.industrial_va_growth"
+
+    def set_growth(value: float) -> None:
+        con = duckdb.connect(str(db))
+        con.execute(f"update {growth} set industrial_va_growth_pct = {value}")
+        con.close()
+
+    def failed(run_name: str, since: datetime) -> list[str]:
+        return [r.suite for r in build_quality_report(db, run_name=run_name, unchanged_since={growth: since}) if not r.passed]
+
+    set_growth(-150)
+    checked = run_and_report(db, growth, run_name="run-1").checked_at
+    set_growth(6.4)  # behind the report's back: the run-1 result stands while the inputs are said unchanged
+    assert failed("run-2", checked - timedelta(seconds=1)) == [growth]
+    assert failed("run-3", datetime.now() + timedelta(seconds=1)) == []  # an input materialized after: validated again
+    set_growth(-150)
+    monkeypatch.setattr(Suite, "digest", lambda self: "another suite")
+    assert failed("run-4", checked - timedelta(seconds=1)) == [growth]  # run-3's result is of other expectations
+
+
+def test_every_suite_has_known_inputs_and_those_of_one_kind_are_not_another_kinds() -> None:
+    from orchestration.checks import suite_inputs
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    inputs = {suite.name: suite_inputs(suite, graph) for suite in SUITES}
+    assert all(inputs.values()), [name for name, keys in inputs.items() if not keys]
+    assert inputs["raw.enterprise_submissions"] == {dg.AssetKey(["raw", "enterprise_submissions"])}
+    assert dg.AssetKey(["reference", "ref_regions"]) in inputs["mapped.release_observations"]  # a code set's seed
+    assert dg.AssetKey(["marts", "dim_indicator"]) in inputs["marts.fct_indicator_values"]  # a table its SQL names
+    # the quarantine a load-log suite joins is written by every load and mapping
+    assert {k.to_user_string() for k in inputs["audit.load_log.enterprise"]} >= {
+        "raw/releases", "mapped/enterprise_rejected_rows", "mapped/release_observations"}
+
+
+def test_unchanged_since_is_the_latest_materialization_of_a_suites_inputs() -> None:
+    from datetime import datetime
+
+    from orchestration.checks import suite_inputs, unchanged_since
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    instance = dg.DagsterInstance.ephemeral()
+    suite = next(s for s in SUITES if s.name == "mapped.release_observations")
+    keys = sorted(suite_inputs(suite, graph), key=lambda k: k.to_user_string())
+    for key in keys[:-1]:
+        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key))
+    assert suite.name not in unchanged_since(instance, graph)  # an input never materialized: cannot vouch
+    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=keys[-1]))
+    latest = instance.get_latest_materialization_event(keys[-1]).timestamp
+
+    assert unchanged_since(instance, graph)[suite.name] == datetime.fromtimestamp(latest)

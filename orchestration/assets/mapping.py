@@ -10,11 +10,16 @@ from collections.abc import Callable
 import dagster as dg
 import duckdb
 
+from ingestion.audit import QUARANTINE
 from ingestion.enterprise.mapping import map_enterprise
+from ingestion.enterprise.tables import ENTERPRISE_REJECTED_ROWS
 from ingestion.mapping import MappingSummary
 from ingestion.registers.mapping import map_registers
+from ingestion.registers.tables import REGISTER_KINDS
 from ingestion.releases.mapping import map_releases
-from orchestration.assets.ingestion import raw_enterprise_submissions, raw_registers, raw_releases
+from ingestion.releases.tables import MAPPED_RELEASE_OBSERVATIONS
+from ingestion.tables import Table
+from orchestration.assets.ingestion import WRITES, raw_enterprise_submissions, raw_registers, raw_releases
 from orchestration.conditions import ON_CHANGE
 from orchestration.fingerprint import seeds_version
 from orchestration.resources import WarehouseResource
@@ -22,10 +27,13 @@ from orchestration.resources import WarehouseResource
 Mapper = Callable[[duckdb.DuckDBPyConnection], MappingSummary]
 
 
-def _mapping_asset(name: str, raw: dg.AssetsDefinition, mapper: Mapper, description: str) -> dg.AssetsDefinition:
+def _mapping_asset(
+    name: str, raw: dg.AssetsDefinition, mapper: Mapper, table: Table, description: str
+) -> dg.AssetsDefinition:
     @dg.asset(
         key=["mapped", name],
         group_name="mapping",
+        metadata={WRITES: [table.name, QUARANTINE.name]},
         deps=[raw],
         kinds={"python", "duckdb"},
         code_version=seeds_version(),
@@ -46,6 +54,7 @@ mapped_release_observations = _mapping_asset(
     "release_observations",
     raw_releases,
     map_releases,
+    MAPPED_RELEASE_OBSERVATIONS,
     "Every loaded release record mapped to region, indicator, period and canonical unit "
     "(mapped.release_observations) from the current seeds; records that cannot be mapped are the 'mapping' "
     "rows of audit.quarantine, rebuilt each time.",
@@ -54,6 +63,7 @@ mapped_enterprise_rejected_rows = _mapping_asset(
     "enterprise_rejected_rows",
     raw_enterprise_submissions,
     map_enterprise,
+    ENTERPRISE_REJECTED_ROWS,
     "Every SOE submission row whose industry or district code is not in the reference seeds "
     "(mapped.enterprise_rejected_rows, and the 'mapping' rows of audit.quarantine), rebuilt each time.",
 )
@@ -61,6 +71,7 @@ mapped_register_kinds = _mapping_asset(
     "register_kinds",
     raw_registers,
     map_registers,
+    REGISTER_KINDS,
     "The kind of every register row resolved against ref_recognition_kinds (mapped.register_kinds); rows whose "
     "kind is not in the seed are the 'mapping' rows of audit.quarantine, rebuilt each time.",
 )
