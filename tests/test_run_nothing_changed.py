@@ -14,6 +14,7 @@ F. nothing changed: builds nothing, names E's publication.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import time
@@ -224,3 +225,9 @@ def test_dbt_artifacts_stay_under_the_warehouse_and_bounded(runs: Runs):
     # and, beside them, dbt's parse state of the last dbt command (one file, replaced by each command)
     assert [p.name for p in (runs.warehouse / "dbt").iterdir() if not p.is_dir()] == ["partial_parse.msgpack"]
     assert not (runs.warehouse.parent / "repo" / "dbt_project" / "target" / "run_results.json").exists()
+
+
+def test_the_pipelines_dbt_build_runs_the_data_tests_and_leaves_the_unit_tests_to_make_test(runs: Runs):
+    results = json.loads((runs.warehouse / "dbt" / dagster_run_id(runs.runs["E"]) / "build" / "run_results.json").read_text())
+    kinds = {r["unique_id"].split(".", 1)[0] for r in results["results"]}
+    assert {"model", "seed", "test"} <= kinds and "unit_test" not in kinds

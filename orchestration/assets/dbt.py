@@ -159,10 +159,13 @@ def dbt_process(invocation: DbtCliInvocation, warehouse: WarehouseResource) -> I
     dagster_dbt_translator=DBT_TRANSLATOR,
 )
 def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    """`dbt build`: every seed, model and test, in dependency order (dbt runs as one writer)."""
+    """`dbt build`: every seed, model and data test, in dependency order (dbt runs as one writer). The unit
+    tests, which test the SQL and not the data, run in `make test` (tests/test_dbt_project.py), as dbt
+    advises for production builds."""
     with warehouse.doing("dbt build"):
         target = dbt_target_path(context.run_id, "build")
-        with dbt_process(dbt.cli(dbt_args(["build"], warehouse), context=context, target_path=target), warehouse) as build:
+        command = ["build", "--exclude-resource-type", "unit_test"]
+        with dbt_process(dbt.cli(dbt_args(command, warehouse), context=context, target_path=target), warehouse) as build:
             try:
                 yield from build.stream()
             except Exception:  # a failed source test fails the build: its outcome is recorded all the same
