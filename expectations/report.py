@@ -31,6 +31,7 @@ from great_expectations.data_context.types.resource_identifiers import (
 )
 
 from core import settings
+from expectations.docs_views import IndexPageView, PageView, view_config
 from expectations.results import SuiteResult
 from expectations.run_summary import REMAP, RunOverview, count_of, is_confidential_file, read_run_overview
 from expectations.runner import Validation, new_context, outcomes, validate
@@ -63,11 +64,13 @@ def report_dir() -> Path:
 def report_context(site_dir: Path, root: Path | None = None) -> Any:
     """The GX file context under ``root/gx`` with one Data Docs site, written to ``site_dir``."""
     context = new_context(root or gx_root())
+    pages = {"view": view_config(PageView)}
     site = {
         "class_name": "SiteBuilder",
         "show_how_to_buttons": False,
         "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site_dir)},
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "view": view_config(IndexPageView)},
+        "site_section_builders": {"expectations": pages, "validations": pages},
     }
     sites = context.list_data_docs_sites()
     for name in [n for n in sites if n != SITE_NAME]:
