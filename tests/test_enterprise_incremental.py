@@ -1,6 +1,7 @@
-"""The enterprise models built incrementally, by reporting period, give the same tables as a full refresh
-after every step of a sequence: an initial load, a new quarter's file, a resubmission revising earlier
-rows, and the removal of two files (the new quarter's, which leaves its period empty, and the
+"""The enterprise models built incrementally, by reporting period (the enterprise versions by enterprise),
+give the same tables as a full refresh after every step of a sequence: an initial load, a new quarter's
+files (one of enterprises reporting for the first time), a resubmission revising earlier rows, and the
+removal of three files (the new quarter's, which leave its period empty and the newcomers nowhere, and the
 resubmission's, which makes the earlier figures current again). Each step rebuilds only its periods."""
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from tools import synthetic_enterprises as synthetic
 #: Every table and view of the enterprise path the incremental build must get right.
 ENTERPRISE_RELATIONS = (
     "intermediate.int_enterprise_submissions_versioned",
+    "intermediate.int_enterprise_versions",
     "intermediate.int_soe_innovation_contributions",
     "intermediate.int_soe_innovation",
     "marts.fct_enterprise_submissions",
@@ -37,6 +39,10 @@ SELECT = (
 PANEL = synthetic.Spec(
     enterprises=80, periods=synthetic.period_labels([2022, 2023], [2023, 2024]), seed=12, error_rate=0.03
 )
+
+
+#: The enterprises of the newcomers' file (loaded from it: they are in no other file).
+NEWCOMERS = "select uscc from raw.enterprise_submissions where source_file like '%newcomers%'"
 
 
 def write(spec: synthetic.Spec, path: Path) -> None:
@@ -115,11 +121,15 @@ def test_incremental_builds_equal_full_refreshes_through_new_revised_and_removed
     assert {period for period, _ in periods_rebuilt(root)} >= {"2022", "2023", "2023Q1", "2023Q4"}
     assert count(root, "select count(*) from mapped.enterprise_rejected_rows") > 0  # unknown codes: left out
 
-    # 2. a new quarter: only it is rebuilt (and a year later, which has no rows)
+    # 2. a new quarter: only it is rebuilt (and a year later, which has no rows), with three enterprises
+    #    reporting for the first time (and only in it)
     write(replace(PANEL, keep_periods=("2024Q1",)), folder / "quarter_2024q1.parquet")
+    write(replace(PANEL, enterprises=3, first_enterprise=PANEL.enterprises, error_rate=0, keep_periods=("2024Q1",)),
+          folder / "newcomers_2024q1.parquet")
     build_and_compare(root, tmp_path, "new quarter")
     assert periods_rebuilt(root) == [("2024Q1", True), ("2025Q1", False)]
     assert count(root, "select count(*) from marts.soe_innovation where period = '2024Q1'") > 0
+    assert count(root, f"select count(*) from marts.dim_enterprise where uscc in ({NEWCOMERS})") == 3
 
     # 3. a resubmission of a quarter and a year: they are rebuilt, and 2024Q1 whose year before is 2023Q1
     write(replace(PANEL, keep_periods=("2023Q1", "2023"), revised_share=0.4),
@@ -128,8 +138,10 @@ def test_incremental_builds_equal_full_refreshes_through_new_revised_and_removed
     assert periods_rebuilt(root) == [("2023", True), ("2023Q1", True), ("2024", False), ("2024Q1", False)]
     assert count(root, "select count(*) from marts.fct_enterprise_submissions where version = 2") > 0
 
-    # 4. both later files removed: 2024Q1 has no current submission left, 2023 and 2023Q1 their first ones
+    # 4. the later files removed: 2024Q1 has no current submission left, 2023 and 2023Q1 their first ones,
+    #    and the newcomers are gone from the enterprise dimension
     (folder / "quarter_2024q1.parquet").unlink()
+    (folder / "newcomers_2024q1.parquet").unlink()
     (folder / "resubmission_2023.parquet").unlink()
     build_and_compare(root, tmp_path, "removed files")
     assert [p for p, changed in periods_rebuilt(root) if changed] == ["2023", "2023Q1", "2024Q1"]
@@ -138,6 +150,7 @@ def test_incremental_builds_equal_full_refreshes_through_new_revised_and_removed
     assert count(root, "select count(*) from marts.fct_enterprise_submissions where version > 1") == 0
     assert count(root, "select count(*) from marts.fct_enterprise_submission_history where not is_withdrawn") == 0
     assert count(root, "select count(*) from marts.fct_enterprise_submission_history where is_withdrawn") > 0
+    assert count(root, f"select count(*) from marts.dim_enterprise where uscc in ({NEWCOMERS})") == 0
 
 
 def test_nothing_changed_rebuilds_no_period(tmp_path: Path):

@@ -8,7 +8,11 @@
     (`where {{ in_periods_to_rebuild('period') }}`), and the strategy below deletes those periods from the
     table before inserting the new rows. All of them are deleted, not only the periods the new rows have:
     a period whose rows were all withdrawn or rejected must end up empty. `--full-refresh` rebuilds the
-    table from every row. -#}
+    table from every row.
+
+    A model keyed by enterprise whose rows span periods (int_enterprise_versions) is rebuilt by enterprise
+    instead: `incremental_strategy='replace_enterprises'`, its rows selected
+    `where {{ in_enterprises_to_rebuild('uscc') }}`: the enterprises with a row in a period to rebuild. -#}
 
 {#- `column` is in the periods to rebuild (always true on a full build). `submissions_only`: the periods whose
     submissions changed, without the periods that changed only through their year before (for models
@@ -36,12 +40,39 @@
     select {{ columns }} from {{ arg_dict['temp_relation'] }}
 {%- endmacro %}
 
-{#- One checksum of the code of every model rebuilt by period, of every model upstream of them and of the
-    macros they call: when it differs from the last build's, every period is rebuilt. -#}
+{#- `column` (a USCC) is an enterprise with a row, loaded in any state, in a period whose submissions changed:
+    those whose versions may have changed, appeared or gone (always true on a full build). Every row loaded
+    (stg_enterprise__submissions), not only the accepted and current ones, so that an enterprise whose rows
+    were all withdrawn or rejected on this run is rebuilt too: to nothing. -#}
+{% macro in_enterprises_to_rebuild(column) -%}
+    {%- set periods_to_rebuild = ref('int_enterprise_periods_to_rebuild') -%}
+    {%- set submissions = ref('stg_enterprise__submissions') -%}
+    {%- if is_incremental() -%}
+    {{ column }} in (
+        select uscc from {{ submissions }}
+        where period in (select period from {{ periods_to_rebuild }} where submissions_changed)
+    )
+    {%- else -%}
+    true
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The `replace_enterprises` incremental strategy: delete the enterprises to rebuild, then insert their
+    rebuilt rows (a model keyed by enterprise whose rows span periods, such as its versions). -#}
+{% macro get_incremental_replace_enterprises_sql(arg_dict) -%}
+    {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
+    delete from {{ arg_dict['target_relation'] }}
+    where {{ in_enterprises_to_rebuild('uscc') }};
+    insert into {{ arg_dict['target_relation'] }} ({{ columns }})
+    select {{ columns }} from {{ arg_dict['temp_relation'] }}
+{%- endmacro %}
+
+{#- One checksum of the code of every model rebuilt by period or by enterprise, of every model upstream of
+    them and of the macros they call: when it differs from the last build's, every period is rebuilt. -#}
 {% macro enterprise_models_checksum() -%}
     {%- if not execute -%}{{ return("''") }}{%- endif -%}
     {%- set ns = namespace(ids=[]) -%}
-    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.config.incremental_strategy == 'replace_periods' -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.config.incremental_strategy in ('replace_periods', 'replace_enterprises') -%}
         {%- set ns.ids = ns.ids + [node.unique_id] -%}
     {%- endfor -%}
     {#- the upstream models, a level at a time (the project is far less than 20 levels deep) -#}
