@@ -16,7 +16,8 @@ over from a copy of that file instead of being written again (when the tables th
 half of the rows, so the file does not grow with free space; and only if the copy still hashes to that
 digest, so a file someone wrote into is corrected), and a Parquet export whose table kept its digest
 stays as it is. Ten million unchanged enterprise rows cost a hash (about 0.5 s) instead of a copy
-(about 5 s) and a Parquet file (about 2.5 s).
+(about 5 s) and a Parquet file (about 2.5 s). The digests of every file of a publication are taken in one
+pass per query: a group's extract is a :class:`Subset` of a restricted table, summed from that table's pass.
 
 A changed table with a ``period`` column (:data:`PARTITION_COLUMN`: the enterprise facts) is updated in
 that copy a period at a time: the published table is hashed per period, and only the periods whose rows

@@ -273,3 +273,20 @@ def test_unchanged_since_is_the_latest_materialization_of_a_suites_inputs() -> N
     latest = instance.get_latest_materialization_event(keys[-1]).timestamp
 
     assert unchanged_since(instance, graph)[suite.name] == datetime.fromtimestamp(latest)
+
+
+def test_the_report_compiles_its_page_templates_once_per_process(warehouse_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GX makes a new Jinja environment per page build; the report's views share compiled templates."""
+    from expectations import docs_views, run_and_report
+
+    compiled: list[str] = []
+    dump = docs_views.COMPILED_TEMPLATES.dump_bytecode
+    monkeypatch.setattr(docs_views.COMPILED_TEMPLATES, "dump_bytecode", lambda bucket: compiled.append(bucket.key) or dump(bucket))
+    monkeypatch.setattr(docs_views.COMPILED_TEMPLATES, "_code", {})
+    db = settings.warehouse_db_path()
+
+    run_and_report(db, "marts.rd_intensity", run_name="run-1")
+    first = len(compiled)
+    run_and_report(db, "marts.patents_per_10k", run_name="run-1")
+
+    assert first > 10 and len(compiled) == first  # the second page build compiled nothing
