@@ -12,7 +12,8 @@
 
     A model keyed by enterprise whose rows span periods (int_enterprise_versions) is rebuilt by enterprise
     instead: `incremental_strategy='replace_enterprises'`, its rows selected
-    `where {{ in_enterprises_to_rebuild('uscc') }}`: the enterprises with a row in a period to rebuild. -#}
+    `where {{ in_enterprises_to_rebuild('uscc') }}`: the enterprises with a row in a period to rebuild
+    (int_enterprises_to_rebuild). -#}
 
 {#- `column` is in the periods to rebuild (always true on a full build). `submissions_only`: the periods whose
     submissions changed, without the periods that changed only through their year before (for models
@@ -40,18 +41,12 @@
     select {{ columns }} from {{ arg_dict['temp_relation'] }}
 {%- endmacro %}
 
-{#- `column` (a USCC) is an enterprise with a row, loaded in any state, in a period whose submissions changed:
-    those whose versions may have changed, appeared or gone (always true on a full build). Every row loaded
-    (stg_enterprise__submissions), not only the accepted and current ones, so that an enterprise whose rows
-    were all withdrawn or rejected on this run is rebuilt too: to nothing. -#}
+{#- `column` (a USCC) is an enterprise to rebuild (int_enterprises_to_rebuild; always true on a full build). -#}
 {% macro in_enterprises_to_rebuild(column) -%}
-    {%- set periods_to_rebuild = ref('int_enterprise_periods_to_rebuild') -%}
-    {%- set submissions = ref('stg_enterprise__submissions') -%}
+    {#- referenced on every call, so that dbt sees the dependency when it parses the model (not incremental then) -#}
+    {%- set enterprises_to_rebuild = ref('int_enterprises_to_rebuild') -%}
     {%- if is_incremental() -%}
-    {{ column }} in (
-        select uscc from {{ submissions }}
-        where period in (select period from {{ periods_to_rebuild }} where submissions_changed)
-    )
+    {{ column }} in (select uscc from {{ enterprises_to_rebuild }})
     {%- else -%}
     true
     {%- endif -%}
