@@ -50,6 +50,9 @@ QUARANTINE = Table("audit.quarantine", (
     ),
 ))
 
+#: The view of the loads that are current (not withdrawn), of every kind (created by :data:`AUDIT_DDL`).
+CURRENT_LOADS = "audit.current_loads"
+
 AUDIT_DDL = tables_ddl(LOAD_LOG, QUARANTINE) + """\
 -- load_log rows of build databases made before kind existed: their landing folder
 update audit.load_log set kind = split_part(source_file, '/', 1) where kind is null;

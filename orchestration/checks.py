@@ -11,25 +11,29 @@ then puts the run overview (summary, load log, quarantine, runs) back at the top
 read-only again. Validation must see the file with no read-write connection open in the process, so
 the write happens only after the validation has closed its connection.
 
-``quality_report`` re-validates every suite and rebuilds the whole report; the daily schedule runs it
-with the checks. When a blocking check fails it is skipped, but each check has already put its result
-into the report.
+``quality_report`` rebuilds the whole report with every suite's latest result: those of this run's
+checks, the stored result of a suite whose inputs did not materialize since it was validated
+(:func:`unchanged_since`), and the other suites validated again; the daily schedule runs it with every
+check. When a blocking check fails it is skipped, but each check has already put its result into the
+report.
 """
 
 # No `from __future__ import annotations`: Dagster checks the `context` annotation at definition time.
 import re
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
 
 from core import settings
 from expectations import SUITES, ExpectationOutcome, Suite, record_results
 from orchestration.assets.ingestion import WRITES
 from orchestration.conditions import ON_CHANGE
 from orchestration.resources import WarehouseResource
+
+if TYPE_CHECKING:
+    from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
 
 QUALITY_REPORT_KEY = dg.AssetKey(["reports", "quality"])
 _SEVERITY = {"error": dg.AssetCheckSeverity.ERROR, "warn": dg.AssetCheckSeverity.WARN}
@@ -100,7 +104,7 @@ def _suite_check(suite: Suite) -> dg.AssetChecksDefinition:
 QUALITY_CHECKS: list[dg.AssetChecksDefinition] = [_suite_check(suite) for suite in SUITES]
 
 
-def suite_inputs(suite: Suite, graph: BaseAssetGraph) -> set[dg.AssetKey] | None:
+def suite_inputs(suite: Suite, graph: "BaseAssetGraph") -> set[dg.AssetKey] | None:
     """The assets whose materializations can change what validating ``suite`` finds: its asset, the assets
     that write the other tables it reads, and everything upstream of them; None when a table it reads has no
     known writer. A dbt model or seed writes the table of its key; a Python asset the tables its
@@ -117,7 +121,7 @@ def suite_inputs(suite: Suite, graph: BaseAssetGraph) -> set[dg.AssetKey] | None
     return set().union(*(graph.get_ancestor_asset_keys(key, include_self=True) for key in keys))
 
 
-def unchanged_since(instance: dg.DagsterInstance, graph: BaseAssetGraph) -> dict[str, datetime]:
+def unchanged_since(instance: dg.DagsterInstance, graph: "BaseAssetGraph") -> dict[str, datetime]:
     """Per suite, when the latest materialization of its inputs (:func:`suite_inputs`) happened, in local
     time: a result validated since then is still the suite's result. A suite with an input never
     materialized, or one of unknown inputs, is left out (it is validated again)."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from ingestion.audit import LOAD_LOG, QUARANTINE, LoadSummary
+from ingestion.audit import CURRENT_LOADS, LOAD_LOG, QUARANTINE, LoadSummary
 from ingestion.enterprise.loader import load_submissions
 from ingestion.enterprise.tables import ENTERPRISE_FILES, ENTERPRISE_SUBMISSIONS
 from ingestion.landing import LandingError
@@ -25,7 +25,7 @@ Loader = Callable[[duckdb.DuckDBPyConnection, Path, Collection[str]], LoadSummar
 #: The asset metadata naming the warehouse tables a Python asset writes (dbt assets write the table of their key).
 WRITES = "writes"
 #: What every load writes besides its kind's raw tables.
-LOAD_AUDIT_TABLES = (LOAD_LOG.name, QUARANTINE.name, "audit.current_loads")
+LOAD_AUDIT_TABLES = (LOAD_LOG.name, QUARANTINE.name, CURRENT_LOADS)
 
 
 def _loader_asset(name: str, kind: str, loader: Loader, tables: Sequence[Table], description: str) -> dg.AssetsDefinition:
