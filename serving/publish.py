@@ -410,6 +410,11 @@ def rows_sql(rows: TableRows) -> str:
     return f"select * from ({rows.query}) where {quote_identifier(rows.column)} = {sql_string(rows.value)}"
 
 
+def _query_of(rows: TableRows) -> str:
+    """The query a table's rows are all or a :class:`Subset` of."""
+    return rows if isinstance(rows, str) else rows.query
+
+
 @dataclass(frozen=True)
 class TableDigest:
     """What :func:`content_digests` finds of one table."""
@@ -442,11 +447,13 @@ def digests_of_files(
     columns: dict[str, tuple[tuple[str, str], ...]] = {}
     splits: dict[str, str | None] = {}  # query -> the column its subsets split it by
     for rows in (r for tables in files for r in tables.values()):
-        query = rows if isinstance(rows, str) else rows.query
+        query = _query_of(rows)
         if query not in columns:
             columns[query] = tuple((c[0], c[1]) for c in con.execute(f"describe ({query})").fetchall())
             splits[query] = None
-        if isinstance(rows, Subset) and splits[query] is None:
+        if isinstance(rows, Subset):
+            if splits[query] not in (None, rows.column):
+                raise ValueError(f"subsets of one query split by {splits[query]} and by {rows.column}: {query}")
             splits[query] = rows.column
     # query -> {(value of its split column, period): (rows, sum of row hashes)}; one pass per query
     sums = {query: _hash_sums(con, query, columns[query], splits[query]) for query in columns}
@@ -457,12 +464,8 @@ def digests_of_files(
         for table, rows in tables.items():
             if table not in comments:
                 comments[table] = _comments(con, catalog, table)
-            query = rows if isinstance(rows, str) else rows.query
-            if isinstance(rows, Subset) and rows.column != splits[query]:  # split by another column: its own pass
-                part = _hash_sums(con, query, columns[query], rows.column)
-            else:
-                part = sums[query]
-            selected = [(key[1], value) for key, value in part.items() if isinstance(rows, str) or key[0] == rows.value]
+            query = _query_of(rows)
+            selected = [(key[1], part) for key, part in sums[query].items() if isinstance(rows, str) or key[0] == rows.value]
             found[table] = _digest(columns[query], comments[table], selected)
         digests.append(found)
     return digests
@@ -572,9 +575,10 @@ def _build_serving_file(
 ) -> tuple[dict[str, int], datetime, list[str], dict[str, int]]:
     """Write the whole new serving database to ``tmp``: every table of ``tables`` ("schema.table" -> its
     rows, over the build database attached as ``warehouse`` and over ``relations``, rows handed over by the
-    caller; ``digests``: theirs). Tables whose digest is the one ``serving_db`` published come from a copy of that file, and a
-    changed table with a period column is updated there a period at a time (see the module). Returns the
-    row count per table, the time, the tables taken over and the periods rewritten per table so updated."""
+    caller), whose digests are ``digests``. Tables whose digest is the one ``serving_db`` published come from
+    a copy of that file, and a changed table with a period column is updated there a period at a time (see
+    the module). Returns the row count per table, the time, the tables taken over and the periods rewritten
+    per table so updated."""
     with writer_lock(build_db):
         counts = {table: d.rows for table, d in digests.items()}
         published = _published(serving_db, digests)

@@ -31,12 +31,18 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The `replace_periods` incremental strategy: delete the periods to rebuild (those of the model's
-    `in_periods_to_rebuild`, configured by `submissions_only`), then insert the rebuilt rows. -#}
+{#- The `replace_periods` incremental strategy: replace the periods to rebuild (those of the model's
+    `in_periods_to_rebuild`, configured by `submissions_only`). -#}
 {% macro get_incremental_replace_periods_sql(arg_dict) -%}
+    {{ replace_rows_sql(arg_dict, in_periods_to_rebuild('period', config.get('submissions_only', false))) }}
+{%- endmacro %}
+
+{#- Delete the rows of the model's table that `condition` selects, then insert the rebuilt rows: the two
+    strategies of this file. All of them are deleted, not only those the new rows replace. -#}
+{% macro replace_rows_sql(arg_dict, condition) -%}
     {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
     delete from {{ arg_dict['target_relation'] }}
-    where {{ in_periods_to_rebuild('period', config.get('submissions_only', false)) }};
+    where {{ condition }};
     insert into {{ arg_dict['target_relation'] }} ({{ columns }})
     select {{ columns }} from {{ arg_dict['temp_relation'] }}
 {%- endmacro %}
@@ -52,14 +58,10 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The `replace_enterprises` incremental strategy: delete the enterprises to rebuild, then insert their
-    rebuilt rows (a model keyed by enterprise whose rows span periods, such as its versions). -#}
+{#- The `replace_enterprises` incremental strategy: replace the rows of the enterprises to rebuild (a model
+    keyed by enterprise whose rows span periods, such as its versions). -#}
 {% macro get_incremental_replace_enterprises_sql(arg_dict) -%}
-    {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
-    delete from {{ arg_dict['target_relation'] }}
-    where {{ in_enterprises_to_rebuild('uscc') }};
-    insert into {{ arg_dict['target_relation'] }} ({{ columns }})
-    select {{ columns }} from {{ arg_dict['temp_relation'] }}
+    {{ replace_rows_sql(arg_dict, in_enterprises_to_rebuild('uscc')) }}
 {%- endmacro %}
 
 {#- One checksum of the code of every model rebuilt by period or by enterprise, of every model upstream of
