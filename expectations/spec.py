@@ -2,7 +2,7 @@
 
 A :class:`Suite` names a table, the Dagster asset that produces it and its expectations. Each
 :class:`Expect` names one GX expectation class (``gx.expectations.<expectation>``) with its arguments,
-a severity and a stable ``name`` (the Dagster check name). Suites are turned into GX objects only when
+a severity and a stable ``name`` (its key in the quality report and ``audit.quality_results``). Suites are turned into GX objects only when
 they run (``expectations.runner``), so Dagster can declare the checks without paying for the GX import.
 
 Reference lists (regions, indicators, industry and district codes, policy targets) are never copied
@@ -116,12 +116,20 @@ class Suite:
     def table_name(self) -> str:
         return self.table.split(".", 1)[1]
 
-    def check_name(self, expect: Expect) -> str:
-        """The Dagster check name: ``<table>__<expectation>``, unique on the asset."""
-        return f"{self.table_name}__{expect.name}"
+    def expectations_of(self, severity: Severity) -> tuple[Expect, ...]:
+        return tuple(e for e in self.expectations if e.severity == severity)
+
+    def check_name(self, severity: Severity) -> str:
+        """The Dagster check of the suite's expectations of ``severity``: ``<table>__quality_errors`` or
+        ``<table>__quality_warnings``, unique on the asset."""
+        return f"{self.table_name}__quality_{'errors' if severity == 'error' else 'warnings'}"
+
+    def blocks(self, severity: Severity) -> bool:
+        """A failure of this severity stops publishing: error-level expectations of a blocking suite."""
+        return self.blocking and severity == "error"
 
     def is_blocking(self, expect: Expect) -> bool:
-        return self.blocking and expect.severity == "error"
+        return self.blocks(expect.severity)
 
     def tables_read(self) -> frozenset[str]:
         """The tables validating the suite reads: its own, those its queries name (``schema.table``) and the

@@ -116,7 +116,8 @@ def failure_lines(result: PipelineResult) -> list[str]:
             lines.append(line or f"FAILED step {event.step_key}: {_step_failure_message(event)}")
         elif event.event_type_value == "ASSET_CHECK_EVALUATION" and not event.asset_check_evaluation_data.passed:
             check = event.asset_check_evaluation_data
-            lines.append(f"check failed: {check.asset_key.to_user_string()} / {check.check_name}")
+            said = f": {check.description}" if check.description else ""
+            lines.append(f"check failed: {check.asset_key.to_user_string()} / {check.check_name}{said}")
     return lines
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from core import settings
 from ingestion.values import parse_published_number
+from orchestration.run import failure_lines
 from tests.conftest import PipelineRun, run_pipeline
 
 pytestmark = pytest.mark.slow
@@ -446,7 +447,11 @@ def test_a_broken_release_blocks_publication_until_it_is_corrected(
         for e in result.all_events
         if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.asset_check_evaluation_data.passed
     }
-    assert ("marts/fct_indicator_values", "fct_indicator_values__value_in_range_rd_intensity") in failed
+    assert ("marts/fct_indicator_values", "fct_indicator_values__quality_errors") in failed
+    # what `make run` prints: the check, and the expectation that failed with what it observed
+    (line,) = [line for line in failure_lines(result) if "fct_indicator_values__quality_errors" in line]
+    assert line.startswith("check failed: marts/fct_indicator_values / fct_indicator_values__quality_errors: 1 of ")
+    assert "error-level expectations failed: value_in_range_rd_intensity (1 of " in line
     assert not result.success
     assert (warehouse / "serving.duckdb").read_bytes() == served_before
     report = (warehouse / "reports" / "quality" / "index.html").read_text(encoding="utf-8")

@@ -67,14 +67,21 @@ def test_failed_error_check_on_a_mart_blocks_downstream_assets(warehouse_dir: Pa
     result = dg.materialize([*assets, _checks_on(RD_INTENSITY)], raise_on_error=False, resources={"warehouse": warehouse_resource()})
 
     evaluations = _evaluations(result)
-    failed = {name for name, e in evaluations.items() if not e.passed}
-    assert failed == {"rd_intensity__rd_intensity_pct_in_range", "rd_intensity__rd_intensity_pct_plausible"}
-    in_range = evaluations["rd_intensity__rd_intensity_pct_in_range"]
-    assert in_range.severity == dg.AssetCheckSeverity.ERROR
-    assert in_range.metadata["unexpected_count"].value == 1
-    assert in_range.metadata["observed_value"].value == "1 of 2 rows unexpected"
-    assert in_range.metadata["examples"].value == [45.0]
-    assert evaluations["rd_intensity__rd_intensity_pct_plausible"].severity == dg.AssetCheckSeverity.WARN
+    assert {name for name, e in evaluations.items() if not e.passed} == {
+        "rd_intensity__quality_errors", "rd_intensity__quality_warnings"
+    }
+    errors = evaluations["rd_intensity__quality_errors"]
+    assert errors.severity == dg.AssetCheckSeverity.ERROR
+    assert errors.description.startswith("1 of ")
+    assert errors.description.endswith(" error-level expectations failed: rd_intensity_pct_in_range (1 of 2 rows unexpected)")
+    (failure,) = errors.metadata["failed_expectations"].value
+    assert failure["expectation"] == "rd_intensity_pct_in_range"
+    assert failure["unexpected_count"] == 1
+    assert failure["observed_value"] == "1 of 2 rows unexpected"
+    assert failure["examples"] == [45.0]
+    warnings = evaluations["rd_intensity__quality_warnings"]
+    assert warnings.severity == dg.AssetCheckSeverity.WARN
+    assert [f["expectation"] for f in warnings.metadata["failed_expectations"].value] == ["rd_intensity_pct_plausible"]
     assert published == []
     assert not result.success
 
@@ -95,8 +102,12 @@ def test_a_failed_warning_check_does_not_block(warehouse_dir: Path) -> None:
 
     result = dg.materialize([*assets, _checks_on(RD_INTENSITY)], raise_on_error=False, resources={"warehouse": warehouse_resource()})
 
-    failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
-    assert failed == ["rd_intensity__published_rd_intensity_pct_plausible"]
+    evaluations = _evaluations(result)
+    assert evaluations["rd_intensity__quality_errors"].passed
+    assert not evaluations["rd_intensity__quality_warnings"].passed
+    assert evaluations["rd_intensity__quality_warnings"].description.endswith(
+        "warn-level expectations failed: published_rd_intensity_pct_plausible (1 of 2 rows unexpected)"
+    )
     assert published == ["serving"]
 
 
@@ -132,15 +143,18 @@ def test_check_results_are_recorded_and_reported(warehouse_dir: Path) -> None:
     assert [[r[0], *r[3:7]] for r in index.tables["runs"][1:]] == [[result.run_id, "1", str(expectations), "1", "1"]]
 
 
-def test_every_suite_is_one_multi_asset_check_with_blocking_error_checks_on_marts() -> None:
+def test_every_suite_is_one_multi_asset_check_with_an_errors_and_a_warnings_check() -> None:
+    """Blocking: the errors check of a suite on marts."""
     assert len(QUALITY_CHECKS) == len(SUITES)
     for suite, checks in zip(SUITES, QUALITY_CHECKS, strict=True):
         specs = {spec.name: spec for spec in checks.check_specs}
-        assert list(specs) == [suite.check_name(e) for e in suite.expectations]
-        for expect in suite.expectations:
-            spec = specs[suite.check_name(expect)]
+        severities = {e.severity for e in suite.expectations}
+        assert set(specs) == {suite.check_name(s) for s in severities}
+        for severity in severities:
+            spec = specs[suite.check_name(severity)]
             assert spec.asset_key == dg.AssetKey(list(suite.asset_key))
-            assert spec.blocking == (suite.asset_key[0] == "marts" and expect.severity == "error")
+            assert spec.blocking == (suite.asset_key[0] == "marts" and severity == "error")
+            assert spec.metadata["expectations"] == [e.name for e in suite.expectations if e.severity == severity]
 
 
 def test_quality_report_asset_depends_on_every_checked_asset() -> None:
