@@ -1,19 +1,25 @@
 """The expectation suites as Dagster asset checks, and the quality report as an asset.
 
-One ``multi_asset_check`` per suite (``QUALITY_CHECKS``), on the asset that writes the suite's table,
-yields one ``AssetCheckResult`` per severity: ``<table>__quality_errors`` (severity ERROR) and
-``<table>__quality_warnings`` (WARN), each passed when all its expectations passed, with the failed ones
-(observed value, unexpected count, a few examples) in its description and metadata. The errors check of
-a suite on marts is blocking, so a mart that fails it stops everything downstream of it (publishing
-included). One check per expectation would show each one's history in the UI, but cost Dagster three
-events per expectation and run (about 6 s per run for the 179 expectations); the per-expectation detail
-is in the quality report and ``audit.quality_results``.
+Every suite has two checks on the asset that writes its table: ``<table>__quality_errors`` (severity ERROR)
+and ``<table>__quality_warnings`` (WARN), each passed when all its expectations of that severity passed,
+with the failed ones (observed value, unexpected count, a few examples) in its description and metadata.
+The errors check of a suite on marts is blocking, so a mart that fails it stops everything downstream of
+it (publishing included). One check per expectation would show each one's history in the UI, but cost
+Dagster three events per expectation and run (about 6 s per run for the 179 expectations); the
+per-expectation detail is in the quality report and ``audit.quality_results``.
 
-Each check step, under the warehouse writer lock (so no other process writes the file meanwhile),
-validates read-only, puts its result into the quality report, appends it to ``audit.quality_results``,
-then puts the run overview (summary, load log, quarantine, runs) back at the top of the report,
-read-only again. Validation must see the file with no read-write connection open in the process, so
-the write happens only after the validation has closed its connection.
+The suites run as two steps (``QUALITY_CHECKS``, multi-asset checks that run the selected suites only):
+``quality_of_loads``, the suites of the raw tables and the load audit, before the dbt build (so their
+results are in the report even when the build fails), and ``quality_of_build``, the suites that read what
+dbt writes (the marts; a mapped table validated against the reference seeds), after it. One step validates
+its suites in one GX context and builds their report pages once (each suite as its own step spent half its
+time on that).
+
+Each step, under the warehouse writer lock (so no other process writes the file meanwhile), validates
+read-only, puts its results into the quality report, appends them to ``audit.quality_results``, then puts
+the run overview (summary, load log, quarantine, runs) back at the top of the report, read-only again.
+Validation must see the file with no read-write connection open in the process, so the write happens only
+after the validation has closed its connection.
 
 ``quality_report`` rebuilds the whole report with every suite's latest result: those of this run's
 checks, the stored result of a suite whose inputs did not materialize since it was validated
@@ -24,7 +30,7 @@ report.
 
 # No `from __future__ import annotations`: Dagster checks the `context` annotation at definition time.
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +38,9 @@ import dagster as dg
 
 from core import settings
 from expectations import SUITES, ExpectationOutcome, Suite, record_results
+from expectations.overview import write_run_overview
 from expectations.spec import SEVERITIES, Severity
+from orchestration.assets.dbt import warehouse_dbt_models
 from orchestration.assets.ingestion import WRITES
 from orchestration.conditions import ON_CHANGE
 from orchestration.resources import WarehouseResource
@@ -78,48 +86,75 @@ def run_started_at(context: dg.AssetExecutionContext | dg.AssetCheckExecutionCon
     return datetime.fromtimestamp(started) if started else None
 
 
-def _suite_check(suite: Suite) -> dg.AssetChecksDefinition:
-    asset_key = dg.AssetKey(list(suite.asset_key))
-    severities = [s for s in SEVERITIES if suite.expectations_of(s)]
-    specs = [
+def _check_specs(suite: Suite, built_by_dbt: frozenset[str]) -> list[dg.AssetCheckSpec]:
+    """The errors and warnings checks of ``suite``; each also depends on the dbt models and seeds whose tables
+    the suite reads besides its own (a mapped table is validated against the reference seeds)."""
+    read = sorted(t for t in suite.tables_read() - {suite.table} if t in built_by_dbt)
+    return [
         dg.AssetCheckSpec(
             suite.check_name(severity),
-            asset=asset_key,
+            asset=dg.AssetKey(list(suite.asset_key)),
+            additional_deps=[dg.AssetKey(table.split(".")) for table in read],
             description=f"Suite {suite.name}, its {severity}-level expectations: "
             + "; ".join(e.description or e.name for e in suite.expectations_of(severity)),
             blocking=suite.blocks(severity),
             metadata={"suite": suite.name, "expectations": [e.name for e in suite.expectations_of(severity)]},
         )
-        for severity in severities
+        for severity in SEVERITIES
+        if suite.expectations_of(severity)
     ]
 
-    @dg.multi_asset_check(
-        name="quality_" + re.sub(r"\W", "_", suite.name),
-        specs=specs,
-        description=f"Expectation suite {suite.name}: {suite.description}",
-    )
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> Iterator[dg.AssetCheckResult]:
-        from expectations.report import run_and_report, write_run_overview  # imports Great Expectations
 
+def suites_check(name: str, suites: Sequence[Suite], built_by_dbt: frozenset[str] = frozenset(), description: str = "") -> dg.AssetChecksDefinition:
+    """One step that validates the selected ones of ``suites`` in one Great Expectations context, puts them
+    into the quality report with one build of its pages, and yields two results per suite (see the module)."""
+    specs = [spec for suite in suites for spec in _check_specs(suite, built_by_dbt)]
+    suite_of = {spec.key: suite for suite in suites for spec in _check_specs(suite, built_by_dbt)}
+
+    @dg.multi_asset_check(name=name, specs=specs, can_subset=True, description=description)
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> Iterator[dg.AssetCheckResult]:
+        from expectations.report import run_and_report  # imports Great Expectations
+
+        selected = [s for s in suites if any(suite_of[k] is s for k in context.selected_asset_check_keys)]
         db_path = warehouse.path
-        with warehouse.doing(f"quality checks of {suite.name}"):
-            result = run_and_report(db_path, suite.name, run_name=context.run.run_id)
-            with warehouse.get_connection(f"recording the results of {suite.name}") as con:
-                record_results(con, context.run.run_id, [result])
+        with warehouse.doing(f"quality checks of {', '.join(s.name for s in selected)}"):
+            results = run_and_report(db_path, [s.name for s in selected], run_name=context.run.run_id)
+            with warehouse.get_connection("recording the quality checks' results") as con:
+                record_results(con, context.run.run_id, results)
             write_run_overview(db_path, context.run.run_id, run_started_at(context))
-        if result.error:
-            context.log.warning(f"suite {suite.name} not validated: {result.error}")
-        for severity in severities:
-            outcomes = [o for o in result.outcomes if o.severity == severity]
-            yield dg.AssetCheckResult(
-                asset_key=asset_key, check_name=suite.check_name(severity), **_evaluation(suite, severity, outcomes)
-            )
+        for suite, result in zip(selected, results, strict=True):
+            if result.error:
+                context.log.warning(f"suite {suite.name} not validated: {result.error}")
+            for severity in SEVERITIES:
+                outcomes = [o for o in result.outcomes if o.severity == severity]
+                if outcomes:
+                    yield dg.AssetCheckResult(
+                        asset_key=dg.AssetKey(list(suite.asset_key)),
+                        check_name=suite.check_name(severity),
+                        **_evaluation(suite, severity, outcomes),
+                    )
 
     return _check
 
 
-#: One multi-asset check per suite; the code location registers them all.
-QUALITY_CHECKS: list[dg.AssetChecksDefinition] = [_suite_check(suite) for suite in SUITES]
+def _follows_the_build(suite: Suite, built_by_dbt: frozenset[str]) -> bool:
+    return bool(suite.tables_read() & built_by_dbt)
+
+
+def _quality_checks() -> list[dg.AssetChecksDefinition]:
+    built_by_dbt = frozenset(".".join(key.path) for key in warehouse_dbt_models.keys)
+    loads = [s for s in SUITES if not _follows_the_build(s, built_by_dbt)]
+    build = [s for s in SUITES if _follows_the_build(s, built_by_dbt)]
+    return [
+        suites_check("quality_of_loads", loads, built_by_dbt,
+                     "The expectation suites of what ingestion loaded (raw tables and load audit), before the dbt build."),
+        suites_check("quality_of_build", build, built_by_dbt,
+                     "The expectation suites of the marts, and of the tables validated against the dbt seeds, after the dbt build."),
+    ]
+
+
+#: The suites as two multi-asset checks: those of the loads, then those of what dbt builds (or reads).
+QUALITY_CHECKS: list[dg.AssetChecksDefinition] = _quality_checks()
 
 
 def suite_inputs(suite: Suite, graph: "BaseAssetGraph") -> set[dg.AssetKey] | None:

@@ -28,6 +28,7 @@ import dagster as dg
 
 from core import settings
 from expectations import record_results
+from expectations.overview import write_run_overview
 from expectations.freshness import DataFreshness, Deadline, as_suite_results, assess, publication_calendar
 from orchestration.checks import run_started_at
 from orchestration.fingerprint import reporting_date
@@ -71,8 +72,6 @@ def _data_freshness_check(calendar: Sequence[Deadline]) -> dg.AssetChecksDefinit
         description="The latest period of each input against its publication calendar (expectations/publication_calendar.csv).",
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> Iterator[dg.AssetCheckResult]:
-        from expectations.report import write_run_overview  # imports Great Expectations
-
         selected = tuple(d for d in calendar if _check_key(d) in context.selected_asset_check_keys)
         as_of = date.fromisoformat(reporting_date(settings.DBT_PROJECT_DIR))
         with warehouse.doing("checking the freshness of the inputs"):

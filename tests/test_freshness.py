@@ -16,7 +16,7 @@ import pytest
 
 from core.periods import Period
 from expectations.freshness import SUITE_PREFIX, Deadline, as_suite_results, assess, publication_calendar
-from expectations.report import write_run_overview
+from expectations.overview import write_run_overview
 from expectations.results import QUALITY_RESULTS_DDL, record_results
 from expectations.run_summary import read_run_summary
 from ingestion.audit import AUDIT_DDL

@@ -119,3 +119,17 @@ def test_release_parsers_parse_and_leave_the_mapping_to_its_step():
 
     mapping = {"ingestion.releases.harmonize", "ingestion.releases.mapping", "ingestion.mapping", "core.settings"}
     assert {module: sorted(GRAPH[module] & mapping) for module in PARSER_MODULES} == {module: [] for module in PARSER_MODULES}
+
+
+def test_the_code_location_and_the_freshness_check_do_not_import_great_expectations():
+    """Importing GX takes about 3 s: loading the definitions and the data freshness check (which runs before
+    dbt) must not pay it; the suites' check steps import it, warmed up while dbt builds."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, orchestration.definitions, orchestration.freshness, expectations.overview; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'great_expectations')[:3])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -8,6 +8,7 @@ renders offline.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -17,7 +18,8 @@ from playwright.sync_api import Page, expect
 
 from core import settings
 from expectations import SUITES, build_quality_report
-from orchestration.checks import QUALITY_CHECKS, QUALITY_REPORT_KEY, quality_report
+from orchestration.assets.dbt import warehouse_dbt_models
+from orchestration.checks import QUALITY_CHECKS, QUALITY_REPORT_KEY, quality_report, suites_check
 from orchestration.resources import warehouse_resource
 from tests.browser import open_offline
 from tests.test_expectations_suites import build_clean_warehouse
@@ -35,8 +37,8 @@ def warehouse_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _checks_on(asset_key: dg.AssetKey) -> dg.AssetChecksDefinition:
-    (found,) = [c for c in QUALITY_CHECKS if {k.asset_key for k in c.check_keys} == {asset_key}]
-    return found
+    """The step of the suites on ``asset_key`` alone (the code location's steps check more assets)."""
+    return suites_check("quality_test", [s for s in SUITES if dg.AssetKey(list(s.asset_key)) == asset_key])
 
 
 def _pipeline(statement: str | None, published: list[str]) -> list[dg.AssetsDefinition]:
@@ -143,18 +145,53 @@ def test_check_results_are_recorded_and_reported(warehouse_dir: Path) -> None:
     assert [[r[0], *r[3:7]] for r in index.tables["runs"][1:]] == [[result.run_id, "1", str(expectations), "1", "1"]]
 
 
-def test_every_suite_is_one_multi_asset_check_with_an_errors_and_a_warnings_check() -> None:
-    """Blocking: the errors check of a suite on marts."""
-    assert len(QUALITY_CHECKS) == len(SUITES)
-    for suite, checks in zip(SUITES, QUALITY_CHECKS, strict=True):
-        specs = {spec.name: spec for spec in checks.check_specs}
+def test_every_suite_has_an_errors_and_a_warnings_check_in_one_of_two_steps() -> None:
+    """Blocking: the errors check of a suite on marts. The suites that read what dbt writes run after the build;
+    the others (the loads) before it, so they are reported when the build fails."""
+    loads, build = QUALITY_CHECKS
+    assert (loads.node_def.name, build.node_def.name) == ("quality_of_loads", "quality_of_build")
+    dbt_keys = set(warehouse_dbt_models.keys)
+    specs = {(spec.asset_key, spec.name): spec for checks in QUALITY_CHECKS for spec in checks.check_specs}
+    assert len(specs) == sum(len(checks.check_specs) for checks in QUALITY_CHECKS)  # each in one step
+    for suite in SUITES:
         severities = {e.severity for e in suite.expectations}
-        assert set(specs) == {suite.check_name(s) for s in severities}
+        asset_key = dg.AssetKey(list(suite.asset_key))
+        assert {name for key, name in specs if key == asset_key and name.startswith(suite.table_name + "__")} == {
+            suite.check_name(s) for s in severities
+        }
         for severity in severities:
-            spec = specs[suite.check_name(severity)]
-            assert spec.asset_key == dg.AssetKey(list(suite.asset_key))
+            spec = specs[(asset_key, suite.check_name(severity))]
             assert spec.blocking == (suite.asset_key[0] == "marts" and severity == "error")
             assert spec.metadata["expectations"] == [e.name for e in suite.expectations if e.severity == severity]
+    for spec in loads.check_specs:
+        assert spec.asset_key not in dbt_keys and not {d.asset_key for d in spec.additional_deps} & dbt_keys
+    mapped = {spec.name: spec for spec in build.check_specs if spec.asset_key == dg.AssetKey(["mapped", "release_observations"])}
+    assert {d.asset_key for d in mapped["release_observations__quality_errors"].additional_deps} == {
+        dg.AssetKey(["reference", "ref_indicators"]), dg.AssetKey(["reference", "ref_regions"])
+    }
+
+
+def test_a_step_validates_only_its_selected_suites(warehouse_dir: Path) -> None:
+    checks = suites_check("quality_test", [s for s in SUITES if s.name in ("marts.rd_intensity", "marts.patents_per_10k")])
+    patents = dg.AssetKey(["marts", "patents_per_10k"])
+
+    @dg.multi_asset(specs=[dg.AssetSpec(RD_INTENSITY), dg.AssetSpec(patents)])
+    def marts() -> Iterator[dg.MaterializeResult]:
+        yield dg.MaterializeResult(asset_key=RD_INTENSITY)
+        yield dg.MaterializeResult(asset_key=patents)
+
+    selected = [k for k in checks.check_keys if k.asset_key == RD_INTENSITY]
+    result = dg.materialize(
+        [marts, checks], selection=dg.AssetSelection.assets(marts).without_checks() | dg.AssetSelection.checks(*selected),
+        resources={"warehouse": warehouse_resource()},
+    )
+
+    assert {(e.asset_key, e.check_name) for e in result.get_asset_check_evaluations()} == {(k.asset_key, k.name) for k in selected}
+    con = duckdb.connect(str(settings.warehouse_db_path()), read_only=True)
+    try:
+        assert con.execute("select distinct suite from audit.quality_results").fetchall() == [("marts.rd_intensity",)]
+    finally:
+        con.close()
 
 
 def test_quality_report_asset_depends_on_every_checked_asset() -> None:
@@ -215,12 +252,12 @@ def test_report_reuses_the_check_results_of_its_run_and_keeps_one_page_per_suite
         return sorted(p.relative_to(site).parts[3] for p in (site / "validations" / "marts" / suite).rglob("*.html"))
 
     set_growth(-150)
-    assert not run_and_report(db, "marts.industrial_va_growth", run_name="run-1").passed
+    assert not run_and_report(db, ["marts.industrial_va_growth"], run_name="run-1")[0].passed
     set_growth(6.4)
     # run-1's own check result is reused, not validated again
     assert [r.suite for r in build_quality_report(db, run_name="run-1") if not r.passed] == ["marts.industrial_va_growth"]
 
-    assert run_and_report(db, "marts.industrial_va_growth", run_name="run-2").passed
+    assert run_and_report(db, ["marts.industrial_va_growth"], run_name="run-2")[0].passed
     assert pages("industrial_va_growth") == ["run-2"]  # the page of run-1 is gone
 
 
@@ -246,7 +283,7 @@ def test_report_reuses_an_earlier_result_while_nothing_the_suite_reads_changed(
         return [r.suite for r in build_quality_report(db, run_name=run_name, unchanged_since={growth: since}) if not r.passed]
 
     set_growth(-150)
-    checked = run_and_report(db, growth, run_name="run-1").checked_at
+    (checked,) = [r.checked_at for r in run_and_report(db, [growth], run_name="run-1")]
     set_growth(6.4)  # behind the report's back: the run-1 result stands while the inputs are said unchanged
     assert failed("run-2", checked - timedelta(seconds=1)) == [growth]
     assert failed("run-3", datetime.now() + timedelta(seconds=1)) == []  # an input materialized after: validated again
@@ -299,8 +336,8 @@ def test_the_report_compiles_its_page_templates_once_per_process(warehouse_dir: 
     monkeypatch.setattr(docs_views.COMPILED_TEMPLATES, "_code", {})
     db = settings.warehouse_db_path()
 
-    run_and_report(db, "marts.rd_intensity", run_name="run-1")
+    run_and_report(db, ["marts.rd_intensity"], run_name="run-1")
     first = len(compiled)
-    run_and_report(db, "marts.patents_per_10k", run_name="run-1")
+    run_and_report(db, ["marts.patents_per_10k"], run_name="run-1")
 
     assert first > 10 and len(compiled) == first  # the second page build compiled nothing

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from expectations.report import CONFIDENTIAL_EXAMPLE, write_run_overview
+from expectations.overview import CONFIDENTIAL_EXAMPLE, write_run_overview
 from tests.test_run_summary import RUN_STARTED_AT, build_audit_db
 
 GX_INDEX = (

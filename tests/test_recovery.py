@@ -106,7 +106,7 @@ def recovered(landing: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     for step, delay in [
         ("raw__releases", 0.5),
         ("warehouse_dbt_models", 4.0),
-        ("quality_marts_rd_intensity", 0.5),
+        ("quality_of_build", 0.5),
         ("serving__serving_database", 0.0),
         ("serving__parquet_exports", 0.0),
     ]:

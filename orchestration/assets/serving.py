@@ -41,11 +41,11 @@ def failed_blocking_checks(
     # A job that runs a selection sees only the selected checks; its source graph has all of them.
     graph = getattr(asset_graph, "source_asset_graph", asset_graph)
     ancestors = graph.get_ancestor_asset_keys(asset_key)
+    blocking = [key for key in graph.get_check_keys_for_assets(ancestors) if graph.get(key).blocking]
+    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(blocking)  # one query
     failed = []
-    for check_key in sorted(graph.get_check_keys_for_assets(ancestors), key=lambda k: k.to_user_string()):
-        if not graph.get(check_key).blocking:
-            continue
-        record = instance.get_latest_asset_check_evaluation_record(check_key)
+    for check_key in sorted(blocking, key=lambda k: k.to_user_string()):
+        record = latest.get(check_key)
         evaluation = record.event.asset_check_evaluation if record and record.event else None
         if evaluation and not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
             failed.append(f"{check_key.to_user_string()} (run {record.run_id})")
