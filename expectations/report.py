@@ -118,31 +118,51 @@ def build_quality_report(
     result of run ``run_name``: the one its check stored earlier in the same run; else, when
     ``unchanged_since`` gives the suite a time since which nothing it reads has changed, the result stored
     by an earlier run that validated it since then (of the suite as written now); else validated now. The
-    index opens with the overview of the run (see :func:`write_run_overview`)."""
+    index opens with the overview of the run (see :func:`write_run_overview`). When no suite was validated
+    now and the site holds exactly the pages of those results (the check steps wrote them), the pages are
+    left as they are (a rebuild would write the same) and only the overview is written."""
     out_dir = out_dir or report_dir()
     unchanged_since = unchanged_since or {}
     context = run_context(out_dir, run_name)
-    results = []
+    results, pages, validated = [], [], False
     for suite in SUITES:
-        result = _stored_result(context, suite, run_name, unchanged_since.get(suite.name))
-        if result is None:
+        stored = _stored_result(context, suite, run_name, unchanged_since.get(suite.name))
+        if stored is None:
             validation = validate(context, Path(db_path), suite)
-            _store_latest(context, validation, run_name)
-            result = validation.result
-        results.append(result)
-    if out_dir.exists():
-        shutil.rmtree(out_dir)  # pages of suites or runs that no longer exist
-    context.build_data_docs(site_names=[SITE_NAME])
-    make_offline(out_dir)
+            key = _store_latest(context, validation, run_name)
+            stored, validated = (validation.result, key), True
+        results.append(stored[0])
+        pages.append(_validation_page(out_dir, stored[1]))
+    if validated or not _site_holds(out_dir, pages):
+        if out_dir.exists():
+            shutil.rmtree(out_dir)  # pages of suites or runs that no longer exist
+        context.build_data_docs(site_names=[SITE_NAME])
+        make_offline(out_dir)
     write_run_overview(db_path, run_name, run_started_at, out_dir)
     return results
 
 
+def _validation_page(site_dir: Path, key: ValidationResultIdentifier) -> Path:
+    """Where Data Docs writes the page of the stored result ``key``."""
+    *folders, batch = key.to_tuple()
+    return site_dir.joinpath("validations", *folders, f"{batch}.html")
+
+
+def _site_holds(site_dir: Path, validation_pages: Sequence[Path]) -> bool:
+    """Whether the site is the one a rebuild would write: an index, the pages of exactly these stored results
+    (the check steps of the run and of earlier runs wrote them) and one expectations page per suite."""
+    return (
+        (site_dir / "index.html").is_file()
+        and set((site_dir / "validations").rglob("*.html")) == set(validation_pages)
+        and len(list((site_dir / "expectations").rglob("*.html"))) == len(SUITES)
+    )
+
+
 def _stored_result(
     context: Any, suite: Suite, run_name: str, checked_since: datetime | None = None
-) -> SuiteResult | None:
-    """The suite's stored result, as a :class:`SuiteResult`, if run ``run_name`` validated it, or if it was
-    validated at or after ``checked_since`` (local time) with the suite as it is written now."""
+) -> tuple[SuiteResult, ValidationResultIdentifier] | None:
+    """The suite's stored result, as a :class:`SuiteResult`, and its key, if run ``run_name`` validated it,
+    or if it was validated at or after ``checked_since`` (local time) with the suite as it is written now."""
     store = context.validation_results_store
     for key in store.list_keys():
         if key.expectation_suite_identifier.name != suite.name:
@@ -151,13 +171,14 @@ def _stored_result(
         gx_result = store.get(key)
         current = checked_since is not None and checked_at >= checked_since and gx_result.meta.get(SUITE_DIGEST) == suite.digest()
         if key.run_id.run_name == run_name or current:
-            return SuiteResult(
+            result = SuiteResult(
                 suite=suite.name,
                 table=suite.table,
                 outcomes=outcomes(suite, gx_result),
                 checked_at=checked_at,
                 error=gx_result.meta.get("not_validated"),
             )
+            return result, key
     return None
 
 

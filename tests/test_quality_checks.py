@@ -292,6 +292,31 @@ def test_report_reuses_an_earlier_result_while_nothing_the_suite_reads_changed(
     assert failed("run-4", checked - timedelta(seconds=1)) == [growth]  # run-3's result is of other expectations
 
 
+def test_a_report_of_results_all_kept_is_not_rebuilt_unless_its_pages_differ(warehouse_dir: Path, tmp_path: Path) -> None:
+    """When every suite keeps a stored result and the site holds exactly their pages (written by the check
+    steps), only the run overview is written again; a page of a suite that no longer exists makes it rebuild."""
+    from datetime import datetime, timedelta
+
+    db, site = settings.warehouse_db_path(), tmp_path / "quality"
+    build_quality_report(db, site, run_name="run-1")
+    since = {suite.name: datetime.now() - timedelta(days=1) for suite in SUITES}
+    page = next((site / "validations" / "marts" / "rd_intensity").rglob("*.html"))
+    before = {p: p.stat().st_mtime_ns for p in site.rglob("*.html") if p.name != "index.html"}
+
+    build_quality_report(db, site, run_name="run-2", unchanged_since=since)
+
+    assert {p: p.stat().st_mtime_ns for p in site.rglob("*.html") if p.name != "index.html"} == before
+    assert 'id="run-overview"' in (site / "index.html").read_text(encoding="utf-8")
+    stale = site / "validations" / "marts" / "retired_mart" / "run-0" / "page.html"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("<html></html>", encoding="utf-8")
+
+    build_quality_report(db, site, run_name="run-3", unchanged_since=since)
+
+    assert not stale.exists() and page.exists()
+    assert {p for p in site.rglob("*.html") if p.name != "index.html"} == set(before)
+
+
 def test_every_suite_has_known_inputs_and_those_of_one_kind_are_not_another_kinds() -> None:
     from orchestration.checks import suite_inputs
     from orchestration.definitions import defs
