@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -61,7 +62,7 @@ def test_publish_copies_every_mart_and_audit_table_and_nothing_else(build_db: Pa
         build_db, "select * from marts.target_tracking order by target_id"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "serving.duckdb", "serving.duckdb.lock", "warehouse.duckdb", "warehouse.duckdb.lock",
+        ".serving.duckdb.holds.json", "serving.duckdb", "serving.duckdb.lock", "warehouse.duckdb", "warehouse.duckdb.lock",
     ]
 
 
@@ -491,6 +492,32 @@ def test_a_table_updated_by_period_that_does_not_hash_to_the_build_is_written_wh
     second = publish_serving_database(build_db, serving, "run-2")
 
     assert second["updated_by_period"] == {}
+    assert _all_rows(serving, list(CONTRACT_TABLES)) == _all_rows(build_db, list(CONTRACT_TABLES))
+
+
+def test_a_publication_takes_what_an_untouched_file_holds_from_its_record_and_hashes_a_touched_one(
+    build_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Each publication records what the file holds; the next one hashes none of the published tables while
+    the file is the one written (only the table it updated, against the build), all of them once it is not."""
+    serving = tmp_path / "serving.duckdb"
+    publish_serving_database(build_db, serving, "run-1")
+    hashed: list[list[str]] = []
+    hash_tables = publish._file_digests
+    monkeypatch.setattr(publish, "_file_digests", lambda con, tables: (hashed.append(sorted(tables)) if tables else None) or hash_tables(con, tables))
+    _edit(build_db, f"update {FACTS} set value = value + 1 where period = '2022'")
+
+    second = publish_serving_database(build_db, serving, "run-2")
+
+    assert second["updated_by_period"] == {FACTS: 1}
+    assert hashed == [[FACTS]]  # the updated table checked against the build's digest, nothing else
+    hashed.clear()
+    os.utime(serving)  # opened read-write, restored, copied over: the record no longer vouches for it
+
+    third = publish_serving_database(build_db, serving, "run-3")
+
+    assert third["taken_over"] == sorted(CONTRACT_TABLES)
+    assert hashed == [sorted(CONTRACT_TABLES)]
     assert _all_rows(serving, list(CONTRACT_TABLES)) == _all_rows(build_db, list(CONTRACT_TABLES))
 
 
