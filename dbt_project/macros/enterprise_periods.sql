@@ -15,17 +15,32 @@
     `where {{ in_enterprises_to_rebuild('uscc') }}`: the enterprises with a row in a period to rebuild
     (int_enterprises_to_rebuild). -#}
 
+{#- The periods to rebuild (or only those whose submissions changed), as a list of SQL literals read when the
+    model runs: `('2025Q1', '2026Q1')`. With literals DuckDB skips the row groups of every other period in
+    the scans below the model; with a subquery it reads all of them first (3-7 s instead of 0.1 s for a
+    quarter of ten million rows of history). The subquery when parsing (dbt then sees the dependency). -#}
+{% macro periods_to_rebuild(submissions_only=false) -%}
+    {%- set relation = ref('int_enterprise_periods_to_rebuild') -%}
+    {%- set query = "select period from " ~ relation ~ (" where submissions_changed" if submissions_only else "") -%}
+    {%- if not execute -%}
+    {{ return("(" ~ query ~ ")") }}
+    {%- endif -%}
+    {%- set periods = run_query(query ~ " order by period").columns[0].values() -%}
+    {%- set literals = [] -%}
+    {%- for period in periods -%}
+        {%- do literals.append("'" ~ (period | string | replace("'", "''")) ~ "'") -%}
+    {%- endfor -%}
+    {{ return("(" ~ (literals | join(", ") if literals else "null") ~ ")") }}
+{%- endmacro %}
+
 {#- `column` is in the periods to rebuild (always true on a full build). `submissions_only`: the periods whose
     submissions changed, without the periods that changed only through their year before (for models
     that do not look a year back). -#}
 {% macro in_periods_to_rebuild(column, submissions_only=false) -%}
     {#- referenced on every call, so that dbt sees the dependency when it parses the model (not incremental then) -#}
-    {%- set periods_to_rebuild = ref('int_enterprise_periods_to_rebuild') -%}
+    {%- set _ = ref('int_enterprise_periods_to_rebuild') -%}
     {%- if is_incremental() -%}
-    {{ column }} in (
-        select period from {{ periods_to_rebuild }}
-        {%- if submissions_only %} where submissions_changed{% endif %}
-    )
+    {{ column }} in {{ periods_to_rebuild(submissions_only) }}
     {%- else -%}
     true
     {%- endif -%}

@@ -8,4 +8,4 @@
 
 select distinct uscc
 from {{ ref('stg_enterprise__submissions') }}
-where period in (select period from {{ ref('int_enterprise_periods_to_rebuild') }} where submissions_changed)
+where period in {{ periods_to_rebuild(submissions_only=true) }}
