@@ -703,17 +703,18 @@ def _changed_periods(built: Mapping[Any, tuple[int, int]], live: Mapping[Any, tu
 
 
 def _replace_periods(con: duckdb.DuckDBPyConnection, table: str, query: str, periods: Sequence[Any]) -> None:
-    """Delete the rows of ``periods`` from the copied ``table`` and insert them from ``query``."""
+    """Delete the rows of ``periods`` from the copied ``table`` and insert them from ``query``. The periods are
+    written as literals: DuckDB then reads only their row groups of the build's tables (a subquery made it
+    evaluate the whole query first: 0.45 s per tier for a quarter of ten million rows)."""
     if periods:
         column = quote_identifier(PARTITION_COLUMN)
-        con.execute("create temporary table _changed_periods as select unnest($periods) as period", {"periods": list(periods)})
-        in_periods = (
-            f"({column} in (select period from _changed_periods) "
-            f"or ({column} is null and exists (select 1 from _changed_periods where period is null)))"
+        named = [p for p in periods if p is not None]
+        in_periods = " or ".join(
+            ([f"{column} in ({', '.join(sql_string(str(p)) for p in named)})"] if named else [])
+            + ([f"{column} is null"] if None in periods else [])
         )
         con.execute(f"delete from {_qualified(table)} where {in_periods}")
         con.execute(f"insert into {_qualified(table)} select * from ({query}) where {in_periods}")
-        con.execute("drop table _changed_periods")
     _carry_comments(con, table)
 
 
