@@ -29,7 +29,6 @@ report.
 """
 
 # No `from __future__ import annotations`: Dagster checks the `context` annotation at definition time.
-import re
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -105,11 +104,16 @@ def _check_specs(suite: Suite, built_by_dbt: frozenset[str]) -> list[dg.AssetChe
     ]
 
 
-def suites_check(name: str, suites: Sequence[Suite], built_by_dbt: frozenset[str] = frozenset(), description: str = "") -> dg.AssetChecksDefinition:
+def suites_check(
+    name: str, suites: Sequence[Suite], built_by_dbt: frozenset[str] = frozenset(), description: str = ""
+) -> dg.AssetChecksDefinition:
     """One step that validates the selected ones of ``suites`` in one Great Expectations context, puts them
-    into the quality report with one build of its pages, and yields two results per suite (see the module)."""
-    specs = [spec for suite in suites for spec in _check_specs(suite, built_by_dbt)]
-    suite_of = {spec.key: suite for suite in suites for spec in _check_specs(suite, built_by_dbt)}
+    into the quality report with one build of its pages, and yields two results per suite (see the module).
+    ``built_by_dbt``: the tables dbt writes (``schema.table``), which the checks of a suite reading them
+    depend on."""
+    specs_of = [(suite, _check_specs(suite, built_by_dbt)) for suite in suites]
+    suite_of = {spec.key: suite for suite, specs in specs_of for spec in specs}
+    specs = [spec for _, suite_specs in specs_of for spec in suite_specs]
 
     @dg.multi_asset_check(name=name, specs=specs, can_subset=True, description=description)
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> Iterator[dg.AssetCheckResult]:

@@ -449,8 +449,9 @@ def test_a_broken_release_blocks_publication_until_it_is_corrected(
     }
     assert ("marts/fct_indicator_values", "fct_indicator_values__quality_errors") in failed
     # what `make run` prints: the check, and the expectation that failed with what it observed
-    (line,) = [line for line in failure_lines(result) if "fct_indicator_values__quality_errors" in line]
-    assert line.startswith("check failed: marts/fct_indicator_values / fct_indicator_values__quality_errors: 1 of ")
+    errors = "check failed: marts/fct_indicator_values / fct_indicator_values__quality_errors: "
+    (line,) = [line for line in failure_lines(result) if line.startswith(errors)]
+    assert line.startswith(errors + "1 of ")
     assert "error-level expectations failed: value_in_range_rd_intensity (1 of " in line
     assert not result.success
     assert (warehouse / "serving.duckdb").read_bytes() == served_before

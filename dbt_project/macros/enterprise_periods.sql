@@ -18,11 +18,12 @@
 {#- The periods to rebuild (or only those whose submissions changed), as a list of SQL literals read when the
     model runs: `('2025Q1', '2026Q1')`. With literals DuckDB skips the row groups of every other period in
     the scans below the model; with a subquery it reads all of them first (3-7 s instead of 0.1 s for a
-    quarter of ten million rows of history). The subquery when parsing (dbt then sees the dependency). -#}
+    quarter of ten million rows of history). The subquery when parsing (dbt then sees the dependency) and
+    when the table is not built yet (`dbt compile` or `dbt docs generate` of a new warehouse). -#}
 {% macro periods_to_rebuild(submissions_only=false) -%}
     {%- set relation = ref('int_enterprise_periods_to_rebuild') -%}
     {%- set query = "select period from " ~ relation ~ (" where submissions_changed" if submissions_only else "") -%}
-    {%- if not execute -%}
+    {%- if not execute or adapter.get_relation(relation.database, relation.schema, relation.identifier) is none -%}
     {{ return("(" ~ query ~ ")") }}
     {%- endif -%}
     {%- set periods = run_query(query ~ " order by period").columns[0].values() -%}
