@@ -561,8 +561,12 @@ def _record_holdings(serving_db: Path, digests: Mapping[str, TableDigest], file_
         for table, d in digests.items()
     }
     path = _holdings_path(serving_db)
-    path.write_text(json.dumps({"file": _identity(serving_db), "tables": tables}), encoding="utf-8")
-    os.chmod(path, file_mode)
+    try:
+        path.write_text(json.dumps({"file": _identity(serving_db), "tables": tables}), encoding="utf-8")
+        os.chmod(path, file_mode)
+    except (OSError, TypeError, ValueError) as error:  # periods JSON cannot hold, a full disk: hashed next time
+        logger.warning("%s: what it holds is not recorded (%s); the next publication hashes it", serving_db, error)
+        _remove(path)
 
 
 def _holdings(serving_db: Path) -> dict[str, TableDigest] | None:
@@ -709,10 +713,10 @@ def _replace_periods(con: duckdb.DuckDBPyConnection, table: str, query: str, per
     if periods:
         column = quote_identifier(PARTITION_COLUMN)
         named = [p for p in periods if p is not None]
-        in_periods = " or ".join(
+        in_periods = "(" + " or ".join(
             ([f"{column} in ({', '.join(sql_string(str(p)) for p in named)})"] if named else [])
             + ([f"{column} is null"] if None in periods else [])
-        )
+        ) + ")"
         con.execute(f"delete from {_qualified(table)} where {in_periods}")
         con.execute(f"insert into {_qualified(table)} select * from ({query}) where {in_periods}")
     _carry_comments(con, table)
