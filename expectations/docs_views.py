@@ -33,20 +33,22 @@ class _ProcessBytecodeCache(BytecodeCache):
 COMPILED_TEMPLATES = _ProcessBytecodeCache()
 
 
-class PageView(DefaultJinjaPageView):
+class _CompiledOnce:
+    """Mixed into a GX view: its Jinja environment takes compiled templates from the process's cache."""
+
+    env: Any
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.env.bytecode_cache = COMPILED_TEMPLATES
+
+
+class PageView(_CompiledOnce, DefaultJinjaPageView):
     """GX's page view (suites and validation results)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.env.bytecode_cache = COMPILED_TEMPLATES
 
-
-class IndexPageView(DefaultJinjaIndexPageView):
+class IndexPageView(_CompiledOnce, DefaultJinjaIndexPageView):
     """GX's index page view."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.env.bytecode_cache = COMPILED_TEMPLATES
 
 
 def view_config(view: type) -> dict[str, str]:

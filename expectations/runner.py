@@ -140,7 +140,7 @@ def _to_gx(suite: Suite, expect: Expect, code_sets: dict[str, str]) -> Any:
 
 def _label(suite: Suite, expect: Expect) -> str:
     """How the report shows an expectation's severity: ``error, blocking``, ``error`` or ``warn``."""
-    return "error, blocking" if suite.is_blocking(expect) else expect.severity
+    return "error, blocking" if suite.blocks(expect.severity) else expect.severity
 
 
 def _batch_definition(datasource: Any, suite: Suite) -> Any:
@@ -192,7 +192,7 @@ def _outcome(suite: Suite, expect: Expect, result: ExpectationValidationResult) 
         name=expect.name,
         passed=bool(result.success),
         severity=expect.severity,
-        blocking=suite.is_blocking(expect),
+        blocking=suite.blocks(expect.severity),
         observed_value=observed,
         unexpected_count=unexpected,
         description=expect.description,

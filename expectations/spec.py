@@ -2,8 +2,9 @@
 
 A :class:`Suite` names a table, the Dagster asset that produces it and its expectations. Each
 :class:`Expect` names one GX expectation class (``gx.expectations.<expectation>``) with its arguments,
-a severity and a stable ``name`` (its key in the quality report and ``audit.quality_results``). Suites are turned into GX objects only when
-they run (``expectations.runner``), so Dagster can declare the checks without paying for the GX import.
+a severity and a stable ``name`` (its key in the quality report and ``audit.quality_results``). Suites
+are turned into GX objects only when they run (``expectations.runner``), so Dagster can declare the
+checks without paying for the GX import.
 
 Reference lists (regions, indicators, industry and district codes, policy targets) are never copied
 into code: a query expectation writes ``{region_codes}`` and the runner puts a subquery on the dbt
@@ -127,9 +128,6 @@ class Suite:
     def blocks(self, severity: Severity) -> bool:
         """A failure of this severity stops publishing: error-level expectations of a blocking suite."""
         return self.blocking and severity == "error"
-
-    def is_blocking(self, expect: Expect) -> bool:
-        return self.blocks(expect.severity)
 
     def tables_read(self) -> frozenset[str]:
         """The tables validating the suite reads: its own, those its queries name (``schema.table``) and the

@@ -150,10 +150,14 @@ def _quality_checks() -> list[dg.AssetChecksDefinition]:
     loads = [s for s in SUITES if not _follows_the_build(s, built_by_dbt)]
     build = [s for s in SUITES if _follows_the_build(s, built_by_dbt)]
     return [
-        suites_check("quality_of_loads", loads, built_by_dbt,
-                     "The expectation suites of what ingestion loaded (raw tables and load audit), before the dbt build."),
-        suites_check("quality_of_build", build, built_by_dbt,
-                     "The expectation suites of the marts, and of the tables validated against the dbt seeds, after the dbt build."),
+        suites_check(
+            "quality_of_loads", loads, built_by_dbt,
+            "The expectation suites of what ingestion loaded (raw tables and load audit), before the dbt build.",
+        ),
+        suites_check(
+            "quality_of_build", build, built_by_dbt,
+            "The expectation suites of the marts, and of the tables validated against the dbt seeds, after the dbt build.",
+        ),
     ]
 
 

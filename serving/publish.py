@@ -352,7 +352,6 @@ def publish_databases(
                     digests = digests_of_files(scratch, [publication.tables for publication in publications])
                 finally:
                     scratch.close()
-            digests_by_file = {p.serving_db: d for p, d in zip(publications, digests, strict=True)}
             for publication, built_digests in zip(publications, digests, strict=True):
                 serving_db = publication.serving_db
                 tmp = serving_db.with_name(f"{serving_db.name}{TMP_MARK}{os.getpid()}")
@@ -367,12 +366,12 @@ def publish_databases(
                 tmp = None
                 if verify is not None:
                     verify(publication, built[-1][1])
-            for publication, new_file, *_ in built:
+            for (publication, new_file, *_), file_digests in zip(built, digests, strict=True):
                 os.chmod(new_file, publication.file_mode)
                 # A WAL next to the live file (someone opened it read-write) must not be replayed onto the new one.
                 _remove(_wal(publication.serving_db), _holdings_path(publication.serving_db))
                 _replace_atomically(new_file, publication.serving_db)
-                _record_holdings(publication.serving_db, digests_by_file[publication.serving_db], publication.file_mode)
+                _record_holdings(publication.serving_db, file_digests, publication.file_mode)
         except BaseException:
             for new_file in [t for _, t, *_ in built] + ([tmp] if tmp else []):
                 _remove(new_file, _wal(new_file))
@@ -526,10 +525,12 @@ def _file_digests(con: duckdb.DuckDBPyConnection, tables: Sequence[str]) -> dict
 @dataclass(frozen=True)
 class _Published:
     """What the file being replaced holds: each table's digest as published, and the periods of the changed
-    tables that can be updated a period at a time (same columns), as found in the file."""
+    tables that can be updated a period at a time (same columns). ``recorded``: taken from the record of
+    what the untouched file holds (:data:`HOLDINGS_SUFFIX`), not hashed, so a copy of it need not be either."""
 
     digests: dict[str, str]
     partitions: dict[str, dict[Any, tuple[int, int]]]
+    recorded: bool = False
 
 
 #: Next to each serving file, what :func:`publish_databases` wrote into it: each table's digest, columns and
@@ -586,12 +587,15 @@ def _holdings(serving_db: Path) -> dict[str, TableDigest] | None:
         return None
 
 
-def _published(serving_db: Path, built: Mapping[str, TableDigest], holdings: Mapping[str, TableDigest] | None) -> _Published:
-    """Read the live file (read-only, like any reader; nothing for a file of older code, a missing or an
-    unreadable file); the per-period sums of its changed tables from ``holdings`` (:func:`_holdings`) when
-    known, else hashed."""
+def _published(serving_db: Path, built: Mapping[str, TableDigest]) -> _Published:
+    """What the live file holds: its record (:func:`_holdings`) while the file is untouched, else read from the
+    file (read-only, like any reader; nothing for a file of older code, a missing or an unreadable file)."""
     if not serving_db.exists():
         return _Published({}, {})
+    holdings = _holdings(serving_db)
+    if holdings is not None:
+        digests = {table: held.digest for table, held in holdings.items()}
+        return _Published(digests, _updatable(built, {t: holdings[t] for t in _changed_by_period(built, digests)}), True)
     try:
         con = duckdb.connect(str(serving_db), read_only=True)
     except duckdb.Error:
@@ -599,16 +603,22 @@ def _published(serving_db: Path, built: Mapping[str, TableDigest], holdings: Map
     try:
         digests = _latest_digests(con)
         catalog = con.execute("select current_database()").fetchone()[0]
-        changed = [
-            t for t, d in built.items()
-            if d.partitions is not None and t in digests and digests[t] != d.digest and has_relation(con, catalog, t)
-        ]
-        found = {t: holdings[t] for t in changed if t in holdings} if holdings is not None else _file_digests(con, changed)
-        return _Published(digests, {t: f.partitions for t, f in found.items() if f.columns == built[t].columns and f.partitions is not None})
+        changed = [t for t in _changed_by_period(built, digests) if has_relation(con, catalog, t)]
+        return _Published(digests, _updatable(built, _file_digests(con, changed)))
     except duckdb.Error:
         return _Published({}, {})
     finally:
         con.close()
+
+
+def _changed_by_period(built: Mapping[str, TableDigest], published: Mapping[str, str]) -> list[str]:
+    """The published tables with a period column whose digest the build changed."""
+    return [t for t, d in built.items() if d.partitions is not None and t in published and published[t] != d.digest]
+
+
+def _updatable(built: Mapping[str, TableDigest], found: Mapping[str, TableDigest]) -> dict[str, dict[Any, tuple[int, int]]]:
+    """The per-period sums of the published tables ``found`` that can be updated a period at a time (same columns)."""
+    return {t: f.partitions for t, f in found.items() if f.columns == built[t].columns and f.partitions is not None}
 
 
 def _attach_build(con: duckdb.DuckDBPyConnection, build_db: Path, relations: Mapping[str, Relation] | None) -> None:
@@ -639,8 +649,7 @@ def _build_serving_file(
     per table so updated."""
     with writer_lock(build_db):
         counts = {table: d.rows for table, d in digests.items()}
-        holdings = _holdings(serving_db)
-        published = _published(serving_db, digests, holdings)
+        published = _published(serving_db, digests)
         kept = sorted(t for t, d in digests.items() if published.digests.get(t) == d.digest)
         by_period = {t: _changed_periods(digests[t].partitions or {}, live) for t, live in published.partitions.items()}
         rewritten_rows = sum(count for t, count in counts.items() if t not in kept and t not in by_period) + sum(
@@ -653,7 +662,7 @@ def _build_serving_file(
             kept, by_period = [], {}  # a new file: taking a few tables over would leave the file mostly free space
         con = connect(tmp)
         try:
-            if kept and holdings is None:  # the file may have been written into since: the copy is hashed again
+            if kept and not published.recorded:  # the file may have been written into since: the copy is hashed again
                 found = _file_digests(con, kept)
                 kept = [t for t in kept if found[t].digest == digests[t].digest]
             _attach_build(con, build_db, relations)
