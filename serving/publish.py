@@ -34,12 +34,13 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import duckdb
 
@@ -210,7 +211,10 @@ def remove_leftovers(folder: Path, pattern: str) -> list[Path]:
     leftovers = sorted(folder.rglob(pattern)) if folder.is_dir() else []
     for path in leftovers:
         logger.warning("removing %s, left by an interrupted publication", path)
-        _remove(path)
+        if path.is_dir():  # a staging folder of an export by period
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            _remove(path)
     return leftovers
 
 
@@ -720,14 +724,19 @@ def _replace_periods(con: duckdb.DuckDBPyConnection, table: str, query: str, per
     written as literals: DuckDB then reads only their row groups of the build's tables (a subquery made it
     evaluate the whole query first: 0.45 s per tier for a quarter of ten million rows)."""
     if periods:
-        column = quote_identifier(PARTITION_COLUMN)
-        named = [p for p in periods if p is not None]
-        in_periods = "(" + " or ".join(
-            ([f"{column} in ({', '.join(sql_string(str(p)) for p in named)})"] if named else [])
-            + ([f"{column} is null"] if None in periods else [])
-        ) + ")"
+        in_periods = _in_periods(periods)
         con.execute(f"delete from {_qualified(table)} where {in_periods}")
         con.execute(f"insert into {_qualified(table)} select * from ({query}) where {in_periods}")
+
+
+def _in_periods(periods: Sequence[Any]) -> str:
+    """The condition of the rows of ``periods`` (None: no period), the periods as literals."""
+    column = quote_identifier(PARTITION_COLUMN)
+    named = [p for p in periods if p is not None]
+    return "(" + " or ".join(
+        ([f"{column} in ({', '.join(sql_string(str(p)) for p in named)})"] if named else [])
+        + ([f"{column} is null"] if None in periods else [])
+    ) + ")"
     _carry_comments(con, table)
 
 
@@ -752,24 +761,32 @@ def has_relation(con: duckdb.DuckDBPyConnection, catalog: str, table: str) -> bo
 
 
 def export_parquet(
-    serving_db: Path, exports_dir: Path, schemas: Sequence[str] | None = None, file_mode: int = 0o644
+    serving_db: Path,
+    exports_dir: Path,
+    schemas: Sequence[str] | None = None,
+    file_mode: int = 0o644,
+    by_period: Collection[str] = (),
 ) -> dict[str, Any]:
     """Write every table of ``schemas`` (None: every schema but ``meta``) in ``serving_db`` to
-    ``exports_dir/<schema>/<table>.parquet``, each file with ``file_mode``.
+    ``exports_dir/<schema>/<table>.parquet``, each file with ``file_mode``; a table of ``by_period`` (with a
+    :data:`PARTITION_COLUMN`) to one file per period, ``exports_dir/<schema>/<table>/period_<period>.parquet``
+    (:func:`period_file_name`).
 
     All files are first written under temporary names; only when every one of them is complete are they
     swapped in with ``os.replace`` (so a full disk or a crash half-way leaves the previous exports as they
-    were, and a reader of a Parquet file always gets a whole file). Exports of tables that no longer exist
-    are removed, and temporary files an interrupted export left behind are deleted first. A table whose
-    content digest (``meta.publications``) is the one the manifest lists for its file, still of the size
-    written, is not exported again.
+    were, and a reader of a Parquet file always gets a whole file). Exports of tables and periods that no
+    longer exist are removed, and temporary files an interrupted export left behind are deleted first. A
+    table whose content digest (``meta.publications``) is the one the manifest lists for its file, still of
+    the size written, is not exported again; nor is a period whose rows (their count and the sum of their
+    hashes) are those the manifest lists for its file.
     ``manifest.json``, written last, names the publication (run id, time) the files come from, and per file
-    its row count, size and the digest of the table it holds. Returns the manifest.
+    its row count, size and the digest of the table it holds (per period: its rows' count and hash sum).
+    Returns the manifest.
     """
     serving_db, exports_dir = Path(serving_db), Path(exports_dir)
     suffix = f"{TMP_MARK}{os.getpid()}"
     written: dict[Path, Path] = {}  # temporary file -> its final path
-    unchanged: set[Path] = set()  # exports of tables whose content did not change since they were written
+    unchanged: set[Path] = set()  # exports of tables or periods whose content did not change since they were written
     with writer_lock(exports_dir, "exporting Parquet"):
         remove_leftovers(exports_dir, f"*{TMP_MARK}*")
         try:
@@ -784,23 +801,24 @@ def export_parquet(
                 publication = _latest_publication(con)
                 digests = _latest_digests(con)
                 previous = _exported_files(exports_dir)
+                holdings = _holdings(serving_db) or {}
                 files: dict[str, dict[str, Any]] = {}
                 for schema, name in relations:
                     table = f"{schema}.{name}"
+                    exported = previous.get(table)
+                    if table in by_period and _has_column(con, table, PARTITION_COLUMN):
+                        files[table] = _export_periods(
+                            con, table, exports_dir, exported, digests.get(table), holdings.get(table), suffix, written,
+                            unchanged,
+                        )
+                        continue
                     target = exports_dir / schema / f"{name}.parquet"
-                    if _export_is_current(previous.get(table), digests.get(table), target):
-                        files[table] = previous[table]  # the same table, already exported: left as it is
+                    if _export_is_current(exported, digests.get(table), target):
+                        files[table] = exported  # the same table, already exported: left as it is
                         unchanged.add(target)
                         continue
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = target.with_name(target.name + suffix)
-                    written[tmp] = target
-                    with disk_full_named(tmp):
-                        con.execute(
-                            f"copy (select * from {quote_identifier(schema)}.{quote_identifier(name)}) to {sql_string(str(tmp))} "
-                            f"(format parquet, {PARQUET_OPTIONS})"
-                        )
-                    rows = con.execute(f"select count(*) from {quote_identifier(schema)}.{quote_identifier(name)}").fetchone()[0]
+                    tmp = _export_rows(con, f"select * from {_qualified(table)}", target, suffix, written)
+                    rows = con.execute(f"select count(*) from {_qualified(table)}").fetchone()[0]
                     files[table] = {
                         "path": f"{schema}/{name}.parquet", "row_count": rows, "size_bytes": tmp.stat().st_size,
                         "content_digest": digests.get(table),
@@ -818,18 +836,152 @@ def export_parquet(
                         os.fsync(handle.fileno())
         except BaseException:
             _remove(*written)
+            _remove_staging(exports_dir, suffix)
             raise
         for tmp_file, target in written.items():  # the manifest last: it names what is there
             os.chmod(tmp_file, file_mode)
             os.replace(tmp_file, target)
         for folder in {target.parent for target in written.values()}:
             _fsync_directory(folder)
-        exported = set(written.values()) | unchanged
-        for folder in [p for p in exports_dir.iterdir() if p.is_dir()]:
-            for stale in folder.glob("*.parquet"):
-                if stale not in exported:
-                    stale.unlink()
+        _remove_staging(exports_dir, suffix)
+        _remove_stale_exports(exports_dir, set(written.values()) | unchanged)
     return manifest
+
+
+def period_file_name(period: Any) -> str:
+    """The file of one period of a table exported by period: ``period_2024Q1.parquet`` (the value
+    percent-encoded where it is not a plain label; ``period_none.parquet`` for rows without a period).
+    Not ``period=2024Q1/``: readers would take such folders for Hive partitions and guess the period's type
+    from the folder names (an integer when every period is a year)."""
+    return f"period_{'none' if period is None else quote(str(period), safe='')}.parquet"
+
+
+def _export_rows(con: duckdb.DuckDBPyConnection, query: str, target: Path, suffix: str, written: dict[Path, Path]) -> Path:
+    """Write the rows of ``query`` to a temporary file next to ``target``, registered in ``written``; returns it."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + suffix)
+    written[tmp] = target
+    with disk_full_named(tmp):
+        con.execute(f"copy ({query}) to {sql_string(str(tmp))} (format parquet, {PARQUET_OPTIONS})")
+    return tmp
+
+
+def _export_periods(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    exports_dir: Path,
+    exported: Mapping[str, Any] | None,
+    digest: str | None,
+    held: TableDigest | None,
+    suffix: str,
+    written: dict[Path, Path],
+    unchanged: set[Path],
+) -> dict[str, Any]:
+    """Export ``table`` a period at a time (see :func:`export_parquet`); returns its manifest entry. The rows of
+    each period (count and hash sum) come from what the serving file was recorded to hold (``held``), else
+    from hashing the table."""
+    schema, name = table.split(".", 1)
+    exported = exported if exported is not None and exported.get("by") == PARTITION_COLUMN else None  # else one file
+    if exported is not None and digest is not None and exported.get("content_digest") == digest and all(
+        _is_file_of_size(exports_dir / f["path"], f.get("size_bytes")) for f in exported["files"]
+    ):
+        unchanged.update(exports_dir / f["path"] for f in exported["files"])
+        return dict(exported)
+    found = held if held is not None and held.partitions is not None else _file_digests(con, [table])[table]
+    columns = [list(c) for c in found.columns]
+    before = {f["period"]: f for f in exported["files"]} if exported is not None and exported.get("columns") == columns else {}
+    entries, to_write = [], {}  # period -> its file
+    for period, (rows, hashes) in sorted((found.partitions or {}).items(), key=lambda p: (p[0] is None, str(p[0]))):
+        key = None if period is None else str(period)
+        target = exports_dir / schema / name / period_file_name(key)
+        entries.append({"period": key, "path": target.relative_to(exports_dir).as_posix(), "row_count": rows, "rows_hash": str(hashes)})
+        last = before.get(key)
+        if last is not None and (last.get("row_count"), last.get("rows_hash")) == (rows, str(hashes)) and _is_file_of_size(
+            target, last.get("size_bytes")
+        ):
+            unchanged.add(target)
+        else:
+            to_write[period] = target
+    new_files = {str(p) if p is not None else None: tmp for p, tmp in _export_partitions(con, table, to_write, suffix, written).items()}
+    for entry in entries:
+        entry["size_bytes"] = new_files.get(entry["period"], exports_dir / entry["path"]).stat().st_size
+    return {
+        "path": f"{schema}/{name}/", "row_count": found.rows, "content_digest": digest, "by": PARTITION_COLUMN,
+        "columns": columns, "files": entries,
+    }
+
+
+#: Periods written in one pass by :func:`_export_partitions`: DuckDB keeps at most 100 files open in a partitioned
+#: write (``partitioned_write_max_open_files``) and splits a period into several files beyond that.
+PERIODS_PER_PASS = 64
+
+
+def _export_partitions(
+    con: duckdb.DuckDBPyConnection, table: str, files: Mapping[Any, Path], suffix: str, written: dict[Path, Path]
+) -> dict[Any, Path]:
+    """Write the rows of each period of ``files`` (period -> its file) to a temporary file, registered in
+    ``written``; returns the temporary file of each period. Several periods are written in one pass over the
+    table, with DuckDB's ``partition_by`` into a staging folder next to the files (removed by
+    :func:`_remove_staging`): a query per period would read the table once for each."""
+    periods = list(files)
+    staged: dict[Any, list[Path]] = {}
+    if len(periods) > 1:
+        folder = files[periods[0]].parent
+        folder.mkdir(parents=True, exist_ok=True)
+        for start in range(0, len(periods), PERIODS_PER_PASS):
+            staging = folder.with_name(f"{folder.name}{suffix}.{start}")
+            with disk_full_named(staging):
+                con.execute(
+                    f"copy (select * from {_qualified(table)} where {_in_periods(periods[start:start + PERIODS_PER_PASS])}) "
+                    f"to {sql_string(str(staging))} (format parquet, partition_by ({quote_identifier(PARTITION_COLUMN)}), "
+                    f"write_partition_columns true, {PARQUET_OPTIONS})"
+                )
+            for file in sorted(staging.glob("*/*.parquet")):
+                (period,) = con.execute(
+                    f"select {quote_identifier(PARTITION_COLUMN)} from read_parquet({sql_string(str(file))}, "
+                    "hive_partitioning = false) limit 1"
+                ).fetchone()
+                staged.setdefault(period, []).append(file)
+    new_files = {period: found[0] for period, found in staged.items() if len(found) == 1 and period in files}
+    if len(new_files) < len(staged):
+        logger.warning("%s: the partitioned write is not one file per period; written a period at a time", table)
+    written.update({tmp: files[period] for period, tmp in new_files.items()})
+    for period in periods:
+        if period not in new_files:
+            query = f"select * from {_qualified(table)} where {_in_periods([period])}"
+            new_files[period] = _export_rows(con, query, files[period], suffix, written)
+    return new_files
+
+
+def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    schema, name = table.split(".", 1)
+    return con.execute(
+        """select count(*) > 0 from duckdb_columns() where database_name = current_database() and schema_name = ?
+           and table_name = ? and column_name = ?""",
+        [schema, name, column],
+    ).fetchone()[0]
+
+
+def _is_file_of_size(path: Path, size: Any) -> bool:
+    return path.is_file() and path.stat().st_size == size
+
+
+def _remove_staging(exports_dir: Path, suffix: str) -> None:
+    """Delete the staging folders of this export (:func:`_export_partitions`), emptied by the swap or not."""
+    for staging in exports_dir.glob(f"*/*{suffix}.*"):
+        if staging.is_dir():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _remove_stale_exports(exports_dir: Path, exported: set[Path]) -> None:
+    """Delete the Parquet files below ``exports_dir`` that ``exported`` does not name (tables and periods that are
+    gone, a table now exported by period), and the folders of tables exported by period left empty."""
+    for stale in exports_dir.rglob("*.parquet"):
+        if stale not in exported:
+            stale.unlink()
+    for folder in exports_dir.glob("*/*/"):
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
 
 
 def _publications_have(con: duckdb.DuckDBPyConnection, column: str) -> bool:
@@ -866,8 +1018,7 @@ def _export_is_current(exported: Mapping[str, Any] | None, digest: str | None, t
         exported is not None
         and digest is not None
         and exported.get("content_digest") == digest
-        and target.is_file()
-        and target.stat().st_size == exported.get("size_bytes")
+        and _is_file_of_size(target, exported.get("size_bytes"))
     )
 
 

@@ -23,6 +23,7 @@ import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -44,6 +45,7 @@ from serving.publish import (
     Relation,
     Subset,
     TableRows,
+    export_parquet,
     has_relation,
     publish_databases,
     published_relations,
@@ -62,6 +64,9 @@ ENTERPRISE_TABLES: frozenset[str] = frozenset(
         "marts.soe_innovation_concentration",
     }
 )
+#: The enterprise facts, ten million rows and more, grow a period at a time: the restricted tier and the group
+#: extracts export them one Parquet file per period, so a new quarter writes that quarter's file only.
+EXPORTED_BY_PERIOD: frozenset[str] = frozenset({"marts.fct_enterprise_submissions", "marts.fct_enterprise_submission_history"})
 #: The tables of a group's extract, each filtered to the group's own rows.
 GROUP_TABLES: tuple[str, ...] = (
     "marts.dim_enterprise",
@@ -318,13 +323,34 @@ def remove_stale_group_extracts(current: set[Path]) -> None:
             shutil.rmtree(folder)
 
 
-def published_tiers() -> list[tuple[str, Path, Path, int]]:
-    """(name, serving database, exports folder, file mode) of every tier published in ``WAREHOUSE_DIR``."""
-    tiers = [("public", settings.serving_db_path(), settings.exports_dir(), 0o644)]
+@dataclass(frozen=True)
+class PublishedTier:
+    """A tier published in ``WAREHOUSE_DIR``, as its Parquet exports are written from it."""
+
+    name: str
+    serving_db: Path
+    exports_dir: Path
+    file_mode: int
+    #: Its tables exported one file per period (``serving.publish.export_parquet``).
+    by_period: frozenset[str] = frozenset()
+
+
+def published_tiers() -> list[PublishedTier]:
+    """Every tier published in ``WAREHOUSE_DIR``: the public one, the restricted one and each group's extract."""
+    tiers = [PublishedTier("public", settings.serving_db_path(), settings.exports_dir(), 0o644)]
     restricted = settings.restricted_dir()
     if (restricted / "serving.duckdb").exists():
-        tiers.append(("restricted", restricted / "serving.duckdb", restricted / "exports", 0o640))
+        tiers.append(PublishedTier("restricted", restricted / "serving.duckdb", restricted / "exports", 0o640, EXPORTED_BY_PERIOD))
     groups = settings.groups_dir()
     for db in sorted(groups.glob("*/serving.duckdb")) if groups.is_dir() else []:
-        tiers.append((f"group {db.parent.name}", db, db.parent / "exports", 0o640))
+        tiers.append(PublishedTier(f"group {db.parent.name}", db, db.parent / "exports", 0o640, EXPORTED_BY_PERIOD))
     return tiers
+
+
+def export_tiers() -> list[tuple[PublishedTier, dict[str, Any]]]:
+    """Write the Parquet exports of every published tier (:func:`serving.publish.export_parquet`); returns each
+    tier with its manifest."""
+    return [
+        (tier, export_parquet(tier.serving_db, tier.exports_dir, file_mode=tier.file_mode, by_period=tier.by_period))
+        for tier in published_tiers()
+    ]

@@ -21,8 +21,7 @@ import yaml
 from core import settings
 from ingestion.audit import AUDIT_DDL
 from serving.disclosure import DisclosureRules
-from serving.publish import export_parquet
-from serving.tiers import published_tiers, publish_tiers
+from serving.tiers import export_tiers, publish_tiers
 
 #: Every table CONTRACT.md promises in serving.duckdb (audit.current_loads: the view of ingestion/audit.py,
 #: published as a table).
@@ -505,7 +504,7 @@ def build_tiered_warehouse(warehouse: Path, run_id: str = "run-1") -> Path:
     """A WAREHOUSE_DIR as the pipeline publishes it (docs/connecting.md): :func:`build_enterprise_db` as its
     ``warehouse.duckdb``, then the real :func:`serving.tiers.publish_tiers` (public ``serving.duckdb``,
     ``restricted/``, ``groups/<group>/``, with the default disclosure rules) and the real
-    :func:`serving.publish.export_parquet` of every tier, as the ``parquet_exports`` asset runs it.
+    :func:`serving.tiers.export_tiers`, as the ``parquet_exports`` asset runs it.
     ``WAREHOUSE_DIR`` points at ``warehouse`` meanwhile and is restored afterwards."""
     warehouse.mkdir(parents=True, exist_ok=True)
     build = build_enterprise_db(warehouse / "warehouse.duckdb")
@@ -513,8 +512,7 @@ def build_tiered_warehouse(warehouse: Path, run_id: str = "run-1") -> Path:
     os.environ["WAREHOUSE_DIR"] = str(warehouse)
     try:
         publish_tiers(build, run_id, DisclosureRules())
-        for _, serving_db, exports, mode in published_tiers():
-            export_parquet(serving_db, exports, file_mode=mode)
+        export_tiers()
     finally:
         if previous is None:
             del os.environ["WAREHOUSE_DIR"]

@@ -124,6 +124,7 @@ def run_shell(code: str, cwd: Path, stdin: str = "") -> subprocess.CompletedProc
 def test_every_recipe_of_the_doc_is_run_here():
     assert set(recipes()) == {
         "sql-freshness", "cli", "sql-targets", "sql-soe", "python-duckdb", "python-tiers", "polars", "sql-parquet",
+        "sql-parquet-periods",
         "superset-install", "superset-engine-params", "sqlalchemy-query", "sqlalchemy-reflect",
         "evidence-link", "evidence-connection", "evidence-query", "evidence-package-json",
     }
@@ -293,6 +294,22 @@ def test_duckdb_reads_a_parquet_export_without_a_database_file(root: Path, monke
         rows = con.sql(recipe("sql-parquet", root)).fetchall()
 
     assert rows == query(root / "warehouse" / "serving.duckdb", "select * from marts.target_tracking")
+
+
+def test_duckdb_reads_the_enterprise_facts_exported_by_period_as_one_table(root: Path, monkeypatch: pytest.MonkeyPatch):
+    restricted = root / "warehouse" / "restricted"
+    folder = restricted / "exports" / "marts" / "fct_enterprise_submissions"
+    periods = [p for (p,) in query(restricted / "serving.duckdb", "select distinct period from marts.fct_enterprise_submissions order by 1")]
+    assert sorted(p.name for p in folder.iterdir()) == [f"period_{p}.parquet" for p in periods]
+    assert not (folder.parent / "fct_enterprise_submissions.parquet").exists()
+    monkeypatch.chdir(root)
+    with duckdb.connect() as con:
+        rows = con.sql(recipe("sql-parquet-periods", root)).fetchall()
+
+    assert rows == query(
+        restricted / "serving.duckdb",
+        "select period, count(*) from marts.fct_enterprise_submissions group by period order by period",
+    )
 
 
 # --- Superset / SQLAlchemy ------------------------------------------------------------------------------------

@@ -562,3 +562,111 @@ def test_a_subset_published_is_taken_over_or_updated_by_period_like_a_table(buil
     assert (unchanged["updated_by_period"], unchanged["taken_over"]) == ({}, [FACTS])
     assert _all_rows(publications[0].serving_db, [FACTS])[FACTS] == sorted(
         query(build_db, f"select * from {FACTS} where region_code = '{regions[0]}'"), key=repr)
+
+
+def _exported_files(exports: Path) -> dict[str, tuple[int, int]]:
+    return {p.relative_to(exports).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns) for p in exports.rglob("*.parquet")}
+
+
+def test_a_table_exported_by_period_writes_one_file_per_period_and_only_the_periods_that_changed(
+    build_db: Path, tmp_path: Path
+):
+    serving, exports = tmp_path / "serving.duckdb", tmp_path / "exports"
+    publish_serving_database(build_db, serving, "run-1")
+    export_parquet(serving, exports)  # the table as one file, as older code exported it
+    periods = [p for (p,) in query(serving, f"select distinct period from {FACTS} order by 1")]
+    left = exports / "marts" / "fct_indicator_values.tmp-99999.0" / "period=2021"  # by an export killed mid-way
+    left.mkdir(parents=True)
+    (left / "data_0.parquet").write_bytes(b"PAR1")
+
+    first = export_parquet(serving, exports, by_period={FACTS})
+
+    folder = "marts/fct_indicator_values"
+    assert sorted(f for f in _exported_files(exports) if f.startswith("marts/fct_indicator_values")) == [
+        f"{folder}/period_{p}.parquet" for p in periods
+    ]
+    entry = first["tables"][FACTS]
+    assert (entry["path"], entry["by"], [f["period"] for f in entry["files"]]) == (f"{folder}/", "period", periods)
+    assert entry["row_count"] == sum(f["row_count"] for f in entry["files"]) == query(serving, f"select count(*) from {FACTS}")[0][0]
+    everything = f"read_parquet('{exports / folder}/*.parquet')"
+    assert _all_rows(serving, [FACTS])[FACTS] == sorted(query(serving, f"select * from {everything}"), key=repr)
+    assert query(serving, f"select distinct typeof(period) from {everything}") == [("VARCHAR",)]  # not a Hive partition
+    assert not left.parent.exists()
+
+    before = _exported_files(exports)
+    _edit(build_db, f"update {FACTS} set value = value + 1 where period = '2022'")  # a changed period
+    _edit(build_db, f"insert into {FACTS} select * replace ('2024' as period) from {FACTS} where period = '2021'")  # a new one
+    _edit(build_db, f"delete from {FACTS} where period = '2021'")  # a period gone
+    publish_serving_database(build_db, serving, "run-2")
+    second = export_parquet(serving, exports, by_period={FACTS})
+
+    after = _exported_files(exports)
+    assert {f for f in before.keys() & after.keys() if before[f] != after[f]} == {f"{folder}/period_2022.parquet"}
+    assert set(after) - set(before) == {f"{folder}/period_2024.parquet"}
+    assert set(before) - set(after) == {f"{folder}/period_2021.parquet"}
+    assert _all_rows(serving, [FACTS])[FACTS] == sorted(query(serving, f"select * from {everything}"), key=repr)
+    assert second["run_id"] == "run-2"
+
+    (exports / folder / "period_2023.parquet").write_bytes(b"edited by hand")
+    publish_serving_database(build_db, serving, "run-3")
+    export_parquet(serving, exports, by_period={FACTS})
+    assert _all_rows(serving, [FACTS])[FACTS] == sorted(query(serving, f"select * from {everything}"), key=repr)
+
+    export_parquet(serving, exports)  # no longer by period: one file again, the folder removed
+    assert not (exports / folder).exists()
+    assert sorted(query(serving, f"select * from '{exports / folder}.parquet'"), key=repr) == _all_rows(serving, [FACTS])[FACTS]
+
+
+def test_periods_are_hashed_when_the_serving_file_is_not_the_one_its_record_describes(
+    build_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    serving, exports = tmp_path / "serving.duckdb", tmp_path / "exports"
+    publish_serving_database(build_db, serving, "run-1")
+    export_parquet(serving, exports, by_period={FACTS})
+    _edit(build_db, f"update {FACTS} set value = value + 1 where period = '2022'")
+    publish_serving_database(build_db, serving, "run-2")
+    os.utime(serving, ns=(0, 0))  # touched since its publication recorded what it holds
+    hashed = []
+    monkeypatch.setattr(publish, "_file_digests", lambda con, tables, real=publish._file_digests: hashed.extend(tables) or real(con, tables))
+    before = _exported_files(exports)
+
+    export_parquet(serving, exports, by_period={FACTS})
+
+    after = _exported_files(exports)
+    assert hashed == [FACTS]
+    assert {f for f in before if before[f] != after[f]} == {"marts/fct_indicator_values/period_2022.parquet"}
+    assert sorted(query(serving, f"select * from '{exports}/marts/fct_indicator_values/*.parquet'"), key=repr) == _all_rows(
+        serving, [FACTS]
+    )[FACTS]
+
+
+def test_periods_are_written_in_passes_and_one_at_a_time_when_duckdb_splits_a_period(
+    build_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    serving = tmp_path / "serving.duckdb"
+    _edit(build_db, f"insert into {FACTS} select t.* from {FACTS} t, range(3000)")  # periods interleaved over many chunks
+    publish_serving_database(build_db, serving, "run-1")
+    periods = [p for (p,) in query(serving, f"select distinct period from {FACTS} order by 1")]
+    assert len(periods) > 2
+    monkeypatch.setattr(publish, "PERIODS_PER_PASS", 2)
+    with caplog.at_level("WARNING", logger=publish.__name__):
+        passes = export_parquet(serving, tmp_path / "passes", by_period={FACTS})
+    assert caplog.text == ""  # every period came from a partitioned write
+
+    def one_file_open(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect(str(path), read_only=read_only)
+        # DuckDB then closes a period's file to write the next one, and opens another for its next rows
+        con.execute("set partitioned_write_max_open_files = 1; set partitioned_write_flush_threshold = 1")
+        return con
+
+    monkeypatch.setattr(publish, "connect", one_file_open)
+    with caplog.at_level("WARNING", logger=publish.__name__):
+        split = export_parquet(serving, tmp_path / "split", by_period={FACTS})
+
+    assert "the partitioned write is not one file per period; written a period at a time" in caplog.text
+    for exports, manifest in ((tmp_path / "passes", passes), (tmp_path / "split", split)):
+        folder = exports / "marts" / "fct_indicator_values"
+        assert sorted(p.name for p in folder.iterdir()) == [f"period_{p}.parquet" for p in periods]
+        assert [f["period"] for f in manifest["tables"][FACTS]["files"]] == periods
+        assert sorted(query(serving, f"select * from '{folder}/*.parquet'"), key=repr) == _all_rows(serving, [FACTS])[FACTS]
+        assert sorted(p.name for p in (exports / "marts").iterdir() if p.is_dir()) == ["fct_indicator_values"]  # no staging left

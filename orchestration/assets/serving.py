@@ -20,8 +20,7 @@ from core import settings
 from orchestration.conditions import ON_CHANGE
 from orchestration.fingerprint import INPUTS_TAG
 from orchestration.resources import WarehouseResource
-from serving.publish import export_parquet
-from serving.tiers import DECISIONS_TABLE, published_tiers, publish_tiers
+from serving.tiers import DECISIONS_TABLE, export_tiers, publish_tiers
 from serving.report import build_indicator_report
 
 if TYPE_CHECKING:
@@ -144,20 +143,22 @@ def build_serving_database_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDe
     automation_condition=ON_CHANGE,
     description=(
         "<tier>/exports/<schema>/<table>.parquet from each published serving database (public: WAREHOUSE_DIR/exports; "
-        "restricted: WAREHOUSE_DIR/restricted/exports; one per group), plus manifest.json."
+        "restricted: WAREHOUSE_DIR/restricted/exports; one per group), plus manifest.json. The restricted tier and the "
+        "group extracts export the enterprise facts one file per period: <table>/period_<period>.parquet."
     ),
 )
 def parquet_exports(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    files, rows = 0, 0
+    tables, files, rows = 0, 0, 0
     with warehouse.doing("exporting Parquet"):
-        for tier, serving_db, exports, mode in published_tiers():
-            manifest = export_parquet(serving_db, exports, file_mode=mode)
-            files += len(manifest["tables"])
+        for tier, manifest in export_tiers():
+            tables += len(manifest["tables"])
+            files += sum(len(t.get("files", [t])) for t in manifest["tables"].values())
             rows += sum(t["row_count"] for t in manifest["tables"].values())
-            context.log.info(f"{tier}: exported {len(manifest['tables'])} tables to {exports}")
+            context.log.info(f"{tier.name}: exported {len(manifest['tables'])} tables to {tier.exports_dir}")
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(settings.exports_dir())),
+            "tables": tables,
             "files": files,
             "rows": rows,
         }
