@@ -14,6 +14,8 @@ Importing this package is cheap; Great Expectations (seconds to import) loads on
 
 from __future__ import annotations
 
+import importlib
+import threading
 from typing import Any
 
 from expectations.results import ExpectationOutcome, SuiteResult, record_results
@@ -29,6 +31,7 @@ _LAZY = {
 
 __all__ = [
     "SUITES",
+    "import_great_expectations_meanwhile",
     "Expect",
     "ExpectationOutcome",
     "Suite",
@@ -41,7 +44,11 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        import importlib
-
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'expectations' has no attribute {name!r}")
+
+
+def import_great_expectations_meanwhile() -> None:
+    """Import Great Expectations (3-4 s) in a background thread, for the validations that follow: call it when
+    the process is about to wait on another one (the dbt build). A later import waits for this one to finish."""
+    threading.Thread(target=importlib.import_module, args=("expectations.runner",), name="import GX", daemon=True).start()

@@ -9,11 +9,13 @@ Dagster three events per expectation and run (about 6 s per run for the 179 expe
 per-expectation detail is in the quality report and ``audit.quality_results``.
 
 The suites run as two steps (``QUALITY_CHECKS``, multi-asset checks that run the selected suites only):
-``quality_of_loads``, the suites of the raw tables and the load audit, before the dbt build (so their
-results are in the report even when the build fails), and ``quality_of_build``, the suites that read what
-dbt writes (the marts; a mapped table validated against the reference seeds), after it. One step validates
-its suites in one GX context and builds their report pages once (each suite as its own step spent half its
-time on that).
+``quality_of_loads``, the suites of the raw tables and the load audit, and ``quality_of_build``, the suites
+that read what dbt writes (the marts; a mapped table validated against the reference seeds), after the dbt
+build. One step validates its suites in one GX context and builds their report pages once (each suite as its
+own step spent half its time on that). ``quality_of_loads`` does not depend on the dbt build, so its results
+are in the report even when the build fails; it runs after it all the same (the dbt step has the higher
+priority): while dbt runs in its own process, the run's process imports Great Expectations
+(:func:`expectations.import_great_expectations_meanwhile`, 3-4 s) instead of waiting.
 
 Each step, under the warehouse writer lock (so no other process writes the file meanwhile), validates
 read-only, puts its results into the quality report, appends them to ``audit.quality_results``, then puts
@@ -152,7 +154,7 @@ def _quality_checks() -> list[dg.AssetChecksDefinition]:
     return [
         suites_check(
             "quality_of_loads", loads, built_by_dbt,
-            "The expectation suites of what ingestion loaded (raw tables and load audit), before the dbt build.",
+            "The expectation suites of what ingestion loaded (raw tables and load audit), independent of the dbt build.",
         ),
         suites_check(
             "quality_of_build", build, built_by_dbt,

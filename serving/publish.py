@@ -676,7 +676,7 @@ def _build_serving_file(
                 "and schema_name <> 'meta'").fetchall()}
             for table, periods in by_period.items():
                 _replace_periods(con, table, rows_sql(tables[table]), periods)
-            by_period = {t: len(periods) for t, periods in by_period.items() if _holds(con, t, digests[t])}
+            by_period = {t: len(periods) for t, periods in by_period.items() if _holds(con, t, digests[t], periods)}
             for table in sorted(existing - set(kept) - set(by_period)):
                 con.execute(f"drop table {_qualified(table)}")
             for schema in sorted({table.split(".", 1)[0] for table in tables}):
@@ -746,12 +746,21 @@ def _carry_comments(con: duckdb.DuckDBPyConnection, table: str) -> None:
         _copy_comments(con, BUILD_CATALOG, *table.split(".", 1))
 
 
-def _holds(con: duckdb.DuckDBPyConnection, table: str, expected: TableDigest) -> bool:
-    """Whether the table updated a period at a time now hashes to the build's digest (else it is written whole)."""
-    found = _file_digests(con, [table])[table]
-    if found.digest != expected.digest:
+def _holds(con: duckdb.DuckDBPyConnection, table: str, expected: TableDigest, periods: Sequence[Any]) -> bool:
+    """Whether the table updated a period at a time now hashes to the build's digest (else it is written whole).
+    Only the rewritten ``periods`` are hashed again, with the table's columns, descriptions and row count: its
+    other periods are those of the copied file, whose sums are the build's (that is why they were not
+    rewritten). Hashing all of it again took 0.5 s per ten million rows and tier."""
+    catalog = con.execute("select current_database()").fetchone()[0]
+    columns = tuple((c[0], c[1]) for c in con.execute(f"describe {_qualified(table)}").fetchall())
+    query = f"select * from {_qualified(table)} where {_in_periods(periods)}"
+    rewritten = [(period, part) for (_, period), part in _hash_sums(con, query, columns, None).items()] if periods else []
+    kept = [(period, part) for period, part in (expected.partitions or {}).items() if period not in periods]
+    found = _digest(columns, _comments(con, catalog, table), kept + rewritten)
+    rows = con.execute(f"select count(*) from {_qualified(table)}").fetchone()[0]
+    if (found.digest, rows) != (expected.digest, expected.rows):
         logger.warning("%s: updated by period, it does not hash to the build's table: written whole", table)
-    return found.digest == expected.digest
+    return (found.digest, rows) == (expected.digest, expected.rows)
 
 
 def has_relation(con: duckdb.DuckDBPyConnection, catalog: str, table: str) -> bool:

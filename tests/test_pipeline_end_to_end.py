@@ -61,6 +61,11 @@ def test_pipeline_run_succeeds(pipeline: PipelineRun):
     assert pipeline.result.success
 
 
+def test_the_checks_of_the_loads_run_after_the_dbt_build_whose_wait_imports_great_expectations(pipeline: PipelineRun):
+    started = [e.step_key for e in pipeline.result.all_events if e.event_type_value == "STEP_START"]
+    assert started.index("warehouse_dbt_models") < started.index("quality_of_loads") < started.index("reports__quality")
+
+
 def test_published_rd_intensity_reconciles_for_china_and_chongqing(pipeline: PipelineRun):
     rows = query(
         pipeline.build_db,

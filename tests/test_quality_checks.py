@@ -147,7 +147,7 @@ def test_check_results_are_recorded_and_reported(warehouse_dir: Path) -> None:
 
 def test_every_suite_has_an_errors_and_a_warnings_check_in_one_of_two_steps() -> None:
     """Blocking: the errors check of a suite on marts. The suites that read what dbt writes run after the build;
-    the others (the loads) before it, so they are reported when the build fails."""
+    the others (the loads) do not depend on it, so they are reported when the build fails."""
     loads, build = QUALITY_CHECKS
     assert (loads.node_def.name, build.node_def.name) == ("quality_of_loads", "quality_of_build")
     dbt_keys = set(warehouse_dbt_models.keys)

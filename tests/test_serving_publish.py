@@ -499,18 +499,24 @@ def test_a_publication_takes_what_an_untouched_file_holds_from_its_record_and_ha
     build_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     """Each publication records what the file holds; the next one hashes none of the published tables while
-    the file is the one written (only the table it updated, against the build), all of them once it is not."""
+    the file is the one written (only the period it updated, against the build), all of them once it is not."""
     serving = tmp_path / "serving.duckdb"
     publish_serving_database(build_db, serving, "run-1")
     hashed: list[list[str]] = []
     hash_tables = publish._file_digests
     monkeypatch.setattr(publish, "_file_digests", lambda con, tables: (hashed.append(sorted(tables)) if tables else None) or hash_tables(con, tables))
+    queries: list[str] = []
+    hash_sums = publish._hash_sums
+    monkeypatch.setattr(publish, "_hash_sums", lambda con, query, *args: queries.append(query) or hash_sums(con, query, *args))
     _edit(build_db, f"update {FACTS} set value = value + 1 where period = '2022'")
 
     second = publish_serving_database(build_db, serving, "run-2")
 
     assert second["updated_by_period"] == {FACTS: 1}
-    assert hashed == [[FACTS]]  # the updated table checked against the build's digest, nothing else
+    assert hashed == []  # no published table hashed whole
+    assert [q for q in queries if "warehouse" not in q] == [  # the build's tables aside: the period rewritten
+        """select * from "marts"."fct_indicator_values" where ("period" in ('2022'))"""
+    ]
     hashed.clear()
     os.utime(serving)  # opened read-write, restored, copied over: the record no longer vouches for it
 

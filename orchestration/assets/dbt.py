@@ -20,7 +20,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 
 from core import settings
-from expectations import ExpectationOutcome, SuiteResult, record_results
+from expectations import ExpectationOutcome, SuiteResult, import_great_expectations_meanwhile, record_results
 from orchestration.assets.serving import SERVING_DATABASE_KEY
 from orchestration.conditions import ON_CHANGE
 from orchestration.dbt_project import dbt_project
@@ -157,6 +157,8 @@ def dbt_process(invocation: DbtCliInvocation, warehouse: WarehouseResource) -> I
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=DBT_TRANSLATOR,
+    # before the other steps ready to run (the checks of the loads): they import GX while dbt runs
+    op_tags={"dagster/priority": "1"},
 )
 def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """`dbt build`: every seed, model and data test, in dependency order (dbt runs as one writer). The unit
@@ -166,6 +168,7 @@ def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
         target = dbt_target_path(context.run_id, "build")
         command = ["build", "--exclude-resource-type", "unit_test"]
         with dbt_process(dbt.cli(dbt_args(command, warehouse), context=context, target_path=target), warehouse) as build:
+            import_great_expectations_meanwhile()  # this process waits for dbt's events meanwhile
             try:
                 yield from build.stream()
             except Exception:  # a failed source test fails the build: its outcome is recorded all the same
