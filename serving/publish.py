@@ -727,6 +727,7 @@ def _replace_periods(con: duckdb.DuckDBPyConnection, table: str, query: str, per
         in_periods = _in_periods(periods)
         con.execute(f"delete from {_qualified(table)} where {in_periods}")
         con.execute(f"insert into {_qualified(table)} select * from ({query}) where {in_periods}")
+    _carry_comments(con, table)
 
 
 def _in_periods(periods: Sequence[Any]) -> str:
@@ -737,7 +738,6 @@ def _in_periods(periods: Sequence[Any]) -> str:
         ([f"{column} in ({', '.join(sql_string(str(p)) for p in named)})"] if named else [])
         + ([f"{column} is null"] if None in periods else [])
     ) + ")"
-    _carry_comments(con, table)
 
 
 def _carry_comments(con: duckdb.DuckDBPyConnection, table: str) -> None:

@@ -457,6 +457,22 @@ def test_a_changed_table_with_periods_is_updated_in_the_copy_a_period_at_a_time(
     assert [_by_period(second), _by_period(third)] == [f"{FACTS} (3 periods)", "none updated by period"]
 
 
+def test_a_table_updated_by_period_takes_the_build_s_descriptions(build_db: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture):
+    serving = tmp_path / "serving.duckdb"
+    publish_serving_database(build_db, serving, "run-1")
+    _edit(build_db, f"update {FACTS} set value = value + 1 where period = '2022'")
+    _edit(build_db, f"comment on column {FACTS}.value is 'The value (edited)'")
+
+    with caplog.at_level("WARNING", logger=publish.__name__):
+        second = publish_serving_database(build_db, serving, "run-2")
+
+    assert second["updated_by_period"] == {FACTS: 1}
+    assert "written whole" not in caplog.text
+    assert query(serving, "select comment from duckdb_columns() where table_name = 'fct_indicator_values' and column_name = 'value'") == [
+        ("The value (edited)",)
+    ]
+
+
 def test_periods_edited_in_the_published_file_are_rewritten_too(build_db: Path, tmp_path: Path):
     serving = tmp_path / "serving.duckdb"
     publish_serving_database(build_db, serving, "run-1")
