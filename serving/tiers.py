@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -347,10 +347,8 @@ def published_tiers() -> list[PublishedTier]:
     return tiers
 
 
-def export_tiers() -> list[tuple[PublishedTier, dict[str, Any]]]:
-    """Write the Parquet exports of every published tier (:func:`serving.publish.export_parquet`); returns each
-    tier with its manifest."""
-    return [
-        (tier, export_parquet(tier.serving_db, tier.exports_dir, file_mode=tier.file_mode, by_period=tier.by_period))
-        for tier in published_tiers()
-    ]
+def export_tiers() -> Iterator[tuple[PublishedTier, dict[str, Any]]]:
+    """Write the Parquet exports of every published tier (:func:`serving.publish.export_parquet`), yielding each
+    tier with its manifest as it is done."""
+    for tier in published_tiers():
+        yield tier, export_parquet(tier.serving_db, tier.exports_dir, file_mode=tier.file_mode, by_period=tier.by_period)

@@ -512,7 +512,7 @@ def build_tiered_warehouse(warehouse: Path, run_id: str = "run-1") -> Path:
     os.environ["WAREHOUSE_DIR"] = str(warehouse)
     try:
         publish_tiers(build, run_id, DisclosureRules())
-        export_tiers()
+        list(export_tiers())
     finally:
         if previous is None:
             del os.environ["WAREHOUSE_DIR"]
