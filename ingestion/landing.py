@@ -42,6 +42,8 @@ from ingestion.audit import LoadAttempt, LoadSummary, record_attempt
 SKIPPED_PREFIXES = (".", "~$")
 REMOVED = "removed from the landing folder"
 REPLACED = "replaced by new content of the same file"
+#: Why a file of no bytes fails to load (a copy or an export cut off before it wrote anything).
+EMPTY_FILE = "the file is empty (0 bytes)"
 
 
 class LandingError(Exception):

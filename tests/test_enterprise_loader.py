@@ -393,6 +393,9 @@ def test_a_malformed_line_fails_the_whole_file_without_loading_its_valid_rows(la
         ("broken.parquet", b"PAR1 not really parquet", "enterprise/broken.parquet: not a readable Parquet file: "),
         ("binary.csv", bytes(range(256)) * 4, "enterprise/binary.csv: not a text file in a supported encoding: "),
         ("no_header.csv", "甲,乙,丙\n1,2,3\n".encode(), "enterprise/no_header.csv: no header row with the format 5 columns"),
+        ("empty.csv", b"", "enterprise/empty.csv: the file is empty (0 bytes)"),
+        ("empty.parquet", b"", "enterprise/empty.parquet: the file is empty (0 bytes)"),
+        ("empty.xlsx", b"", "enterprise/empty.xlsx: the file is empty (0 bytes)"),
     ],
 )
 def test_unreadable_files_fail_with_an_error_naming_the_file(landing: Path, con, name, content, error):

@@ -239,6 +239,7 @@ def test_a_duplicate_whose_other_row_breaks_a_rule_loads(landing: Path, con):
         ("broken.xlsx", b"PK\x03\x04 not a workbook", "registers/broken.xlsx: not a readable XLSX workbook: "),
         ("latin1.csv", "record_id,uscc\nR,\xe9\xff\n".encode("latin-1"), "registers/latin1.csv: not a text file in a supported encoding"),
         ("no_header.csv", "甲,乙,丙\n1,2,3\n".encode(), "registers/no_header.csv: no header row with the format 6 columns"),
+        ("empty.csv", b"", "registers/empty.csv: the file is empty (0 bytes)"),
         ("no_uscc.csv", ("record_id,holder_name,group_name,kind,title,recognized_by,recognized_on,reference\n"
                          "R,a,,white_list_platform,t,b,2024-01-01,x\n").encode(),
          "registers/no_uscc.csv: missing required column(s): 统一社会信用代码 / uscc"),

@@ -174,14 +174,16 @@ def test_malformed_files_of_every_format_fail_with_file_place_and_reason_and_ear
     put(landing, "b/no_unit.csv", "REF_AREA,INDICATOR,TIME_PERIOD,OBS_VALUE\nCN,gdp,2022,1\n".encode(), sidecar("sdmx_csv"))
     put(landing, "b/ragged.csv", sdmx_reordered_with_bom()[:-12], sidecar("sdmx_csv"))
     put(landing, "b/not_a_workbook.xlsx", b"PK\x03\x04", sidecar("bulletin_xlsx"))
+    put(landing, "b/empty.csv", b"", sidecar())
 
     summary = load_releases(con, landing)
 
-    assert (summary.files_skipped, summary.files_loaded, summary.files_failed) == (1, 0, 6)
+    assert (summary.files_skipped, summary.files_loaded, summary.files_failed) == (1, 0, 7)
     assert rows(con, "select error from audit.load_log where status = 'failed' order by source_file") == [
         ("releases/b/cut.json line 1 column 524: not valid JSON: Unterminated string starting at",),
         ("releases/b/cut_in_char.csv: truncated: the file ends inside a GB18030 character (byte 160 of 161)",),
         ("releases/b/cut_mid_row.csv line 6: truncated or an unclosed quote: the file ends inside a quoted field",),
+        ("releases/b/empty.csv: the file is empty (0 bytes)",),
         ("releases/b/no_unit.csv line 1: header lacks UNIT_MEASURE; SDMX-CSV needs the columns "
          "REF_AREA,INDICATOR,UNIT_MEASURE,TIME_PERIOD,OBS_VALUE",),
         ("releases/b/not_a_workbook.xlsx: not a readable xlsx workbook (BadZipFile: File is not a zip file)",),
