@@ -24,6 +24,7 @@ It returns the contents not loaded yet, failed ones included (a failed file is r
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
@@ -44,6 +45,10 @@ REMOVED = "removed from the landing folder"
 REPLACED = "replaced by new content of the same file"
 #: Why a file of no bytes fails to load (a copy or an export cut off before it wrote anything).
 EMPTY_FILE = "the file is empty (0 bytes)"
+
+
+#: Why a file whose name is not UTF-8 fails to load (see :func:`landing_name`).
+NON_UTF8_NAME = "the file name is not UTF-8 (each byte that is not is shown as \\xNN): rename the file"
 
 
 class LandingError(Exception):
@@ -127,6 +132,31 @@ def kind_folder(landing_dir: Path, kind: str, *, required: bool) -> Path | None:
     return None
 
 
+def landing_name(path: Path, root: Path) -> str:
+    """``path`` relative to ``root``, with forward slashes: how the warehouse names a file (``source_file``).
+
+    A name that is not UTF-8 (a GBK name unpacked on Linux from an archive made on Windows) has each byte
+    that is not written ``\\xNN``: a name every output can hold and print, and different for different
+    files; :func:`land` fails such a file (:data:`NON_UTF8_NAME`), asking for a new name."""
+    return os.fsencode(path.relative_to(root).as_posix()).decode("utf-8", "backslashreplace")
+
+
+def _is_utf8(path: Path) -> bool:
+    try:
+        os.fsencode(path).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _non_utf8_name_error(file: LandingFile) -> str:
+    """The failure of a file whose name is not UTF-8, with the name read as GB18030 when that reads."""
+    error = f"{file.source_file}: {NON_UTF8_NAME}"
+    with contextlib.suppress(UnicodeDecodeError):
+        error += f" (read as GB18030, its name is {os.fsencode(file.path.name).decode('gb18030')})"
+    return error
+
+
 def discover(landing_dir: Path, kind: str, extensions: Iterable[str], *, required: bool = False) -> list[Path]:
     """Every file of ``landing_dir/kind/**`` with one of ``extensions`` (``.csv``, any case), by path;
     hidden files and folders and Office lock files left out."""
@@ -193,7 +223,7 @@ def scan(
         files.append(
             LandingFile(
                 path=path,
-                source_file=path.relative_to(landing_dir).as_posix(),
+                source_file=landing_name(path, landing_dir),
                 sha256=sha256_of(path),
                 sidecar_sha256=sha256_of(sidecar_file) if sidecar_file is not None and sidecar_file.is_file() else None,
             )
@@ -291,7 +321,10 @@ def land(
             attempt = LoadAttempt(
                 source_file=file.source_file, sha256=file.sha256, sidecar_sha256=file.sidecar_sha256, kind=kind.name
             )
-            load(file, attempt)
+            if _is_utf8(file.path):
+                load(file, attempt)
+            else:
+                record_attempt(con, attempt.fail(_non_utf8_name_error(file)))
             summary.attempts.append(attempt)
             if attempt.status == "loaded":
                 original = attempt

@@ -15,7 +15,7 @@ import json
 import dagster as dg
 
 from core import settings
-from ingestion.landing import LandingError
+from ingestion.landing import LandingError, landing_name
 from orchestration import fingerprint
 from orchestration.assets.ingestion import RAW_ASSETS
 from orchestration.checks import QUALITY_CHECKS, QUALITY_REPORT_KEY
@@ -77,7 +77,7 @@ def landing_stamps() -> dict[str, str]:
     stamps = {}
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         stat = path.stat()
-        stamps[path.relative_to(root).as_posix()] = f"{stat.st_size}:{stat.st_mtime_ns}"
+        stamps[landing_name(path, root)] = f"{stat.st_size}:{stat.st_mtime_ns}"
     return stamps
 
 

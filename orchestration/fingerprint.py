@@ -33,7 +33,7 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -44,7 +44,8 @@ from typing import Any
 import yaml
 
 from core import settings
-from ingestion.landing import SKIPPED_PREFIXES, LandingError, kind_folder, sha256_of
+from ingestion.landing import SKIPPED_PREFIXES, LandingError, kind_folder, landing_name, sha256_of
+from orchestration.partitions import partition_of, why_not_read
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 #: Set to 1 (or true, yes) to rebuild and publish even when nothing changed (`make rebuild`).
@@ -127,11 +128,11 @@ def _visible(relative: Path) -> bool:
     return not any(part.startswith(SKIPPED_PREFIXES) for part in relative.parts)
 
 
-def _hash_files(root: Path, *, skip_dirs: frozenset[str] = frozenset(), prefix: str = "") -> dict[str, str]:
-    """sha256 of every visible file below ``root`` (not in ``skip_dirs`` at its top, nor ``__pycache__``)."""
-    hashes = {}
+def _files(root: Path, *, skip_dirs: frozenset[str] = frozenset()) -> Iterator[tuple[str, Path]]:
+    """``(name relative to root, path)`` of every visible file below ``root`` (not in ``skip_dirs`` at its
+    top, nor ``__pycache__``)."""
     if not root.is_dir():
-        return hashes
+        return
     for path in root.rglob("*"):
         relative = path.relative_to(root)
         if (
@@ -142,14 +143,25 @@ def _hash_files(root: Path, *, skip_dirs: frozenset[str] = frozenset(), prefix: 
             or not path.is_file()
         ):
             continue
-        hashes[prefix + relative.as_posix()] = sha256_of(path)
-    return hashes
+        yield landing_name(path, root), path
+
+
+def _hash_files(root: Path, *, skip_dirs: frozenset[str] = frozenset(), prefix: str = "") -> dict[str, str]:
+    """sha256 of every file of :func:`_files`, by its name relative to ``root`` after ``prefix``."""
+    return {prefix + name: sha256_of(path) for name, path in _files(root, skip_dirs=skip_dirs)}
 
 
 def landing_part(landing_dir: Path) -> dict[str, str]:
-    """sha256 of every file the loaders could read, by path relative to LANDING_DIR."""
+    """sha256 of every file the loaders read (data files and release sidecars), by path relative to
+    LANDING_DIR: a file no loader reads (:func:`orchestration.partitions.why_not_read`) changes nothing."""
     kind_folder(landing_dir, "releases", required=True)  # a LandingError as the loader would raise it
-    return _hash_files(landing_dir)
+    return {name: sha256_of(path) for name, path in _files(landing_dir) if partition_of(name) is not None}
+
+
+def unread_landing_files(landing_dir: Path) -> dict[str, str]:
+    """The visible files of LANDING_DIR that no loader reads, with why (documentation aside)."""
+    found = {name: why_not_read(name) for name, _ in _files(landing_dir)}
+    return {name: why for name, why in sorted(found.items()) if why is not None}
 
 
 def seeds_version(repo_root: Path = REPO_ROOT) -> str:

@@ -58,6 +58,25 @@ def partition_of(landing_path: str) -> tuple[str, str] | None:
     return kind_name, key
 
 
+#: Files of the landing folder that are documentation, not data: not said to be ignored.
+_DOCUMENTATION_SUFFIXES = frozenset({".md"})
+
+
+def why_not_read(landing_path: str) -> str | None:
+    """Why no loader reads a visible file of the landing folder (a path relative to LANDING_DIR), for the
+    run to say so; None when a loader reads it, and for hidden files and documentation (``README.md``)."""
+    if partition_of(landing_path) is not None:
+        return None
+    parts = landing_path.split("/")
+    suffix = Path(landing_path).suffix.lower()
+    if any(part.startswith(SKIPPED_PREFIXES) for part in parts) or suffix in _DOCUMENTATION_SUFFIXES:
+        return None
+    kind = LANDING_KINDS.get(parts[0]) if len(parts) > 1 else None
+    if kind is None:
+        return f"not in a folder of {', '.join(f'{name}/' for name in LANDING_KINDS)}"
+    return f"{kind.name} files are {', '.join(sorted(kind.extensions()))}"
+
+
 def partitions_of(landing_paths: Iterable[str]) -> dict[str, set[str]]:
     """The partitions, by kind, that the given landing paths belong to."""
     keys: dict[str, set[str]] = {}

@@ -138,6 +138,7 @@ def main() -> int:
         ):
             with lock.hold("comparing the inputs with those of the last publication"):
                 inputs, decision = check_inputs(interrupted=bool(interrupted))
+            say_unread_files()
             if decision.current:
                 _print_nothing_changed(run_id, decision, inputs, time.monotonic() - started)
                 return 0
@@ -196,6 +197,24 @@ def check_inputs(interrupted: bool) -> tuple[fingerprint.Fingerprint | None, fin
     except (LandingError, OSError):
         return None, fingerprint.Decision(False, "")
     return inputs, fingerprint.decide(inputs, force=fingerprint.forced(), interrupted=interrupted)
+
+
+#: How many of the files no loader reads a run names.
+UNREAD_SHOWN = 10
+
+
+def say_unread_files() -> None:
+    """Name the files of the landing folder that no loader reads (a file put in the wrong folder, or saved
+    with another extension), with why: they are not loaded, and adding or removing them changes nothing."""
+    try:
+        unread = fingerprint.unread_landing_files(settings.landing_dir())
+    except OSError:
+        return
+    if unread:
+        listed = [f"{name} ({why})" for name, why in unread.items()]
+        more = f"; and {len(listed) - UNREAD_SHOWN} more" if len(listed) > UNREAD_SHOWN else ""
+        _say(f"not loaded: {len(unread)} file(s) of the landing folder that no loader reads: "
+             + "; ".join(listed[:UNREAD_SHOWN]) + more)
 
 
 def _record_success(run_id: str, started_at: datetime, inputs: fingerprint.Fingerprint) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -405,6 +406,24 @@ def test_unreadable_files_fail_with_an_error_naming_the_file(landing: Path, con,
     assert attempt.status == "failed"
     assert attempt.error.startswith(error)
     assert con.execute("select status, error from audit.load_log").fetchall() == [("failed", attempt.error)]
+
+
+def test_a_file_whose_name_is_not_utf8_fails_asking_for_a_new_name_and_the_others_load(landing: Path, con):
+    gbk_name = os.fsdecode("报告_2024.csv".encode("gbk"))  # unpacked on Linux from an archive made on Windows
+    write_csv(landing / "enterprise" / gbk_name, [row(uscc=OTHER_USCC)])
+    write_csv(landing / "enterprise" / "good.csv", [row()])
+    summary = load_submissions(con, landing)
+
+    failed = [a for a in summary.attempts if a.status == "failed"]
+    assert [a.error for a in failed] == [
+        "enterprise/\\xb1\\xa8\\xb8\\xe6_2024.csv: the file name is not UTF-8 (each byte that is not is shown as \\xNN): "
+        "rename the file (read as GB18030, its name is 报告_2024.csv)"
+    ]
+    assert con.execute("select distinct source_file from raw.enterprise_submissions").fetchall() == [("enterprise/good.csv",)]
+
+    (landing / "enterprise" / gbk_name).rename(landing / "enterprise" / "报告_2024.csv")
+    (renamed,) = load_submissions(con, landing).attempts
+    assert (renamed.source_file, renamed.status) == ("enterprise/报告_2024.csv", "loaded")
 
 
 def test_workbook_without_the_template_sheet_fails(landing: Path, con):

@@ -9,6 +9,7 @@ publication (serving database, exports, reports) of the test build database.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from datetime import date
 from pathlib import Path
@@ -133,8 +134,45 @@ def test_what_the_pipeline_does_not_read_leaves_the_fingerprint_as_it_is(landing
     (repo / "ingestion" / "__pycache__").mkdir()
     (repo / "ingestion" / "__pycache__" / "loader.cpython-311.pyc").write_bytes(b"\0")
     (repo / "README.md").write_text("docs")
+    (landing / "stray.csv").write_text("uscc,period\n")  # outside the folders of the kinds
+    (landing / "enterprise" / "notes.txt").write_text("an extension no loader reads")
+    (landing / "enterprise" / "README.md").write_text("documentation")
 
     assert take(landing, repo).digest == before.digest
+
+
+def test_files_no_loader_reads_are_named_with_why_and_documentation_is_not(landing: Path):
+    (landing / "stray.csv").write_text("uscc,period\n")
+    (landing / "enterprise" / "notes.txt").write_text("an extension no loader reads")
+    (landing / "enterprise" / "README.md").write_text("documentation")
+
+    assert fingerprint.unread_landing_files(landing) == {
+        "enterprise/notes.txt": "enterprise files are .csv, .parquet, .xlsx",
+        "stray.csv": "not in a folder of releases/, enterprise/, registers/",
+    }
+
+
+def test_a_run_says_which_files_it_does_not_load_and_why(landing: Path, monkeypatch: pytest.MonkeyPatch, capsys):
+    from orchestration.run import say_unread_files
+
+    monkeypatch.setenv("LANDING_DIR", str(landing))
+    say_unread_files()
+    assert capsys.readouterr().err == ""
+    (landing / "stray.csv").write_text("uscc,period\n")
+    say_unread_files()
+    assert capsys.readouterr().err == (
+        "not loaded: 1 file(s) of the landing folder that no loader reads: "
+        "stray.csv (not in a folder of releases/, enterprise/, registers/)\n"
+    )
+
+
+def test_a_file_name_that_is_not_utf8_is_an_input_named_with_its_bytes_escaped(landing: Path, repo: Path):
+    before = take(landing, repo)
+    name = "报告_2025.csv".encode("gbk")  # unpacked on Linux from an archive made on Windows
+    (landing / "enterprise" / os.fsdecode(name)).write_text("uscc,period\n")
+    after = take(landing, repo)
+
+    assert after.changes(before) == ["landing files: added enterprise/\\xb1\\xa8\\xb8\\xe6_2025.csv"]
 
 
 def test_the_reporting_date_is_today_unless_the_dbt_var_pins_it(landing: Path, repo: Path):
