@@ -180,6 +180,8 @@ def main() -> int:
 
     root = settings.warehouse_dir()
     print(f"\nrun {run_id} {'succeeded' if result.success else 'FAILED'} in {elapsed:.1f} s")
+    if not result.success:
+        print(publication_line(run_id))
     _print_outputs(root)
     return 0 if result.success else 1
 
@@ -258,6 +260,20 @@ def _print_nothing_changed(
     )
     print(f"\nrun {run_id} built nothing in {elapsed:.1f} s: the publication of run {last.run_id} is current")
     _print_outputs(root)
+
+
+def publication_line(run_id: str) -> str:
+    """What BI tools read after run ``run_id`` failed: its publication, if it got that far, or the one it
+    left in place."""
+    from serving.publish import latest_publication
+
+    publication = latest_publication(settings.serving_db_path())
+    if publication is None:
+        return "Nothing is published: there is no serving database yet."
+    said = f"published {publication['published_at']} ({publication['tables']} tables, {publication['rows']} rows)"
+    if publication["run_id"] == run_id:
+        return f"This run published the serving database before it failed: {said}."
+    return f"Nothing of this run is published: the serving database is still the publication of run {publication['run_id']}, {said}."
 
 
 def _print_outputs(root: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from datetime import date
 from pathlib import Path
@@ -222,6 +223,22 @@ def test_nothing_to_do_when_the_last_successful_run_published_the_same_inputs(pu
     assert decision.reason == "nothing changed since run run-1"
     assert decision.last_run.run_id == "run-1" and decision.publication["run_id"] == "run-1"
     assert decision.publication["inputs_sha256"] == fp.digest
+
+
+def test_a_failed_run_says_whether_it_published_and_what_is_published(published, monkeypatch: pytest.MonkeyPatch):
+    from orchestration.run import publication_line
+
+    warehouse, _ = published
+    monkeypatch.setenv("WAREHOUSE_DIR", str(warehouse))
+    assert re.fullmatch(
+        r"Nothing of this run is published: the serving database is still the publication of run run-1, "
+        r"published \S+ \(\d+ tables, \d+ rows\)\.",
+        publication_line("run-2"),
+    )
+    publish_serving_database(warehouse / "warehouse.duckdb", warehouse / "serving.duckdb", "run-2")
+    assert publication_line("run-2").startswith("This run published the serving database before it failed: published ")
+    (warehouse / "serving.duckdb").unlink()
+    assert publication_line("run-3") == "Nothing is published: there is no serving database yet."
 
 
 def test_a_changed_input_rebuilds_and_says_what_changed(published, landing: Path, repo: Path):
