@@ -65,3 +65,25 @@ def write_connection(
             yield con
         finally:
             con.close()
+
+
+def unopenable(db_path: Path | None = None) -> str | None:
+    """Why the build database cannot be opened (not a DuckDB file, damaged, written by a newer DuckDB, held
+    read-write by another program), as one line saying what to do; None when it opens or does not exist
+    yet. Opens it read-only: call it with no read-write connection to it open in this process."""
+    db_path = db_path or settings.warehouse_db_path()
+    if not db_path.exists():
+        return None
+    try:
+        connect(db_path, read_only=True).close()
+    except duckdb.Error as error:
+        problem = str(error).strip().splitlines()[0]
+        if "lock" in problem.lower():
+            todo = "close the program that holds it open and run again"
+        else:
+            todo = (
+                "restore it from a backup, or move it away and run again to build it anew from the landing folder "
+                "(its load log and release vintages then start from that run)"
+            )
+        return f"the build database {db_path} cannot be opened ({problem}); nothing was changed: {todo}"
+    return None

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from core import settings
+from core import settings, warehouse
 from core.locking import Holder, WriterLock
 from expectations.run_summary import render_run_summary
 from ingestion.landing import LandingError
@@ -136,6 +136,10 @@ def main() -> int:
             on_wait=_say,
             on_interrupted=partial(_previous_run_interrupted, interrupted, instance=instance),
         ):
+            if (problem := warehouse.unopenable()) is not None:
+                _say(f"FAILED: {problem}")
+                print(publication_line(run_id))
+                return 1
             with lock.hold("comparing the inputs with those of the last publication"):
                 inputs, decision = check_inputs(interrupted=bool(interrupted))
             say_unread_files()

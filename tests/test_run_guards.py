@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -35,6 +37,47 @@ def test_a_missing_landing_folder_fails_the_run_naming_it_and_publishes_nothing(
         "set LANDING_DIR to the folder that holds releases/"
     ) in run.lines
     assert not (tmp_path / "warehouse" / "serving.duckdb").exists()
+
+
+def test_a_damaged_build_database_fails_the_run_naming_it_and_what_to_do_and_is_left_as_it_is(tmp_path: Path):
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
+    (landing / "releases").mkdir(parents=True)
+    warehouse.mkdir()
+    damaged = warehouse / "warehouse.duckdb"
+    damaged.write_bytes(b"\x00" * 4096 + b"not a DuckDB file")
+    run = PipelineProcess(landing, warehouse)
+
+    assert run.finish() == 1
+    (line,) = [line for line in run.lines if line.startswith("FAILED")]
+    assert line.startswith(f"FAILED: the build database {damaged} cannot be opened (IO Error: ")
+    assert line.endswith(
+        "; nothing was changed: restore it from a backup, or move it away and run again to build it anew from the "
+        "landing folder (its load log and release vintages then start from that run)"
+    )
+    assert "Nothing is published: there is no serving database yet." in run.lines
+    assert "Traceback" not in run.output
+    assert damaged.read_bytes() == b"\x00" * 4096 + b"not a DuckDB file"
+
+
+def test_a_build_database_held_open_by_another_program_is_named_with_what_to_do(tmp_path: Path):
+    from core.warehouse import unopenable
+
+    db = tmp_path / "warehouse.duckdb"
+    duckdb.connect(str(db)).close()
+    assert unopenable(db) is None
+    assert unopenable(tmp_path / "absent.duckdb") is None
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, sys, time; c = duckdb.connect({str(db)!r}); print('open', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline() == "open\n"
+        problem = unopenable(db)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert problem is not None and problem.startswith(f"the build database {db} cannot be opened (IO Error: Could not set lock")
+    assert problem.endswith("; nothing was changed: close the program that holds it open and run again")
 
 
 def test_marts_halved_by_withdrawn_files_are_published_only_once_confirmed(pipeline: PipelineRun, tmp_path: Path):
