@@ -46,6 +46,8 @@ _DISK_FULL = re.compile(r"No space left on device|ENOSPC|disk is full|Could not 
 _QUOTED_PATH = re.compile(r"""["'](/[^"']+)["']""")
 #: A copy's error names the source, then the file it could not write: ``'/a' -> '/b'``.
 _COPY_TARGET = re.compile(r"""-> ["'](/[^"']+)["']""")
+#: The errors Dagster wraps a step's own error in.
+_DAGSTER_WRAPPERS = frozenset({"DagsterExecutionStepExecutionError", "DagsterUserCodeExecutionError"})
 #: ``serving.publish.ShrinkError: `` before an exception's message.
 _EXCEPTION_PREFIX = re.compile(r"^[\w.]+(?:Error|Exception|Failure): ")
 
@@ -97,12 +99,13 @@ def _error_chain_text(error) -> str:
 
 def _step_failure_message(event: dg.DagsterEvent) -> str:
     """What went wrong, as the code that failed said it: a ``dagster.Failure``'s description, else the
-    innermost error's message without Dagster's wrapping and the exception's module path."""
+    error's message under Dagster's wrapping (ours, which says what to do, not the error it was raised from),
+    without the exception's module path."""
     data = event.step_failure_data
     if data.user_failure_data is not None and data.user_failure_data.description:
         return data.user_failure_data.description
     error = data.error
-    while error.cause is not None:
+    while error.cls_name in _DAGSTER_WRAPPERS and error.cause is not None:
         error = error.cause
     return _EXCEPTION_PREFIX.sub("", error.message.strip(), count=1)
 

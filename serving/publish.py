@@ -180,15 +180,25 @@ def _copy_comments(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, na
 
 
 def _copy_publication_history(con: duckdb.DuckDBPyConnection, previous: Path) -> None:
+    """Carry ``meta.publications`` over from the file being replaced. A damaged file (not a DuckDB file any
+    more) is replaced all the same, its history lost and said so: readers must not be left with it. A file
+    another program holds open read-write stops the publication instead: its history is intact."""
     if not previous.exists():
         return
     try:
         con.execute(f"attach {sql_string(str(previous))} as previous (read_only)")
     except duckdb.Error as error:
-        raise PublishError(
-            f"cannot read the publication history of the current serving database {previous}: {error}; "
-            "move the file away to start a new history"
-        ) from error
+        problem = str(error).strip().splitlines()[0]
+        if "lock" in problem.lower():
+            raise PublishError(
+                f"cannot read the publication history of the current serving database {previous} ({problem}): "
+                "close the program that holds it open read-write (readers open it read-only) and run again"
+            ) from error
+        logger.warning(
+            "the current serving database %s cannot be read (%s): it is replaced by a new one, whose publication "
+            "history starts with this publication", previous, problem,
+        )
+        return
     try:
         has_history = con.execute(
             "select count(*) from duckdb_tables() where database_name = 'previous' and schema_name = 'meta' and table_name = 'publications'"

@@ -80,6 +80,25 @@ def test_a_build_database_held_open_by_another_program_is_named_with_what_to_do(
     assert problem.endswith("; nothing was changed: close the program that holds it open and run again")
 
 
+def test_a_failed_step_is_said_with_the_error_our_code_raised_not_the_one_it_was_raised_from():
+    import dagster as dg
+
+    from orchestration.pipeline import PipelineResult
+    from orchestration.run import failure_lines
+    from serving.publish import PublishError
+
+    @dg.op
+    def publish():
+        try:
+            duckdb.connect().execute("select * from read_parquet('/nowhere/x.parquet')")
+        except duckdb.Error as error:
+            raise PublishError("cannot read x: move it away and run again") from error
+
+    result = dg.GraphDefinition("g", node_defs=[publish]).to_job().execute_in_process(raise_on_error=False)
+
+    assert failure_lines(PipelineResult(runs=[result])) == ["FAILED step publish: cannot read x: move it away and run again"]
+
+
 def test_marts_halved_by_withdrawn_files_are_published_only_once_confirmed(pipeline: PipelineRun, tmp_path: Path):
     landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
     shutil.copytree(pipeline.landing_dir, landing)

@@ -106,6 +106,43 @@ def test_every_publication_is_recorded_and_history_is_kept(
     assert published_at.isoformat() == second["published_at"]
 
 
+def test_a_damaged_serving_database_is_replaced_saying_its_history_is_lost(
+    build_db: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    serving = tmp_path / "serving.duckdb"
+    publish_serving_database(build_db, serving, "run-1")
+    with open(serving, "r+b") as damaged:
+        damaged.write(os.urandom(16384))  # its header: not a DuckDB file any more
+
+    publish_serving_database(build_db, serving, "run-2")
+
+    assert query(serving, "select distinct run_id from meta.publications") == [("run-2",)]
+    assert sorted(tables_of(serving)) == sorted([*CONTRACT_TABLES, "meta.publications"])
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warning.startswith(f"the current serving database {serving} cannot be read (IO Error: ")
+    assert warning.endswith("): it is replaced by a new one, whose publication history starts with this publication")
+
+
+def test_a_serving_database_held_open_read_write_is_not_replaced_and_who_holds_it_is_said(build_db: Path, tmp_path: Path):
+    serving = tmp_path / "serving.duckdb"
+    publish_serving_database(build_db, serving, "run-1")
+    (tmp_path / ".serving.duckdb.holds.json").unlink()  # else the untouched file is copied, held open or not
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(serving)!r}); print('open', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline() == "open\n"
+        with pytest.raises(PublishError) as raised:
+            publish_serving_database(build_db, serving, "run-2")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert str(raised.value).startswith(f"cannot read the publication history of the current serving database {serving} (IO Error: ")
+    assert str(raised.value).endswith(": close the program that holds it open read-write (readers open it read-only) and run again")
+    assert query(serving, "select distinct run_id from meta.publications") == [("run-1",)]
+
+
 def test_each_publication_records_the_inputs_it_was_built_from_and_old_histories_carry_over(
     build_db: Path, tmp_path: Path
 ):
