@@ -45,8 +45,6 @@ REMOVED = "removed from the landing folder"
 REPLACED = "replaced by new content of the same file"
 #: Why a file of no bytes fails to load (a copy or an export cut off before it wrote anything).
 EMPTY_FILE = "the file is empty (0 bytes)"
-
-
 #: Why a file whose name is not UTF-8 fails to load (see :func:`landing_name`).
 NON_UTF8_NAME = "the file name is not UTF-8 (each byte that is not is shown as \\xNN): rename the file"
 

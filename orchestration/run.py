@@ -7,7 +7,8 @@ The run holds the warehouse writer lock from start to end (:mod:`core.locking`):
 (or a run of `make dev`) waits and says for whom; a run that finds the previous one interrupted says
 which run and step, and does its work again. SIGTERM and SIGINT stop the run within seconds (dbt
 included) with exit status 143 / 130. Exits 1 when any step failed, with one line per failure (a full
-disk is named as such, with the path), then the run summary of the build database.
+disk is named as such, with the path), then the run summary of the build database and what is published
+now; a build database that cannot be opened fails the run before anything else.
 
 A run whose landing files, seeds, dbt project, code and reporting date are those of the last successful
 run, whose publication is still in place, builds and publishes nothing and says so, naming that
@@ -274,7 +275,10 @@ def publication_line(run_id: str) -> str:
     left in place."""
     from serving.publish import latest_publication
 
-    publication = latest_publication(settings.serving_db_path())
+    serving_db = settings.serving_db_path()
+    publication = latest_publication(serving_db)
+    if publication is None and serving_db.exists():
+        return f"Nothing of this run is published, and {serving_db} cannot be read or records no publication."
     if publication is None:
         return "Nothing is published: there is no serving database yet."
     said = f"published {publication['published_at']} ({publication['tables']} tables, {publication['rows']} rows)"

@@ -237,6 +237,10 @@ def test_a_failed_run_says_whether_it_published_and_what_is_published(published,
     )
     publish_serving_database(warehouse / "warehouse.duckdb", warehouse / "serving.duckdb", "run-2")
     assert publication_line("run-2").startswith("This run published the serving database before it failed: published ")
+    (warehouse / "serving.duckdb").write_bytes(b"damaged")
+    assert publication_line("run-3") == (
+        f"Nothing of this run is published, and {warehouse / 'serving.duckdb'} cannot be read or records no publication."
+    )
     (warehouse / "serving.duckdb").unlink()
     assert publication_line("run-3") == "Nothing is published: there is no serving database yet."
 
