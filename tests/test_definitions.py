@@ -229,6 +229,11 @@ def test_sensor_launches_the_partitions_of_new_changed_and_removed_files_only(tm
     assert _ranges(removed) == [("ingest_enterprise", "enterprise/q1.csv", "enterprise/q1.csv")]
     assert instance.get_dynamic_partitions("enterprise_files") == ["enterprise/q1.csv"]
 
+    (tmp_path / "enterprise" / os.fsdecode("报告.csv".encode("gbk"))).write_text("q2")  # a name that is not UTF-8
+    gbk_name = _tick(defs, instance, removed.cursor)
+    escaped = "enterprise/\\xb1\\xa8\\xb8\\xe6.csv"  # as the loader names the file, which then fails asking to rename it
+    assert _ranges(gbk_name) == [("ingest_enterprise", escaped, escaped)]
+
 
 def test_sensor_launches_nothing_when_the_last_publication_was_built_from_these_inputs(
     tmp_path, monkeypatch, defs: dg.Definitions
