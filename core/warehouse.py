@@ -67,6 +67,11 @@ def write_connection(
             con.close()
 
 
+def is_lock_conflict(error: duckdb.Error) -> bool:
+    """Whether DuckDB could not open a file because another process holds it open read-write."""
+    return "Could not set lock on file" in str(error)
+
+
 def unopenable(db_path: Path | None = None) -> str | None:
     """Why the build database cannot be opened (not a DuckDB file, damaged, written by a newer DuckDB, held
     read-write by another program), as one line saying what to do; None when it opens or does not exist
@@ -78,7 +83,7 @@ def unopenable(db_path: Path | None = None) -> str | None:
         connect(db_path, read_only=True).close()
     except duckdb.Error as error:
         problem = str(error).strip().splitlines()[0]
-        if "lock" in problem.lower():
+        if is_lock_conflict(error):
             todo = "close the program that holds it open and run again"
         else:
             todo = (

@@ -139,20 +139,19 @@ def landing_name(path: Path, root: Path) -> str:
     return os.fsencode(path.relative_to(root).as_posix()).decode("utf-8", "backslashreplace")
 
 
-def _is_utf8(path: Path) -> bool:
+def _cannot_load(file: LandingFile, landing_dir: Path) -> str | None:
+    """Why ``file`` fails before any loader opens it, whatever its kind: a name that is not UTF-8 (with the
+    name read as GB18030 when that reads), or no bytes at all; None otherwise."""
     try:
-        os.fsencode(path).decode("utf-8")
+        os.fsencode(file.path.relative_to(landing_dir)).decode("utf-8")
     except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _non_utf8_name_error(file: LandingFile) -> str:
-    """The failure of a file whose name is not UTF-8, with the name read as GB18030 when that reads."""
-    error = f"{file.source_file}: {NON_UTF8_NAME}"
-    with contextlib.suppress(UnicodeDecodeError):
-        error += f" (read as GB18030, its name is {os.fsencode(file.path.name).decode('gb18030')})"
-    return error
+        error = f"{file.source_file}: {NON_UTF8_NAME}"
+        with contextlib.suppress(UnicodeDecodeError):
+            error += f" (read as GB18030, its name is {os.fsencode(file.path.name).decode('gb18030')})"
+        return error
+    if file.path.stat().st_size == 0:
+        return f"{file.source_file}: {EMPTY_FILE}"
+    return None
 
 
 def discover(landing_dir: Path, kind: str, extensions: Iterable[str], *, required: bool = False) -> list[Path]:
@@ -319,10 +318,10 @@ def land(
             attempt = LoadAttempt(
                 source_file=file.source_file, sha256=file.sha256, sidecar_sha256=file.sidecar_sha256, kind=kind.name
             )
-            if _is_utf8(file.path):
+            if (problem := _cannot_load(file, landing_dir)) is None:
                 load(file, attempt)
             else:
-                record_attempt(con, attempt.fail(_non_utf8_name_error(file)))
+                record_attempt(con, attempt.fail(problem))
             summary.attempts.append(attempt)
             if attempt.status == "loaded":
                 original = attempt

@@ -37,7 +37,6 @@ import pyarrow as pa
 
 from ingestion.audit import LoadAttempt
 from ingestion.encoding import TextEncodingError, decode_text
-from ingestion.landing import EMPTY_FILE
 from ingestion.sql import quote_identifier, quote_literal
 from ingestion.tables import Column, Table
 
@@ -184,8 +183,6 @@ def open_source(
         suffixes = list(layout.formats)
         expected = " or ".join([", ".join(suffixes[:-1]), suffixes[-1]] if len(suffixes) > 1 else suffixes)
         raise FileStructureError(f"unsupported file type {suffix!r}: expected {expected}")
-    if path.stat().st_size == 0:
-        raise FileStructureError(EMPTY_FILE)
     opener = functools.partial(_open_csv, number_rows=number_rows) if suffix == ".csv" else openers[suffix]
     with opener(con, path, layout) as opened:
         yield opened

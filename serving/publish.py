@@ -45,7 +45,7 @@ from urllib.parse import quote
 import duckdb
 
 from core import settings
-from core.warehouse import connect, writer_lock
+from core.warehouse import connect, is_lock_conflict, writer_lock
 
 logger = logging.getLogger(__name__)
 
@@ -189,7 +189,7 @@ def _copy_publication_history(con: duckdb.DuckDBPyConnection, previous: Path) ->
         con.execute(f"attach {sql_string(str(previous))} as previous (read_only)")
     except duckdb.Error as error:
         problem = str(error).strip().splitlines()[0]
-        if "lock" in problem.lower():
+        if is_lock_conflict(error):
             raise PublishError(
                 f"cannot read the publication history of the current serving database {previous} ({problem}): "
                 "close the program that holds it open read-write (readers open it read-only) and run again"

@@ -22,7 +22,7 @@ import duckdb
 
 from core.periods import PeriodError, parse_period
 from ingestion.audit import LoadAttempt, LoadSummary, file_transaction
-from ingestion.landing import EMPTY_FILE, LandingFile, LandingKind, land
+from ingestion.landing import LandingFile, LandingKind, land
 from ingestion.releases.formats import get_format, release_extensions
 from ingestion.releases.records import ParsedFile, RawObservation, ReleaseFileError, Sidecar
 from ingestion.releases.sidecar import parse_sidecar, sidecar_path
@@ -64,8 +64,6 @@ def _load_file(con: duckdb.DuckDBPyConnection, file: LandingFile, attempt: LoadA
                 source_file,
                 f"the sidecar says format {sidecar.format}, whose files are {' or '.join(release_format.extensions)}, not {extension}",
             )
-        if not data:
-            raise ReleaseFileError(source_file, EMPTY_FILE)
         # Each parser gets the sidecar too (a bulletin's title may leave its region to it).
         parsed = release_format.parse(data, source_file, sidecar)
         check_release_date(source_file, sidecar.release_date, parsed.observations, attempt.loaded_at.date())
