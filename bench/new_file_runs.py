@@ -31,12 +31,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import pyarrow.parquet as pq
 
 from bench.unchanged_run import make_run
 from core.settings import REPO_ROOT
+from orchestration.storage import open_instance, prepare_dagster_home
 from tools import synthetic_enterprises as synthetic
 
 DEFAULT_OUT = REPO_ROOT / "bench" / "out"
@@ -139,8 +139,7 @@ def read_floor(path: Path, reader: str) -> float:
 def phases_of_runs_since(dagster_home: Path, since: float, wall: float) -> dict[str, float]:
     """Seconds per phase of the Dagster runs started since ``since`` (epoch seconds) in ``dagster_home``: a
     `make run` is one ingest run per kind of input with new files, then ``warehouse_job``."""
-    instance = dg.DagsterInstance.from_config(str(dagster_home))
-    try:
+    with open_instance(dagster_home) as instance:
         seconds = dict.fromkeys([name for name, _ in PHASES], 0.0)
         for run in instance.get_runs(limit=10):
             started = instance.get_run_stats(run.run_id).start_time
@@ -151,8 +150,6 @@ def phases_of_runs_since(dagster_home: Path, since: float, wall: float) -> dict[
                     continue
                 phase = next((name for name, prefixes in PHASES if step.step_key.startswith(prefixes)), "other steps")
                 seconds[phase] = seconds.get(phase, 0.0) + step.end_time - step.start_time
-    finally:
-        instance.dispose()
     seconds["start-up and the rest"] = wall - sum(seconds.values())
     return seconds
 
@@ -177,8 +174,7 @@ def runs_for(history_rows: int, new_rows: int, work: Path, with_release: bool) -
     landing, warehouse = work / "landing", work / "warehouse"
     shipped = REPO_ROOT / "data" / "landing"
     shutil.copytree(shipped, landing)
-    (warehouse / "dagster_home").mkdir(parents=True)
-    shutil.copy2(REPO_ROOT / "orchestration" / "dagster.yaml", warehouse / "dagster_home" / "dagster.yaml")
+    prepare_dagster_home(warehouse / "dagster_home")
     print(f"generating {history_rows:,} rows of history ...", flush=True)
     write_history(history_rows, landing / "enterprise" / "bench_history_2020_2024.parquet")
     first = make_run(f"first run, {history_rows:,} rows of history", landing, warehouse)

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.settings import REPO_ROOT
+from orchestration.storage import prepare_dagster_home
 
 DEFAULT_OUT = REPO_ROOT / "bench" / "out"
 #: The run's last line: "run <id> succeeded in 54.1 s" or "run <id> built nothing in 0.9 s: ..."
@@ -101,8 +102,7 @@ def run(work: Path, rounds: int) -> tuple[list[Measured], float]:
     shutil.rmtree(work, ignore_errors=True)
     landing, warehouse = work / "landing", work / "warehouse"
     shutil.copytree(REPO_ROOT / "data" / "landing", landing)
-    (warehouse / "dagster_home").mkdir(parents=True)
-    shutil.copy2(REPO_ROOT / "orchestration" / "dagster.yaml", warehouse / "dagster_home" / "dagster.yaml")
+    prepare_dagster_home(warehouse / "dagster_home")
     measured = [make_run("first run, new warehouse", landing, warehouse)]
     for round_ in range(1, rounds + 1):
         measured.append(make_run(f"nothing changed (round {round_})", landing, warehouse))

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from core import settings
+from orchestration.storage import prepare_dagster_home
 
 
 def step_started(step_key: str) -> str:
@@ -27,8 +28,7 @@ class PipelineProcess:
     def __init__(
         self, landing: Path, warehouse: Path, dagster_home: Path | None = None, repo: Path | None = None, **env: str
     ):
-        dagster_home = dagster_home or warehouse.parent / f"{warehouse.name}_dagster_home"
-        dagster_home.mkdir(parents=True, exist_ok=True)
+        dagster_home = prepare_dagster_home(dagster_home or warehouse.parent / f"{warehouse.name}_dagster_home")
         self.lines: list[str] = []
         self._changed = threading.Condition()
         self.started = time.monotonic()

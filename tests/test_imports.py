@@ -19,7 +19,7 @@ ALLOWED = {
     "serving": {"core", "serving"},
     "orchestration": {"core", "ingestion", "expectations", "serving", "orchestration"},
     "tools": {"core", "ingestion", "tools"},
-    "bench": {"core", "ingestion", "expectations", "serving", "tools", "bench"},
+    "bench": {"core", "ingestion", "expectations", "serving", "orchestration", "tools", "bench"},
 }
 
 

@@ -23,6 +23,7 @@ import psutil
 import pytest
 
 from core import settings
+from orchestration.storage import open_instance
 from tests.conftest import PipelineRun
 from tests.pipeline_process import PipelineProcess, step_started
 
@@ -158,7 +159,7 @@ def test_no_temporary_file_of_an_interrupted_publication_is_left(recovered: Reco
 
 def test_killed_runs_show_as_failed_in_dagster(recovered: Recovery):
     warehouse, runs = recovered.warehouse, recovered.runs
-    with dg.DagsterInstance.from_config(str(warehouse.parent / f"{warehouse.name}_dagster_home")) as instance:
+    with open_instance(warehouse.parent / f"{warehouse.name}_dagster_home") as instance:
         statuses = {run.run_id: instance.get_run_by_id(run.run_id).status for run in runs}
     assert statuses == {
         **{run.run_id: dg.DagsterRunStatus.FAILURE for run in runs[:-1]},

@@ -22,11 +22,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import pytest
 
 from core import settings
+from orchestration.storage import open_instance
 from tests.pipeline_process import PipelineProcess, step_started
 
 pytestmark = pytest.mark.slow
@@ -166,7 +166,7 @@ def test_an_unchanged_landing_folder_builds_and_publishes_nothing_and_says_so(ru
     assert " - STEP_START - " not in b.output and "dagster - " not in b.output
     assert b.files_after == b.files_before
     assert b.published == publication
-    with dg.DagsterInstance.from_config(str(runs.dagster_home)) as instance:
+    with open_instance(runs.dagster_home) as instance:
         assert instance.get_run_by_id(match.group(1)) is None  # nothing was launched
     assert b.process.elapsed < 0.3 * a.process.elapsed, (b.process.elapsed, a.process.elapsed)
 
