@@ -3,6 +3,7 @@ WAREHOUSE_DIR, on a copy of the shipped landing data, so tests never touch wareh
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Iterator
@@ -11,19 +12,21 @@ from typing import TYPE_CHECKING
 from pathlib import Path
 
 import dagster as dg
+import filelock
 import pytest
 from playwright.sync_api import Browser, BrowserType, Playwright, sync_playwright
 
 from core import settings
+from orchestration.storage import open_instance, prepare_dagster_home
 from tests.browser import install_failure_reason, system_chromium
 
 if TYPE_CHECKING:
     from orchestration.pipeline import PipelineResult
 
 
-#: The modules that run the whole pipeline in processes of their own, longest first. `make test` runs one
-#: pytest worker per core, each taking the next module when it is done: starting the longest first keeps
-#: the workers busy to the end (the other slow modules follow, then the rest, each in file order).
+#: The modules that run the whole pipeline in processes of their own, longest first. `make test` runs a
+#: pytest worker per core and one more, each taking the next module when it is done: starting the longest
+#: first keeps the workers busy to the end (the other slow modules follow, then the rest, in file order).
 LONGEST_FIRST = ("test_recovery", "test_run_nothing_changed", "test_pipeline_end_to_end", "test_run_guards")
 
 
@@ -41,8 +44,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 class PipelineRun:
     landing_dir: Path
     warehouse_dir: Path
-    result: PipelineResult
+    success: bool  # every run of the pipeline succeeded
+    events: list[dg.DagsterEvent]  # the Dagster events of its runs, in order
     elapsed: float  # seconds the run took
+    result: PipelineResult | None = None  # the runs' results, when they ran in this process
 
     @property
     def build_db(self) -> Path:
@@ -63,17 +68,36 @@ def run_pipeline(instance: dg.DagsterInstance | None = None, *, narrow: bool = F
 
 
 @pytest.fixture(scope="session")
-def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineRun]:
-    """One full pipeline run over a copy of the shipped landing data."""
-    root = tmp_path_factory.mktemp("pipeline")
-    landing = root / "landing"
-    shutil.copytree(settings.REPO_ROOT / "data" / "landing", landing)
+def pipeline(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[PipelineRun]:
+    """One full pipeline run over a copy of the shipped landing data, shared by the pytest workers: the first
+    that asks for it runs it (in its process, into a Dagster instance as `make run` prepares it), the others
+    wait for it and read its warehouse and its runs' events. Tests read it and never change it; LANDING_DIR
+    and WAREHOUSE_DIR point at it while they run."""
+    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    root = shared / "pipeline"
+    landing, warehouse, dagster_home, done = root / "landing", root / "warehouse", root / "dagster_home", root / "done.json"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LANDING_DIR", str(landing))
-        mp.setenv("WAREHOUSE_DIR", str(root / "warehouse"))
-        started = time.monotonic()
-        result = run_pipeline()
-        yield PipelineRun(landing, root / "warehouse", result, time.monotonic() - started)
+        mp.setenv("WAREHOUSE_DIR", str(warehouse))
+        with filelock.FileLock(shared / "pipeline.lock"):
+            if not done.exists():
+                shutil.rmtree(root, ignore_errors=True)  # a worker that failed before left it half-done
+                shutil.copytree(settings.REPO_ROOT / "data" / "landing", landing)
+                started = time.monotonic()
+                with open_instance(prepare_dagster_home(dagster_home)) as instance:
+                    result = run_pipeline(instance)
+                outcome = {"success": result.success, "run_ids": [run.run_id for run in result.runs],
+                           "elapsed": time.monotonic() - started}
+                done.write_text(json.dumps(outcome), encoding="utf-8")
+        outcome = json.loads(done.read_text(encoding="utf-8"))
+        with open_instance(dagster_home) as instance:
+            events = [
+                record.dagster_event
+                for run_id in outcome["run_ids"]
+                for record in instance.all_logs(run_id)
+                if record.dagster_event is not None
+            ]
+        yield PipelineRun(landing, warehouse, outcome["success"], events, outcome["elapsed"])
 
 
 @pytest.fixture(scope="session")

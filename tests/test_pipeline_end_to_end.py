@@ -56,13 +56,13 @@ def query(db: Path, sql: str, params: list | None = None) -> list[tuple]:
 
 
 def test_pipeline_run_succeeds(pipeline: PipelineRun):
-    failures = [e.step_key for e in pipeline.result.all_events if e.is_step_failure]
+    failures = [e.step_key for e in pipeline.events if e.is_step_failure]
     assert failures == []
-    assert pipeline.result.success
+    assert pipeline.success
 
 
 def test_the_checks_of_the_loads_run_after_the_dbt_build_whose_wait_imports_great_expectations(pipeline: PipelineRun):
-    started = [e.step_key for e in pipeline.result.all_events if e.event_type_value == "STEP_START"]
+    started = [e.step_key for e in pipeline.events if e.event_type_value == "STEP_START"]
     assert started.index("warehouse_dbt_models") < started.index("quality_of_loads") < started.index("reports__quality")
 
 
@@ -132,8 +132,8 @@ def test_every_shipped_release_loads_without_quarantine(pipeline: PipelineRun):
 def test_every_run_maps_the_loaded_records_from_the_seeds_before_dbt(pipeline: PipelineRun):
     mapped = {
         e.asset_key.to_user_string(): {k: v.value for k, v in e.materialization.metadata.items()}
-        for e in pipeline.result.get_asset_materialization_events()
-        if e.asset_key.path[0] == "mapped"
+        for e in pipeline.events
+        if e.is_step_materialization and e.asset_key.path[0] == "mapped"
     }
     # every release record maps but those whose cell holds a missing-value marker (…), nothing is quarantined
     release_values = [v for (v,) in query(pipeline.build_db, "select value_raw from raw.release_observations")]
@@ -360,7 +360,7 @@ def rerun(pipeline: PipelineRun, tmp_path_factory: pytest.TempPathFactory) -> Pi
             stop.touch()
             reader.wait(timeout=60)
         assert revised.success
-    return PipelineRun(landing, warehouse, revised, time.monotonic() - started)
+    return PipelineRun(landing, warehouse, revised.success, revised.all_events, time.monotonic() - started, revised)
 
 
 def test_reader_during_a_pipeline_run_sees_only_whole_publications(rerun: PipelineRun):

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def restricted_db(pipeline: PipelineRun) -> Path:
-    assert pipeline.result.success
+    assert pipeline.success
     return pipeline.warehouse_dir / "restricted" / "serving.duckdb"
 
 
