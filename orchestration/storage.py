@@ -16,8 +16,10 @@ webserver, the daemon and ``dagster`` commands read them as usual.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,6 +39,11 @@ from sqlalchemy.pool import StaticPool
 DAGSTER_YAML = Path(__file__).with_name("dagster.yaml")
 #: Database files kept open at once: the index and the runs most recently written or read.
 OPEN_FILES = 8
+#: How long closing the files at the process's exit waits for a thread that is writing an event.
+CLOSE_WAIT_SECONDS = 5.0
+#: The storages of this process, whose files are closed when it exits: SQLite then moves the write-ahead
+#: log into the database file and removes it, as when the stock storage closes its connections.
+_STORAGES: weakref.WeakSet[KeptOpenSqliteEventLogStorage] = weakref.WeakSet()
 
 
 class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
@@ -47,6 +54,7 @@ class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
         self._engines_pid = os.getpid()
         self._tables_seen: set[str] = set()
         super().__init__(base_dir, inst_data)
+        _STORAGES.add(self)
 
     @classmethod
     def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value: Any) -> KeptOpenSqliteEventLogStorage:
@@ -85,11 +93,15 @@ class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
             self._tables_seen.add(table_name)
         return table_name in self._tables_seen
 
-    def _close_files(self) -> None:
-        with self._db_lock:
+    def _close_files(self, wait: float = -1) -> None:
+        if not self._db_lock.acquire(timeout=wait):
+            return  # a thread still writes (at exit): its files stay open, SQLite recovers their log
+        try:
             for engine in self._engines.values():
                 engine.dispose()
             self._engines.clear()
+        finally:
+            self._db_lock.release()
 
     def wipe(self) -> None:
         self._close_files()  # before the run files are deleted
@@ -98,6 +110,12 @@ class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
     def dispose(self) -> None:
         super().dispose()
         self._close_files()
+
+
+@atexit.register
+def _close_files_at_exit() -> None:
+    for storage in list(_STORAGES):
+        storage._close_files(wait=CLOSE_WAIT_SECONDS)
 
 
 def _commit_without_waiting_for_the_disk(dbapi_connection: Any, _record: Any) -> None:

@@ -1,6 +1,7 @@
 """The instance of orchestration/dagster.yaml keeps its event log's SQLite files open (orchestration/storage.py)
 and writes Dagster's own files: what it stored reads back with Dagster's stock storage, a killed process
-loses nothing it stored, and the files it keeps open stay few."""
+loses nothing it stored, a process that ends leaves no write-ahead log behind, and the files it keeps open
+stay few."""
 
 from __future__ import annotations
 
@@ -15,11 +16,10 @@ from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
 from core import settings
 from orchestration.storage import OPEN_FILES, KeptOpenSqliteEventLogStorage, open_instance, prepare_dagster_home
 
-#: A job of one asset with one check, run in a process of its own that is killed (SIGKILL) when done.
-RUN_AND_DIE = textwrap.dedent("""
+#: A job of one asset with one check, run in a process of its own that then ends, or is killed (SIGKILL).
+RUN_JOB = textwrap.dedent("""
     import os, signal, sys
     import dagster as dg
-    from orchestration.storage import open_instance
 
     @dg.asset
     def figures():
@@ -29,18 +29,21 @@ RUN_AND_DIE = textwrap.dedent("""
     def figures_are_positive():
         return dg.AssetCheckResult(passed=True)
 
-    with open_instance(sys.argv[1]) as instance:
-        result = dg.materialize([figures, figures_are_positive], instance=instance)
-        print(result.run_id, flush=True)
-        os.kill(os.getpid(), signal.SIGKILL)  # no dispose, no close: the connections die with the process
+    os.environ["DAGSTER_HOME"] = sys.argv[1]
+    instance = dg.DagsterInstance.get()  # as `make run` gets it, never disposed of
+    result = dg.materialize([figures, figures_are_positive], instance=instance)
+    print(result.run_id, flush=True)
+    if sys.argv[2] == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)  # the connections die with the process
 """)
 
 
-def run_and_die(dagster_home: Path) -> str:
+def run_job(dagster_home: Path, end: str) -> str:
+    """The run id of :data:`RUN_JOB` run into ``dagster_home``; ``end``: ``kill`` or ``exit``."""
     done = subprocess.run(
-        [sys.executable, "-c", RUN_AND_DIE, str(dagster_home)], cwd=settings.REPO_ROOT, capture_output=True, text=True
+        [sys.executable, "-c", RUN_JOB, str(dagster_home), end], cwd=settings.REPO_ROOT, capture_output=True, text=True
     )
-    assert done.returncode == -9, done.stderr[-3000:]
+    assert done.returncode == (-9 if end == "kill" else 0), done.stderr[-3000:]
     return done.stdout.split()[-1]
 
 
@@ -51,7 +54,7 @@ def test_the_project_instance_keeps_its_event_log_open(tmp_path: Path):
 
 def test_what_a_killed_process_stored_reads_back_with_dagsters_stock_storage(tmp_path: Path):
     dagster_home = prepare_dagster_home(tmp_path / "dagster_home")
-    run_id = run_and_die(dagster_home)
+    run_id = run_job(dagster_home, "kill")
 
     stock = DagsterSqliteStorage.from_local(str(dagster_home))  # the default storage of the same folder
     try:
@@ -70,6 +73,14 @@ def test_what_a_killed_process_stored_reads_back_with_dagsters_stock_storage(tmp
         assert stock.event_log_storage.get_latest_materialization_events([dg.AssetKey("figures")])[dg.AssetKey("figures")]
     finally:
         stock.dispose()
+
+
+def test_a_process_that_ends_leaves_no_write_ahead_log(tmp_path: Path):
+    dagster_home = prepare_dagster_home(tmp_path / "dagster_home")
+    run_id = run_job(dagster_home, "exit")
+    files = sorted(p.name for p in (dagster_home / "history" / "runs").iterdir())
+    assert f"{run_id}.db" in files and "index.db" in files
+    assert [name for name in files if name.endswith(("-wal", "-shm"))] == []
 
 
 def test_the_files_kept_open_stay_few_and_a_wipe_closes_them(tmp_path: Path):
