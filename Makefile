@@ -50,10 +50,9 @@ run: $(VENV)/.installed manifest dagster-home
 rebuild: $(VENV)/.installed manifest dagster-home
 	WAREHOUSE_FORCE_REBUILD=1 $(BIN)/python -m orchestration.run
 
-# One pytest worker more than there are cores (the modules that run the pipeline in processes of their own
-# leave a core idle while they wait for them), a test module at a time (its module fixtures built once).
+# One pytest worker per core, a test module at a time (its module fixtures built once, on one worker).
 test: $(VENV)/.installed manifest
-	$(BIN)/python -m pytest -q -n $$(( $$(nproc) + 1 )) --dist loadfile
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 # `dagster dev` parses the dbt project again on each reload (DbtProject.prepare_if_dev), with this dbt.
 dev: $(VENV)/.installed manifest dagster-home

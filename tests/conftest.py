@@ -24,9 +24,9 @@ if TYPE_CHECKING:
     from orchestration.pipeline import PipelineResult
 
 
-#: The modules that run the whole pipeline in processes of their own, longest first. `make test` runs a
-#: pytest worker per core and one more, each taking the next module when it is done: starting the longest
-#: first keeps the workers busy to the end (the other slow modules follow, then the rest, in file order).
+#: The modules that run the whole pipeline in processes of their own, longest first. `make test` runs one
+#: pytest worker per core, each taking the next module when it is done: starting the longest first keeps
+#: the workers busy to the end (the other slow modules follow, then the rest, in file order).
 LONGEST_FIRST = ("test_recovery", "test_run_nothing_changed", "test_pipeline_end_to_end", "test_run_guards")
 
 
