@@ -3,8 +3,8 @@
 The stock ``SqliteEventLogStorage`` creates a SQLAlchemy engine, opens a connection, commits with an fsync
 and disposes of the engine for every event it stores, and creates one more engine to ask whether a table
 exists for every asset check event. A run of ``warehouse_job`` stores over a thousand events (a planned
-event and an evaluation per dbt test and check): on the shared machine that bookkeeping took about 14 s
-of CPU in a full run on the shipped data, on the thread that runs the steps.
+event and an evaluation per dbt test and check): in a full run on the shipped data that bookkeeping held
+the thread that runs the steps for about 14 s, mostly waiting for the disk.
 
 ``KeptOpenSqliteEventLogStorage`` keeps one connection per database file (the index and the last few
 runs' files) and commits in SQLite's WAL mode, which Dagster already uses, with ``synchronous=NORMAL``:
