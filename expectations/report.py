@@ -20,17 +20,19 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import great_expectations as gx
 from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context.types.resource_identifiers import (
     ExpectationSuiteIdentifier,
     ValidationResultIdentifier,
 )
+from great_expectations.exceptions import DataContextError
 
 from core import settings
 from expectations.docs_views import IndexPageView, PageView, view_config
 from expectations.overview import report_dir, write_run_overview
 from expectations.results import SuiteResult
-from expectations.runner import Validation, new_context, outcomes, validate
+from expectations.runner import GX_SUITE_DIGEST, Validation, new_context, outcomes, validate
 from expectations.spec import Suite
 from expectations.suites import SUITES, get_suite
 
@@ -96,14 +98,10 @@ def run_and_report(
     context = run_context(site_dir, run_name)
     results, keys = [], []
     for name in suite_names:
-        validation = validate(context, Path(db_path), get_suite(name))
-        key = _store_latest(context, validation, run_name)
-        shutil.rmtree(site_dir / "validations" / Path(*name.split(".")), ignore_errors=True)  # its older pages
+        validation = validate(Path(db_path), get_suite(name))
+        keys.append(_store_latest(context, validation, run_name, site_dir))
         results.append(validation.result)
-        keys += [key, key.expectation_suite_identifier]
-    if keys:
-        context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=keys)
-        make_offline(site_dir)
+    _build_pages(context, site_dir, keys)
     return results
 
 
@@ -118,28 +116,42 @@ def build_quality_report(
     result of run ``run_name``: the one its check stored earlier in the same run; else, when
     ``unchanged_since`` gives the suite a time since which nothing it reads has changed, the result stored
     by an earlier run that validated it since then (of the suite as written now); else validated now. The
-    index opens with the overview of the run (see :func:`write_run_overview`). When no suite was validated
-    now and the site holds exactly the pages of those results (the check steps wrote them), the pages are
-    left as they are (a rebuild would write the same) and only the overview is written."""
+    index opens with the overview of the run (see :func:`write_run_overview`).
+
+    When the site holds exactly the pages of the stored results it keeps (the check steps wrote them), only
+    the pages of the suites validated now are built (none when there are none); otherwise the whole site is
+    built again (it holds pages of suites or runs that no longer exist, or misses some)."""
     out_dir = out_dir or report_dir()
     unchanged_since = unchanged_since or {}
     context = run_context(out_dir, run_name)
-    results, pages, validated = [], [], False
+    results, kept_pages, validated = [], [], []
     for suite in SUITES:
         stored = _stored_result(context, suite, run_name, unchanged_since.get(suite.name))
         if stored is None:
-            validation = validate(context, Path(db_path), suite)
-            key = _store_latest(context, validation, run_name)
-            stored, validated = (validation.result, key), True
-        results.append(stored[0])
-        pages.append(_validation_page(out_dir, stored[1]))
-    if validated or not _site_holds(out_dir, pages):
+            validation = validate(Path(db_path), suite)
+            validated.append(_store_latest(context, validation, run_name, out_dir))
+            results.append(validation.result)
+        else:
+            results.append(stored[0])
+            kept_pages.append(_validation_page(out_dir, stored[1]))
+    if _site_holds(out_dir, kept_pages):
+        _build_pages(context, out_dir, validated)
+    else:
         if out_dir.exists():
-            shutil.rmtree(out_dir)  # pages of suites or runs that no longer exist
+            shutil.rmtree(out_dir)
         context.build_data_docs(site_names=[SITE_NAME])
         make_offline(out_dir)
     write_run_overview(db_path, run_name, run_started_at, out_dir)
     return results
+
+
+def _build_pages(context: Any, site_dir: Path, keys: Sequence[ValidationResultIdentifier]) -> None:
+    """Build the pages of the stored results ``keys`` and of their suites, and the index."""
+    if keys:
+        context.build_data_docs(
+            site_names=[SITE_NAME], resource_identifiers=[k for key in keys for k in (key, key.expectation_suite_identifier)]
+        )
+        make_offline(site_dir)
 
 
 def _validation_page(site_dir: Path, key: ValidationResultIdentifier) -> Path:
@@ -186,13 +198,16 @@ def _stored_result(
 SUITE_DIGEST = "suite_digest"
 
 
-def _store_latest(context: Any, validation: Validation, run_name: str) -> ValidationResultIdentifier:
-    """Keep ``validation`` as its suite's only stored result; returns its key."""
+def _store_latest(context: Any, validation: Validation, run_name: str, site_dir: Path) -> ValidationResultIdentifier:
+    """Keep ``validation`` as its suite's only stored result (its older pages removed from the site), and its
+    GX suite as the stored one; returns the result's key."""
     store = context.validation_results_store
     suite_id = ExpectationSuiteIdentifier(name=validation.result.suite)
     for key in store.list_keys():
         if key.expectation_suite_identifier.name == suite_id.name:
             store.remove_key(key)
+    shutil.rmtree(site_dir / "validations" / Path(*suite_id.name.split(".")), ignore_errors=True)
+    _store_suite(context, validation.gx_suite)
     run_time = validation.result.checked_at.astimezone(timezone.utc)
     batch = validation.gx_result.meta.get("active_batch_definition") or {}
     key = ValidationResultIdentifier(
@@ -205,6 +220,17 @@ def _store_latest(context: Any, validation: Validation, run_name: str) -> Valida
     validation.gx_result.meta["validation_time"] = run_time
     store.store_validation_results(validation.gx_result, key, suite_id)
     return key
+
+
+def _store_suite(context: Any, gx_suite: gx.ExpectationSuite) -> None:
+    """Save ``gx_suite`` in ``context`` (for its page in the report) unless the stored one has its digest:
+    saving compares every expectation with the stored suite's."""
+    try:
+        stored = context.suites.get(gx_suite.name)
+    except DataContextError:
+        stored = None
+    if stored is None or stored.meta.get(GX_SUITE_DIGEST) != gx_suite.meta[GX_SUITE_DIGEST]:
+        context.suites.add_or_update(gx_suite)
 
 
 def make_offline(site_dir: Path) -> int:

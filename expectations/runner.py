@@ -5,17 +5,24 @@ map expectation costs one aggregate instead of an extra scan); the second, only 
 that failed, fetches a few offending values or rows for the report. A suite whose table does not
 exist is not validated: every expectation is reported failed with that reason.
 
+Suites are validated in an ephemeral GX context (:func:`validation_context`), one per process: its
+datasource and assets live in memory, and the suite is validated without being saved. The quality report
+stores the suites and results it shows into its file context itself (:mod:`expectations.report`): adding a
+datasource or an asset to a file context rewrites its whole YAML configuration, and saving a suite there
+compares every expectation with the stored suite's, which together took a quarter of a run's checks.
+
 The warehouse is opened read-only: call this when no read-write connection to the same file is open
 in the process (DuckDB refuses to mix both in one process), and when no other process writes it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import operator
 from dataclasses import dataclass
 from datetime import datetime
-from functools import reduce
+from functools import cache, reduce
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +45,9 @@ WITH_EXAMPLES = {"result_format": "SUMMARY", "partial_unexpected_count": 20}
 
 _SEVERITY = {"error": FailureSeverity.CRITICAL, "warn": FailureSeverity.WARNING}
 DATASOURCE = "warehouse"
+#: The key, in a GX suite's meta, of the digest of what it checks (the suite as written and the code sets'
+#: SQL): a stored suite with the same digest holds the same expectations.
+GX_SUITE_DIGEST = "digest"
 
 
 @dataclass
@@ -60,34 +70,41 @@ def new_context(project_root: Path | None = None) -> Any:
     return context
 
 
+@cache
+def validation_context() -> Any:
+    """The ephemeral GX context this process validates in (see the module)."""
+    return new_context()
+
+
 def run_suite(db_path: Path, suite_name: str, *, examples: bool = True) -> SuiteResult:
     """Validate one suite (by name, e.g. ``marts.rd_intensity``) against the DuckDB file ``db_path``.
 
     ``examples``: fetch a few offending values or rows for each failed expectation (one more query
     each, only when something failed); without, only the counts.
     """
-    return validate(new_context(), Path(db_path), get_suite(suite_name), examples=examples).result
+    return validate(Path(db_path), get_suite(suite_name), examples=examples).result
 
 
 def run_suites(db_path: Path, suite_names: list[str] | None = None) -> list[SuiteResult]:
-    """Validate several suites (all by default) in one context."""
-    context = new_context()
+    """Validate several suites (all by default)."""
     suites = [get_suite(n) for n in suite_names] if suite_names is not None else list(SUITES)
-    return [validate(context, Path(db_path), suite).result for suite in suites]
+    return [validate(Path(db_path), suite).result for suite in suites]
 
 
-def validate(context: Any, db_path: Path, suite: Suite, *, examples: bool = True) -> Validation:
-    """Validate ``suite`` in ``context``; the warehouse connection is closed when this returns."""
+def validate(db_path: Path, suite: Suite, *, examples: bool = True) -> Validation:
+    """Validate ``suite`` in :func:`validation_context`; the warehouse connection is closed when this returns."""
     checked_at = datetime.now().replace(microsecond=0)
-    datasource = context.data_sources.add_or_update_duckdb(
+    datasource = validation_context().data_sources.add_or_update_duckdb(
         DATASOURCE, connection_string=duckdb_datasource.connection_string(Path(db_path).resolve())
     )
     engine = datasource.get_execution_engine()
     try:
         code_sets = {name: _code_set_sql(engine, code_set) for name, code_set in CODE_SETS.items()}
-        gx_suite = context.suites.add_or_update(
-            gx.ExpectationSuite(name=suite.name, expectations=[_to_gx(suite, e, code_sets) for e in suite.expectations],
-                                meta={"table": suite.table, "description": suite.description})
+        digest = hashlib.sha256(json.dumps([suite.digest(), code_sets], sort_keys=True).encode("utf-8")).hexdigest()
+        gx_suite = gx.ExpectationSuite(
+            name=suite.name,
+            expectations=[_to_gx(suite, e, code_sets) for e in suite.expectations],
+            meta={"table": suite.table, "description": suite.description, GX_SUITE_DIGEST: digest},
         )
         if _table_exists(engine, suite.table):
             error = None

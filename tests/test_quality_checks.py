@@ -317,6 +317,47 @@ def test_a_report_of_results_all_kept_is_not_rebuilt_unless_its_pages_differ(war
     assert {p for p in site.rglob("*.html") if p.name != "index.html"} == set(before)
 
 
+def test_a_report_with_some_suites_validated_again_builds_only_their_pages(warehouse_dir: Path, tmp_path: Path) -> None:
+    """A suite whose inputs changed is validated and its pages built; the others' pages stay as written."""
+    from datetime import datetime, timedelta
+
+    db, site = settings.warehouse_db_path(), tmp_path / "quality"
+    build_quality_report(db, site, run_name="run-1")
+    since = {suite.name: datetime.now() - timedelta(days=1) for suite in SUITES if suite.name != "marts.rd_intensity"}
+    before = {p: p.stat().st_mtime_ns for p in (site / "validations").rglob("*.html")}
+
+    build_quality_report(db, site, run_name="run-2", unchanged_since=since)
+
+    after = {p: p.stat().st_mtime_ns for p in (site / "validations").rglob("*.html")}
+    (validated,) = set(after) - set(before)
+    assert {"rd_intensity", "run-2"} <= set(validated.relative_to(site).parts)
+    assert set(before) - set(after) == {p for p in before if "rd_intensity" in p.parts}  # its run-1 page is gone
+    assert {p: t for p, t in after.items() if p != validated} == {p: t for p, t in before.items() if p in after}
+    assert len(after) == len(SUITES)
+    assert 'id="run-overview"' in (site / "index.html").read_text(encoding="utf-8")
+
+
+def test_validating_leaves_the_reports_gx_configuration_alone_and_saves_a_suite_when_it_changed(
+    warehouse_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Suites are validated in an ephemeral context: the file context's YAML gets no datasource, and a suite
+    is saved into it (for its page) only when what it checks changed."""
+    from expectations import run_and_report
+    from expectations.spec import Suite
+
+    db, name = settings.warehouse_db_path(), "marts.rd_intensity"
+    run_and_report(db, [name], run_name="run-1")
+    saved = warehouse_dir / "gx" / "expectations" / "marts" / "rd_intensity.json"
+    first = saved.stat().st_mtime_ns
+    run_and_report(db, [name], run_name="run-2")
+
+    assert "type: duckdb" not in (warehouse_dir / "gx" / "great_expectations.yml").read_text(encoding="utf-8")
+    assert saved.stat().st_mtime_ns == first
+    monkeypatch.setattr(Suite, "digest", lambda self: "another suite")
+    run_and_report(db, [name], run_name="run-3")
+    assert saved.stat().st_mtime_ns != first
+
+
 def test_every_suite_has_known_inputs_and_those_of_one_kind_are_not_another_kinds() -> None:
     from orchestration.checks import suite_inputs
     from orchestration.definitions import defs
