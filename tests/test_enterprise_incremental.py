@@ -163,3 +163,35 @@ def test_nothing_changed_rebuilds_no_period(tmp_path: Path):
     load(root)
     run_dbt(root, "run", *SELECT)
     assert periods_rebuilt(root) == []
+
+
+def test_the_key_tests_of_a_table_rebuilt_by_period_read_the_periods_the_build_rewrote(tmp_path: Path):
+    """The uniqueness tests of the submissions (rebuilt by period) read the periods the last build rewrote,
+    every period after a full build: ten million rows of history are not read again for a new quarter."""
+    root = tmp_path / "warehouse"
+    folder = root / "landing" / "enterprise"
+    folder.mkdir(parents=True)
+    write(replace(PANEL, enterprises=20, keep_periods=("2023", "2023Q1")), folder / "panel_2023.parquet")
+    load(root)
+    run_dbt(root, "build", *SELECT)
+    write(replace(PANEL, enterprises=20, keep_periods=("2024Q1",)), folder / "quarter_2024q1.parquet")
+    load(root)
+    run_dbt(root, "build", *SELECT)
+    assert [p for p, changed in periods_rebuilt(root) if changed] == ["2024Q1"]
+    tests = ("--select", "int_enterprise_submissions_versioned,test_name:unique_combination_of_columns")
+
+    def duplicate_a_row_of(period: str) -> None:
+        con = duckdb.connect(str(root / "warehouse.duckdb"))
+        table = "intermediate.int_enterprise_submissions_versioned"
+        con.execute(f"insert into {table} (select * from {table} where period = '{period}' limit 1)")
+        con.close()
+
+    duplicate_a_row_of("2023Q1")  # a period the build did not rewrite: outside what the test reads
+    run_dbt(root, "test", *tests)
+    duplicate_a_row_of("2024Q1")
+    assert "FAIL 1 unique_combination_of_columns_int_enterprise_submissions_versioned" in run_dbt(
+        root, "test", *tests, succeeds=False)
+    run_dbt(root, "run", "--full-refresh", "--select", "int_enterprise_periods_to_rebuild")  # every period
+    duplicate_a_row_of("2023Q1")
+    assert "FAIL 2 unique_combination_of_columns_int_enterprise_submissions_versioned" in run_dbt(
+        root, "test", *tests, succeeds=False)

@@ -47,8 +47,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "warehouse.duckdb"
 
 
-def run_dbt(warehouse_dir: Path, *args: str) -> str:
-    """One dbt command of the project on ``warehouse_dir/warehouse.duckdb``; its output, asserted to succeed."""
+def run_dbt(warehouse_dir: Path, *args: str, succeeds: bool = True) -> str:
+    """One dbt command of the project on ``warehouse_dir/warehouse.duckdb``; its output, asserted to succeed
+    (or, ``succeeds=False``, to fail)."""
     env = {**os.environ, "WAREHOUSE_DIR": str(warehouse_dir), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     result = subprocess.run(
         [
@@ -63,7 +64,7 @@ def run_dbt(warehouse_dir: Path, *args: str) -> str:
         capture_output=True,
         text=True,
     )
-    assert result.returncode == 0, result.stdout[-4000:]
+    assert (result.returncode == 0) == succeeds, result.stdout[-4000:]
     return result.stdout
 
 

@@ -26,6 +26,11 @@
     {%- if not execute or adapter.get_relation(relation.database, relation.schema, relation.identifier) is none -%}
     {{ return("(" ~ query ~ ")") }}
     {%- endif -%}
+    {{ return(period_literals(query)) }}
+{%- endmacro %}
+
+{#- The periods `query` returns, as a parenthesized list of SQL literals (`(null)` when there are none). -#}
+{% macro period_literals(query) -%}
     {%- set periods = run_query(query ~ " order by period").columns[0].values() -%}
     {%- set literals = [] -%}
     {%- for period in periods -%}
@@ -104,4 +109,25 @@
         {%- endfor -%}
     {%- endfor -%}
     '{{ local_md5(checksums | join(",")) }}'
+{%- endmacro %}
+
+{#- dbt's `get_where_subquery` (the `where` config of a data test), with one placeholder: `__periods_rebuilt__`,
+    the periods whose submissions the last build of the enterprise models rebuilt (every period on a full
+    build). A test of a table rebuilt by period whose key includes the period, configured with
+    `where: "period in __periods_rebuilt__"`, then reads only the rows that build rewrote: the other
+    periods are as they were when they passed it. Without the periods table (a test run before any build)
+    the test reads every row. dbt renders `where` like any YAML config, without the project's macros:
+    overriding this macro is dbt's documented way to compute it when the test runs. -#}
+{% macro get_where_subquery(relation) -%}
+    {%- set where = config.get('where') -%}
+    {%- if where and '__periods_rebuilt__' in where -%}
+        {%- set periods = adapter.get_relation(relation.database, relation.schema, 'int_enterprise_periods_to_rebuild') if execute else none -%}
+        {%- set rebuilt = period_literals("select period from " ~ periods ~ " where submissions_changed") if periods is not none
+            else "(select period from " ~ relation ~ ")" -%}
+        {%- set where = where | replace('__periods_rebuilt__', rebuilt) -%}
+    {%- endif -%}
+    {%- if where -%}
+        {%- do return("(select * from " ~ relation ~ " where " ~ where ~ ") dbt_subquery") -%}
+    {%- endif -%}
+    {%- do return(relation) -%}
 {%- endmacro %}
