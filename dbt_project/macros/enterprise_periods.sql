@@ -22,16 +22,21 @@
     when the table is not built yet (`dbt compile` or `dbt docs generate` of a new warehouse). -#}
 {% macro periods_to_rebuild(submissions_only=false) -%}
     {%- set relation = ref('int_enterprise_periods_to_rebuild') -%}
-    {%- set query = "select period from " ~ relation ~ (" where submissions_changed" if submissions_only else "") -%}
     {%- if not execute or adapter.get_relation(relation.database, relation.schema, relation.identifier) is none -%}
-    {{ return("(" ~ query ~ ")") }}
+    {{ return("(" ~ periods_query(relation, submissions_only) ~ ")") }}
     {%- endif -%}
-    {{ return(period_literals(query)) }}
+    {{ return(period_literals(relation, submissions_only)) }}
 {%- endmacro %}
 
-{#- The periods `query` returns, as a parenthesized list of SQL literals (`(null)` when there are none). -#}
-{% macro period_literals(query) -%}
-    {%- set periods = run_query(query ~ " order by period").columns[0].values() -%}
+{#- The query of the periods in `relation` (int_enterprise_periods_to_rebuild), or of those whose submissions
+    changed. -#}
+{% macro periods_query(relation, submissions_only) -%}
+    {{ return("select period from " ~ relation ~ (" where submissions_changed" if submissions_only else "")) }}
+{%- endmacro %}
+
+{#- Those periods as a parenthesized list of SQL literals (`(null)` when there are none). -#}
+{% macro period_literals(relation, submissions_only) -%}
+    {%- set periods = run_query(periods_query(relation, submissions_only) ~ " order by period").columns[0].values() -%}
     {%- set literals = [] -%}
     {%- for period in periods -%}
         {%- do literals.append("'" ~ (period | string | replace("'", "''")) ~ "'") -%}
@@ -122,7 +127,7 @@
     {%- set where = config.get('where') -%}
     {%- if where and '__periods_rebuilt__' in where -%}
         {%- set periods = adapter.get_relation(relation.database, relation.schema, 'int_enterprise_periods_to_rebuild') if execute else none -%}
-        {%- set rebuilt = period_literals("select period from " ~ periods ~ " where submissions_changed") if periods is not none
+        {%- set rebuilt = period_literals(periods, submissions_only=true) if periods is not none
             else "(select period from " ~ relation ~ ")" -%}
         {%- set where = where | replace('__periods_rebuilt__', rebuilt) -%}
     {%- endif -%}
