@@ -272,27 +272,43 @@ USCC_SHAPE = "[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}"
 def check_public_file(path: Path, build_db: Path, rules: DisclosureRules) -> list[str]:
     """What in the public database at ``path`` must not be published: a value equal to an enterprise's
     USCC or name (or a USCC inside a longer text) in any text column of any table, a cell of
-    ``soe_innovation`` that fails the rules (:func:`serving.disclosure.public_problems`)."""
+    ``soe_innovation`` that fails the rules (:func:`serving.disclosure.public_problems`).
+
+    The identifiers are looked up from the public file's side: its texts and USCC-shaped tokens (a few
+    thousand) are matched against every row of :data:`IDENTIFIER_SOURCES` in one scan, instead of the
+    sources' tens of millions of values being gathered first (1.3 s at ten million rows of history)."""
     con = duckdb.connect()
     try:
         con.execute(f"attach {sql_string(str(path))} as public (read_only)")
         con.execute(f"attach {sql_string(str(build_db))} as {BUILD_CATALOG} (read_only)")
-        sources = [t for t in IDENTIFIER_SOURCES if has_relation(con, BUILD_CATALOG, t)]
-        con.execute(
-            "create temporary table identifiers as "
-            + " union ".join(f"select {column} as id from {_ref(t)}" for t in sources for column in ("uscc", "enterprise_name"))
-            if sources else "create temporary table identifiers (id varchar)"
-        )
-        problems = []
         text_columns = con.execute(
             "select schema_name, table_name, column_name from duckdb_columns() "
             "where database_name = 'public' and data_type in ('VARCHAR', 'JSON') order by all"
         ).fetchall()
-        for schema, table, column in text_columns:
-            ref = f"public.{quote_identifier(schema)}.{quote_identifier(table)}"
-            # exact values, then USCC-shaped tokens inside longer texts: both as hash joins on the identifiers
+        texts = {
+            (schema, table, column): f"""select {quote_identifier(column)}::varchar as v
+                from public.{quote_identifier(schema)}.{quote_identifier(table)} where {quote_identifier(column)} is not null"""
+            for schema, table, column in text_columns
+        }
+        # exact values, and USCC-shaped tokens inside longer texts
+        candidates = " union all ".join(
+            f"select v from ({query}) union all select unnest(regexp_extract_all(v, '{USCC_SHAPE}')) from ({query})"
+            for query in texts.values()
+        ) or "select null::varchar as v where false"
+        con.execute(f"create temporary table candidates as select distinct v from ({candidates})")
+        sources = [t for t in IDENTIFIER_SOURCES if has_relation(con, BUILD_CATALOG, t)]
+        con.execute(
+            "create temporary table identifiers as "
+            + " union ".join(
+                f"select {column} as id from {_ref(t)} where {column} in (select v from candidates)"
+                for t in sources for column in ("uscc", "enterprise_name")
+            )
+            if sources else "create temporary table identifiers (id varchar)"
+        )
+        problems = []
+        for (schema, table, column), query in texts.items():
             found = con.execute(
-                f"""with texts as (select {quote_identifier(column)}::varchar as v from {ref} where {quote_identifier(column)} is not null),
+                f"""with texts as ({query}),
                     tokens as (select v, unnest(regexp_extract_all(v, '{USCC_SHAPE}')) as id from texts)
                 select count(*), any_value(v) from (
                     select v from texts semi join identifiers on identifiers.id = texts.v

@@ -163,6 +163,34 @@ def test_publishing_refuses_a_public_tier_that_would_disclose(pipeline: Pipeline
     assert not list(warehouse.rglob("*.tmp-*"))
 
 
+def test_the_gate_finds_every_kind_of_identifier_in_any_text_column(tmp_path: Path):
+    """The gate's lookup of the public file's texts: a current name, a USCC inside a longer text (of an
+    enterprise with earlier submissions only), in VARCHAR and JSON columns; public texts alone pass."""
+    build_db, public_db = tmp_path / "warehouse.duckdb", tmp_path / "public.duckdb"
+    with duckdb.connect(str(build_db)) as con:
+        con.execute("create schema marts")
+        con.execute("create table marts.dim_enterprise as select * from (values "
+                    "('91500000MA5U000001', 'Chongqing Alpha Machinery Co., Ltd.')) t(uscc, enterprise_name)")
+        con.execute("create table marts.fct_enterprise_submission_history as select * from (values "
+                    "('91500000MA5U000001', 'Alpha Machinery'), ('91500000MA5U000002', 'Beta Optics')) t(uscc, enterprise_name)")
+    with duckdb.connect(str(public_db)) as con:
+        con.execute("create schema marts")
+        con.execute("""create table marts.notes as select * from (values
+            ('Chongqing Alpha Machinery Co., Ltd.', '{"see": "none"}'),
+            ('Changan group', '{"source": "filed by 91500000MA5U000002 in 2023"}'),
+            ('Beta', null)) t(label, details)""")
+        con.execute("alter table marts.notes alter details type json")
+        con.execute("create table marts.clean as select 'Chongqing' as region, 'Alpha' as word")
+    problems = check_public_file(public_db, build_db, DisclosureRules.from_settings())
+    assert problems == [
+        "marts.notes.details holds 1 enterprise identifiers (e.g. '{\"source\": \"filed by 91500000MA5U000002 in 2023\"}')",
+        "marts.notes.label holds 1 enterprise identifiers (e.g. 'Chongqing Alpha Machinery Co., Ltd.')",
+    ]
+    with duckdb.connect(str(public_db)) as con:
+        con.execute("drop table marts.notes")
+    assert check_public_file(public_db, build_db, DisclosureRules.from_settings()) == []
+
+
 def test_no_report_quotes_an_enterprise_identifier(pipeline: PipelineRun, identifiers: set[str]):
     """The reports sit beside the public tier: the quality report points to the restricted tier for the
     quarantined enterprise rows instead of quoting them, and the indicator report shows aggregates only."""
