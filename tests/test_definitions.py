@@ -375,3 +375,24 @@ def test_the_dbt_resource_skips_the_version_probe_and_the_in_process_adapter(def
     assert dbt._initialize_dbt_core_adapter(["build"]) is None
     assert Path(DBT_EXECUTABLE).parent == Path(sys.executable).parent
     assert str(dbt._cli_version) == metadata.version("dbt-core")
+
+
+@pytest.mark.parametrize(("level", "log_written"), [(None, False), ("", False), ("info", True)])
+def test_dbt_writes_its_log_file_only_when_asked(defs: dg.Definitions, tmp_path, monkeypatch, level, log_written):
+    """No dbt.log by default (it cost 10-15% of a build); DBT_LOG_LEVEL_FILE, dbt's own variable, brings it back."""
+    from orchestration.assets.dbt import dbt_args
+    from orchestration.dbt_project import DBT_EXECUTABLE
+
+    if level is None:
+        monkeypatch.delenv("DBT_LOG_LEVEL_FILE", raising=False)
+    else:
+        monkeypatch.setenv("DBT_LOG_LEVEL_FILE", level)
+    warehouse = defs.resources["warehouse"]
+    warehouse.path.parent.mkdir(parents=True, exist_ok=True)
+    debug = subprocess.run(
+        [DBT_EXECUTABLE, *dbt_args(["debug"], warehouse), "--log-path", str(tmp_path / "logs")],
+        cwd=settings.DBT_PROJECT_DIR, env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+        capture_output=True, text=True, timeout=300,
+    )
+    assert debug.returncode == 0, debug.stdout[-3000:]
+    assert (tmp_path / "logs" / "dbt.log").is_file() == log_written

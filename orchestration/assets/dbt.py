@@ -89,7 +89,7 @@ def dbt_args(command: Sequence[str], warehouse: WarehouseResource) -> list[str]:
     10-15% of a `dbt build` of a new release (dbt formats each event for it), and what dbt prints is kept
     in the run's log in Dagster (its captured stdout). ``DBT_LOG_LEVEL_FILE=debug`` brings the file back,
     with every SQL statement."""
-    log_file = [] if LOG_FILE_LEVEL_VARIABLE in os.environ else ["--log-level-file", "none"]
+    log_file = [] if os.environ.get(LOG_FILE_LEVEL_VARIABLE) else ["--log-level-file", "none"]
     return [*command, *log_file, "--vars", json.dumps({"warehouse_path": str(warehouse.path.resolve())})]
 
 
