@@ -274,49 +274,47 @@ def check_public_file(path: Path, build_db: Path, rules: DisclosureRules) -> lis
     USCC or name (or a USCC inside a longer text) in any text column of any table, a cell of
     ``soe_innovation`` that fails the rules (:func:`serving.disclosure.public_problems`).
 
-    The identifiers are looked up from the public file's side: its texts and USCC-shaped tokens (a few
-    thousand) are matched against every row of :data:`IDENTIFIER_SOURCES` in one scan, instead of the
-    sources' tens of millions of values being gathered first (1.3 s at ten million rows of history)."""
+    The identifiers are looked up from the public file's side: each text column is read once into a table
+    of its texts and their USCC-shaped tokens (a few thousand rows), which are matched against every row of
+    :data:`IDENTIFIER_SOURCES` in one scan, instead of the sources' tens of millions of values being
+    gathered first (1.3 s at ten million rows of history)."""
     con = duckdb.connect()
     try:
         con.execute(f"attach {sql_string(str(path))} as public (read_only)")
         con.execute(f"attach {sql_string(str(build_db))} as {BUILD_CATALOG} (read_only)")
+        con.execute("create temporary table candidates (schema_name varchar, table_name varchar, column_name varchar, "
+                    "v varchar, id varchar)")
         text_columns = con.execute(
             "select schema_name, table_name, column_name from duckdb_columns() "
-            "where database_name = 'public' and data_type in ('VARCHAR', 'JSON') order by all"
+            "where database_name = 'public' and data_type in ('VARCHAR', 'JSON')"
         ).fetchall()
-        texts = {
-            (schema, table, column): f"""select {quote_identifier(column)}::varchar as v
-                from public.{quote_identifier(schema)}.{quote_identifier(table)} where {quote_identifier(column)} is not null"""
-            for schema, table, column in text_columns
-        }
-        # exact values, and USCC-shaped tokens inside longer texts
-        candidates = " union all ".join(
-            f"select v from ({query}) union all select unnest(regexp_extract_all(v, '{USCC_SHAPE}')) from ({query})"
-            for query in texts.values()
-        ) or "select null::varchar as v where false"
-        con.execute(f"create temporary table candidates as select distinct v from ({candidates})")
+        if text_columns:
+            # each text as itself (id = v), and each USCC-shaped token inside it
+            con.execute("insert into candidates " + " union all ".join(
+                f"""select {sql_string(schema)}, {sql_string(table)}, {sql_string(column)}, v,
+                        unnest(list_prepend(v, regexp_extract_all(v, '{USCC_SHAPE}')))
+                    from (select {quote_identifier(column)}::varchar as v
+                          from public.{quote_identifier(schema)}.{quote_identifier(table)}
+                          where {quote_identifier(column)} is not null)"""
+                for schema, table, column in text_columns
+            ))
         sources = [t for t in IDENTIFIER_SOURCES if has_relation(con, BUILD_CATALOG, t)]
         con.execute(
             "create temporary table identifiers as "
             + " union ".join(
-                f"select {column} as id from {_ref(t)} where {column} in (select v from candidates)"
+                f"select {column} as id from {_ref(t)} where {column} in (select id from candidates)"
                 for t in sources for column in ("uscc", "enterprise_name")
             )
             if sources else "create temporary table identifiers (id varchar)"
         )
-        problems = []
-        for (schema, table, column), query in texts.items():
-            found = con.execute(
-                f"""with texts as ({query}),
-                    tokens as (select v, unnest(regexp_extract_all(v, '{USCC_SHAPE}')) as id from texts)
-                select count(*), any_value(v) from (
-                    select v from texts semi join identifiers on identifiers.id = texts.v
-                    union all
-                    select v from tokens semi join identifiers on identifiers.id = tokens.id)"""
-            ).fetchone()
-            if found[0]:
-                problems.append(f"{schema}.{table}.{column} holds {found[0]} enterprise identifiers (e.g. {found[1]!r})")
+        problems = [
+            f"{schema}.{table}.{column} holds {count} enterprise identifiers (e.g. {example!r})"
+            for schema, table, column, count, example in con.execute(
+                """select schema_name, table_name, column_name, count(*), any_value(v)
+                   from candidates c semi join identifiers i on i.id = c.id
+                   group by all order by schema_name, table_name, column_name"""
+            ).fetchall()
+        ]
         if has_relation(con, "public", "marts.soe_innovation") and has_relation(con, BUILD_CATALOG, "marts.soe_innovation_concentration"):
             problems += public_problems(con, "public", BUILD_CATALOG, rules)
         return problems

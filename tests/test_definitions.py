@@ -63,17 +63,8 @@ def test_loading_the_code_location_changes_no_environment_variable_and_runs_noth
 def test_dbt_opens_the_build_database_of_the_warehouse_resource(defs: dg.Definitions, tmp_path):
     """dbt's profile takes the build database from the var the dbt asset passes (``dbt_args``), not from the
     environment: with WAREHOUSE_DIR pointing elsewhere, `dbt debug` connects to the resource's database."""
-    from orchestration.assets.dbt import dbt_args
-    from orchestration.dbt_project import DBT_EXECUTABLE
-
     warehouse = defs.resources["warehouse"]
-    warehouse.path.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "WAREHOUSE_DIR": str(tmp_path / "elsewhere"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    debug = subprocess.run(
-        [DBT_EXECUTABLE, *dbt_args(["debug"], warehouse), "--log-path", str(tmp_path / "logs")],
-        cwd=settings.DBT_PROJECT_DIR, env=env, capture_output=True, text=True, timeout=300,
-    )
-    assert debug.returncode == 0, debug.stdout[-3000:]
+    debug = _dbt_debug(warehouse, tmp_path / "logs", WAREHOUSE_DIR=str(tmp_path / "elsewhere"))
     assert f"path: {warehouse.path}" in debug.stdout
     assert warehouse.path.is_file() and not (tmp_path / "elsewhere").exists()
 
@@ -380,19 +371,24 @@ def test_the_dbt_resource_skips_the_version_probe_and_the_in_process_adapter(def
 @pytest.mark.parametrize(("level", "log_written"), [(None, False), ("", False), ("info", True)])
 def test_dbt_writes_its_log_file_only_when_asked(defs: dg.Definitions, tmp_path, monkeypatch, level, log_written):
     """No dbt.log by default (it cost 10-15% of a build); DBT_LOG_LEVEL_FILE, dbt's own variable, brings it back."""
-    from orchestration.assets.dbt import dbt_args
-    from orchestration.dbt_project import DBT_EXECUTABLE
-
     if level is None:
         monkeypatch.delenv("DBT_LOG_LEVEL_FILE", raising=False)
     else:
         monkeypatch.setenv("DBT_LOG_LEVEL_FILE", level)
-    warehouse = defs.resources["warehouse"]
+    _dbt_debug(defs.resources["warehouse"], tmp_path / "logs")
+    assert (tmp_path / "logs" / "dbt.log").is_file() == log_written
+
+
+def _dbt_debug(warehouse, log_path: Path, **env: str) -> subprocess.CompletedProcess:
+    """`dbt debug` with the arguments the dbt asset gives dbt (``dbt_args``), asserted to succeed."""
+    from orchestration.assets.dbt import dbt_args
+    from orchestration.dbt_project import DBT_EXECUTABLE
+
     warehouse.path.parent.mkdir(parents=True, exist_ok=True)
     debug = subprocess.run(
-        [DBT_EXECUTABLE, *dbt_args(["debug"], warehouse), "--log-path", str(tmp_path / "logs")],
-        cwd=settings.DBT_PROJECT_DIR, env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+        [DBT_EXECUTABLE, *dbt_args(["debug"], warehouse), "--log-path", str(log_path)],
+        cwd=settings.DBT_PROJECT_DIR, env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **env},
         capture_output=True, text=True, timeout=300,
     )
     assert debug.returncode == 0, debug.stdout[-3000:]
-    assert (tmp_path / "logs" / "dbt.log").is_file() == log_written
+    return debug
