@@ -1,6 +1,7 @@
 """What a suite run returns, and the table the results are kept in (no Great Expectations import).
 
-``audit.quality_results`` holds one row per expectation per run. Validation itself only reads the
+``audit.quality_results`` holds one row per expectation per run (and ``quality.load_counts`` what the
+suites validated load by load counted: ``expectations.by_load``). Validation itself only reads the
 warehouse; the caller that holds the writer lock records the results (``record_results``). Whether a run
 may publish is answered from the Dagster checks (``orchestration.assets.serving.failed_blocking_checks``).
 """
@@ -15,6 +16,7 @@ from typing import Any
 
 import duckdb
 
+from expectations.by_load import LoadCounts, record_load_counts
 from expectations.spec import Severity
 
 QUALITY_RESULTS_DDL = """
@@ -55,6 +57,8 @@ class SuiteResult:
     outcomes: tuple[ExpectationOutcome, ...]
     checked_at: datetime
     error: str | None = None  # why the suite could not run (the table does not exist, ...)
+    #: What this validation counted in the loads it validated, for the next ones (``expectations.by_load``).
+    load_counts: LoadCounts | None = field(default=None, compare=False, repr=False)
 
     @property
     def passed(self) -> bool:
@@ -75,8 +79,11 @@ class SuiteResult:
 
 
 def record_results(con: duckdb.DuckDBPyConnection, run_id: str, results: Iterable[SuiteResult]) -> int:
-    """Append the outcomes of ``results`` to ``audit.quality_results``; returns how many rows."""
+    """Append the outcomes of ``results`` to ``audit.quality_results``, and keep what they counted load by load
+    (``quality.load_counts``); returns how many outcome rows."""
+    results = list(results)
     con.execute(QUALITY_RESULTS_DDL)
+    record_load_counts(con, [r.load_counts for r in results if r.load_counts is not None])
     rows = [
         (run_id, r.suite, r.table, o.name, o.severity, o.blocking, o.passed,
          json.dumps(o.observed_value, ensure_ascii=False, default=str), o.unexpected_count, r.checked_at)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache, reduce
 from pathlib import Path
@@ -33,10 +33,20 @@ from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.expectations.metadata_types import FailureSeverity
 from great_expectations.expectations.row_conditions import Column
 
+from expectations import by_load
 from expectations import duckdb_datasource  # registers the `duckdb` datasource type
 from expectations.results import ExpectationOutcome, SuiteResult
-from expectations.spec import CODE_SETS, CodeSet, Expect, Suite, code_set_subquery, substitute_code_sets
+from expectations.spec import (
+    CODE_SETS,
+    SCHEMA_EXPECTATIONS,
+    CodeSet,
+    Expect,
+    Suite,
+    code_set_subquery,
+    substitute_code_sets,
+)
 from expectations.suites import SUITES, get_suite
+from ingestion.sql import quote_literal
 
 #: First pass: counts only. GX would otherwise scan the table again per expectation for examples.
 COUNT_ONLY = {"result_format": "BASIC", "partial_unexpected_count": 0}
@@ -106,15 +116,16 @@ def validate(db_path: Path, suite: Suite, *, examples: bool = True) -> Validatio
             expectations=[_to_gx(suite, e, code_sets) for e in suite.expectations],
             meta={"table": suite.table, "description": suite.description, GX_SUITE_DIGEST: digest},
         )
-        if _table_exists(engine, suite.table):
-            error = None
-            batch = _batch_definition(datasource, suite).get_batch()
-            gx_result = batch.validate(gx_suite, result_format=COUNT_ONLY)
-            if examples:
-                _add_examples(batch, gx_result)
-        else:
+        load_counts = None
+        if not _table_exists(engine, suite.table):
             error = f"table {suite.table} does not exist"
             gx_result = _not_validated(gx_suite, error)
+        elif suite.append_only_by:
+            error = None
+            gx_result, load_counts = _validate_by_load(engine, datasource, suite, gx_suite, digest, examples)
+        else:
+            error = None
+            gx_result = _validate_batch(_batch_definition(datasource, suite).get_batch(), gx_suite, examples)
     finally:
         engine.close()
     result = SuiteResult(
@@ -123,8 +134,142 @@ def validate(db_path: Path, suite: Suite, *, examples: bool = True) -> Validatio
         outcomes=outcomes(suite, gx_result),
         checked_at=checked_at,
         error=error,
+        load_counts=load_counts,
     )
     return Validation(gx_suite, gx_result, result)
+
+
+def _validate_batch(batch: Any, gx_suite: gx.ExpectationSuite, examples: bool) -> ExpectationSuiteValidationResult:
+    gx_result = batch.validate(gx_suite, result_format=COUNT_ONLY)
+    if examples:
+        _add_examples(batch, gx_result)
+    return gx_result
+
+
+def _validate_by_load(
+    engine: duckdb_datasource.DuckDBExecutionEngine,
+    datasource: Any,
+    suite: Suite,
+    gx_suite: gx.ExpectationSuite,
+    digest: str,
+    examples: bool,
+) -> tuple[ExpectationSuiteValidationResult, by_load.LoadCounts | None]:
+    """Validate a suite of an append-only table (:mod:`expectations.by_load`): its schema expectations on the
+    table, its row expectations on the rows of the loads no stored counts cover, summed with the stored
+    counts. Returns GX's result with the sums, and the counts of the loads validated now, to keep (None when
+    there were none, or when an expectation could not be evaluated)."""
+    column = suite.append_only_by
+    loads_now = dict(engine.execute_query(sa.text(by_load.loads_sql(suite.table, column))).fetchall())
+    stored = by_load.reusable(_stored_load_counts(engine, suite.name, digest), loads_now)
+    table_batch = _batch_definition(datasource, suite).get_batch()
+    row_names = {e.name for e in suite.expectations if e.expectation not in SCHEMA_EXPECTATIONS}
+    configurations = [e.configuration for e in gx_suite.expectations]
+    new_loads = sorted(set(loads_now) - {load for counted in stored for load in counted.loads})
+    counted: by_load.LoadCounts | None = None
+    if stored and new_loads:
+        query = f"select * from {suite.table} where {column} in ({', '.join(map(quote_literal, new_loads))})"
+        batch = datasource.add_query_asset(f"{suite.name} (new loads)", query=query).add_batch_definition_whole_table(
+            "new loads").get_batch()
+        rows_part = _part(gx_suite.name, [c for c in configurations if c.meta["name"] in row_names])
+        counted = _load_counts(suite, digest, {load: loads_now[load] for load in new_loads},
+                               _validate_batch(batch, rows_part, examples), row_names)
+    if not stored or (new_loads and counted is None):  # every row, in one validation
+        gx_result = _validate_batch(table_batch, gx_suite, examples)
+        return gx_result, _load_counts(suite, digest, loads_now, gx_result, row_names, covers_all=True)
+    schema_part = _part(gx_suite.name, [c for c in configurations if c.meta["name"] not in row_names])
+    schema_result = _validate_batch(table_batch, schema_part, examples)
+    results = {r.expectation_config.meta["name"]: r for r in schema_result.results}
+    counts = [*stored, *([counted] if counted else [])]
+    for configuration in configurations:
+        name = configuration.meta["name"]
+        if name in row_names:
+            results[name] = _summed_result(configuration, by_load.total(counts, name))
+    meta = {**schema_result.meta, "validated_by_load": {
+        "loads": len(loads_now), "loads_validated_now": len(new_loads),
+        "rows_validated_now": sum(loads_now[load] for load in new_loads)}}
+    return _suite_result(gx_suite, [results[c.meta["name"]] for c in configurations], meta), counted
+
+
+def _suite_result(
+    gx_suite: gx.ExpectationSuite, results: list[ExpectationValidationResult], meta: dict[str, Any]
+) -> ExpectationSuiteValidationResult:
+    successful = sum(bool(r.success) for r in results)
+    return ExpectationSuiteValidationResult(
+        success=successful == len(results),
+        results=results,
+        suite_name=gx_suite.name,
+        statistics={"evaluated_expectations": len(results), "successful_expectations": successful,
+                    "unsuccessful_expectations": len(results) - successful,
+                    "success_percent": 100.0 * successful / len(results) if results else 100.0},
+        meta=meta,
+    )
+
+
+def _part(name: str, configurations: list[Any]) -> gx.ExpectationSuite:
+    """A suite of copies of these expectations (an expectation belongs to one suite)."""
+    copies = []
+    for configuration in configurations:
+        copy = configuration.to_domain_obj()
+        copy.id = None
+        copies.append(copy)
+    return gx.ExpectationSuite(name=name, expectations=copies)
+
+
+def _stored_load_counts(engine: duckdb_datasource.DuckDBExecutionEngine, suite: str, digest: str) -> list[by_load.LoadCounts]:
+    if not _table_exists(engine, by_load.LOAD_COUNTS_TABLE):
+        return []
+    rows = engine.execute_query(sa.text(by_load.stored_sql()).bindparams(suite=suite, digest=digest)).fetchall()
+    return [by_load.from_row(suite, digest, *row) for row in rows]
+
+
+def _load_counts(
+    suite: Suite,
+    digest: str,
+    loads: dict[str, int],
+    gx_result: ExpectationSuiteValidationResult,
+    names: set[str],
+    covers_all: bool = False,
+) -> by_load.LoadCounts | None:
+    """What ``gx_result`` counted for the row expectations ``names`` in ``loads``; None when one of them
+    could not be evaluated."""
+    counts = {}
+    for result in gx_result.results:
+        name = result.expectation_config.meta["name"]
+        if name not in names:
+            continue
+        if _exception_message(result) is not None:
+            return None
+        details = result.result or {}
+        if "unexpected_count" in details:  # a map expectation
+            found = by_load.Counts(details.get("element_count"), details.get("missing_count") or 0,
+                                   details["unexpected_count"], details.get("partial_unexpected_list") or [])
+        else:  # a query: its rows are the unexpected ones
+            found = by_load.Counts(None, 0, details["observed_value"],
+                                   (details.get("details") or {}).get("unexpected_rows") or [])
+        counts[name] = replace(found, examples=tuple(json.loads(json.dumps(list(found.examples), default=str))))
+    return by_load.LoadCounts(suite.name, digest, loads, counts, covers_all)
+
+
+def _summed_result(configuration: Any, counts: by_load.Counts) -> ExpectationValidationResult:
+    """GX's result of a row expectation with ``counts`` (the sums over loads), as Data Docs shows it."""
+    if counts.rows is None:  # a query expectation
+        details = {"details": {"unexpected_rows": list(counts.examples)}} if counts.examples else {}
+        result = {"observed_value": counts.unexpected, **details}
+    else:
+        checked = counts.rows - counts.missing
+        result = {
+            "element_count": counts.rows,
+            "missing_count": counts.missing,
+            "missing_percent": 100.0 * counts.missing / counts.rows if counts.rows else None,
+            "unexpected_count": counts.unexpected,
+            "unexpected_percent": 100.0 * counts.unexpected / checked if checked else None,
+            "unexpected_percent_total": 100.0 * counts.unexpected / counts.rows if counts.rows else None,
+            "unexpected_percent_nonmissing": 100.0 * counts.unexpected / checked if checked else None,
+            "partial_unexpected_list": list(counts.examples),
+        }
+    return ExpectationValidationResult(
+        success=counts.unexpected == 0, expectation_config=configuration, result=result
+    )
 
 
 def _table_exists(engine: duckdb_datasource.DuckDBExecutionEngine, table: str) -> bool:
@@ -174,12 +319,7 @@ def _add_examples(batch: Any, gx_result: ExpectationSuiteValidationResult) -> No
     failed = [i for i, r in enumerate(gx_result.results) if not r.success and _exception_message(r) is None]
     if not failed:
         return
-    expectations = []
-    for index in failed:
-        expectation = gx_result.results[index].expectation_config.to_domain_obj()
-        expectation.id = None  # a copy outside the suite
-        expectations.append(expectation)
-    retry = gx.ExpectationSuite(name=f"{gx_result.suite_name} examples", expectations=expectations)
+    retry = _part(f"{gx_result.suite_name} examples", [gx_result.results[i].expectation_config for i in failed])
     detailed = batch.validate(retry, result_format=WITH_EXAMPLES)
     for index, result in zip(failed, detailed.results, strict=True):
         gx_result.results[index] = result
@@ -238,11 +378,4 @@ def _not_validated(gx_suite: gx.ExpectationSuite, reason: str) -> ExpectationSui
         )
         for expectation in gx_suite.expectations
     ]
-    return ExpectationSuiteValidationResult(
-        success=False,
-        results=results,
-        suite_name=gx_suite.name,
-        statistics={"evaluated_expectations": len(results), "successful_expectations": 0,
-                    "unsuccessful_expectations": len(results), "success_percent": 0.0},
-        meta={"active_batch_definition": {"data_asset_name": gx_suite.name}, "not_validated": reason},
-    )
+    return _suite_result(gx_suite, results, {"active_batch_definition": {"data_asset_name": gx_suite.name}, "not_validated": reason})

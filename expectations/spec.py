@@ -70,6 +70,20 @@ def substitute_code_sets(query: str, code_sets: dict[str, str]) -> str:
     return query
 
 
+#: Expectations that read the table's catalogue only (its columns and their types), never its rows.
+SCHEMA_EXPECTATIONS = ("ExpectTableColumnsToMatchSet", "ExpectColumnValuesToBeOfType")
+#: Expectations that count rows one at a time (GX's map expectations) or the rows of a query: on the rows of
+#: several loads, their counts are the sums of each load's (see ``Suite.append_only_by``).
+MAP_EXPECTATIONS = (
+    "ExpectColumnValuesToNotBeNull",
+    "ExpectColumnValuesToBeBetween",
+    "ExpectColumnValuesToMatchRegex",
+    "ExpectColumnValuesToBeInSet",
+    "ExpectColumnPairValuesAToBeGreaterThanB",
+)
+ROW_EXPECTATIONS = (*MAP_EXPECTATIONS, "ExpectQueryToReturnNoRows")
+
+
 @dataclass(frozen=True)
 class Expect:
     """One expectation: ``gx.expectations.<expectation>(**kwargs)`` with a name and a severity."""
@@ -93,6 +107,12 @@ class Suite:
 
     ``blocking``: a failed error-level expectation stops what is downstream of ``asset_key`` (the
     marts); on raw tables errors are reported but do not block.
+
+    ``append_only_by``: the column that names a load, on a table whose rows are appended a load at a time
+    and never changed: each load's rows are validated once (:mod:`expectations.by_load`). Its expectations
+    must then be of :data:`SCHEMA_EXPECTATIONS` (checked every time) or :data:`ROW_EXPECTATIONS` (counted
+    per load), and each query expectation must find a row's problem among the rows of its own load (a key
+    that includes the load, a lookup of each row in another append-only table).
     """
 
     name: str
@@ -102,12 +122,23 @@ class Suite:
     blocking: bool = False
     where: str | None = None  # SQL filter: the suite validates only these rows
     description: str = ""
+    append_only_by: str | None = None
 
     def __post_init__(self) -> None:
         names = [e.name for e in self.expectations]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"suite {self.name}: expectation names used twice: {duplicates}")
+        if self.append_only_by:
+            if self.where:
+                raise ValueError(f"suite {self.name}: append_only_by validates the whole table, not rows selected by where")
+            by_load = set(SCHEMA_EXPECTATIONS) | set(ROW_EXPECTATIONS)
+            other = [e.name for e in self.expectations if e.expectation not in by_load or "mostly" in e.kwargs]
+            if other:
+                raise ValueError(
+                    f"suite {self.name}: validated by {self.append_only_by}, but these expectations cannot be counted "
+                    f"load by load: {other} (known: {sorted(by_load)}, without mostly)"
+                )
 
     @property
     def schema(self) -> str:

@@ -185,6 +185,16 @@ def test_every_contract_table_is_served_read_only_to_another_process(pipeline: P
     assert CONTRACT_TABLES <= set(out.stdout.split())
 
 
+def test_the_raw_enterprise_suite_keeps_its_counts_of_every_load_in_the_build_and_no_tier_publishes_them(
+    pipeline: PipelineRun,
+):
+    build = pipeline.warehouse_dir / "warehouse.duckdb"
+    (covered,) = query(build, "select loads::varchar from quality.load_counts where suite = 'raw.enterprise_submissions'")
+    assert json.loads(covered[0]) == dict(query(build, "select load_id, count(*) from raw.enterprise_submissions group by all"))
+    for served in [pipeline.serving_db, *pipeline.warehouse_dir.glob("*/**/serving.duckdb")]:
+        assert query(served, "select count(*) from duckdb_tables() where schema_name = 'quality'") == [(0,)], served
+
+
 def test_reports_are_written(pipeline: PipelineRun):
     reports = pipeline.warehouse_dir / "reports"
     assert (reports / "quality" / "index.html").stat().st_size > 0

@@ -46,6 +46,7 @@ SUITE = Suite(
     table="raw.enterprise_submissions",
     asset_key=("raw", "enterprise_submissions"),
     description="SOE submission rows that passed the loader's row rules, every load kept as history.",
+    append_only_by="load_id",  # rows are appended a load at a time, never changed: each load is validated once
     expectations=(
         columns_present(ENTERPRISE_SUBMISSIONS.column_names),
         *column_types({"uscc": "VARCHAR", "period": "VARCHAR"}
