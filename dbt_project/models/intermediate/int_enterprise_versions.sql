@@ -4,12 +4,13 @@
 -- period, so periods are ordered by their end (a year after its Q4) and versions dated by it.
 --
 -- Most enterprises never change: they get their single version from one aggregate, and only the rows of
--- the others are put in order (the model is referenced where used: DuckDB would hold a shared CTE of
--- millions of rows in memory).
+-- the others are put in order.
 --
 -- Incremental by enterprise: the enterprises with a row in a period to rebuild (a new quarter's file
 -- names a few thousand of several hundred thousand) get all their versions again, from all their periods;
--- the others stay as they are (macros/enterprise_periods.sql).
+-- the others stay as they are (macros/enterprise_periods.sql). Their rows are read once into a
+-- materialized CTE (a quarter at ten million rows: 0.45 s instead of 1.0 s for three scans); a full build
+-- reads every row where it is used instead, not holding millions of rows in memory.
 
 {{ config(materialized='incremental', incremental_strategy='replace_enterprises', on_schema_change='append_new_columns') }}
 
@@ -35,11 +36,18 @@
 
 with
 
+rebuilt as {{ 'materialized' if is_incremental() else 'not materialized' }} (
+
+    select uscc, period, period_start, period_end, {{ attributes | join(', ') }}
+    from {{ ref('int_enterprise_submissions_current') }}
+    where {{ in_enterprises_to_rebuild('uscc') }}
+
+),
+
 changing as (
 
     select uscc
-    from {{ ref('int_enterprise_submissions_current') }}
-    where {{ in_enterprises_to_rebuild('uscc') }}
+    from rebuilt
     group by uscc
     having min(hash({{ attributes | join(', ') }})) <> max(hash({{ attributes | join(', ') }}))
 
@@ -51,9 +59,8 @@ steady_versions as (
         uscc,
         1 as version,
         {{- version_columns }}
-    from {{ ref('int_enterprise_submissions_current') }} s
+    from rebuilt s
     anti join changing c on c.uscc = s.uscc
-    where {{ in_enterprises_to_rebuild('s.uscc') }}
     group by uscc
 
 ),
@@ -72,9 +79,8 @@ changes as (
             when hash({{ attributes | join(', ') }}) is distinct from lag(hash({{ attributes | join(', ') }})) over by_period
             then 1 else 0
         end as starts_version
-    from {{ ref('int_enterprise_submissions_current') }} s
+    from rebuilt s
     semi join changing c on c.uscc = s.uscc
-    where {{ in_enterprises_to_rebuild('s.uscc') }}
     window by_period as (partition by s.uscc order by s.period_end, s.period_start desc)
 
 ),
