@@ -195,3 +195,33 @@ def test_the_key_tests_of_a_table_rebuilt_by_period_read_the_periods_the_build_r
     duplicate_a_row_of("2023Q1")
     assert "FAIL 2 unique_combination_of_columns_int_enterprise_submissions_versioned" in run_dbt(
         root, "test", *tests, succeeds=False)
+
+
+def test_a_corrected_seed_name_reaches_every_row_of_the_enterprise_dimension(tmp_path: Path):
+    """dim_enterprise is rebuilt by enterprise, and the names it takes from the seeds are kept up to date: the
+    enterprises whose industry or district name changed in a seed are rebuilt too, with no period to rebuild."""
+    root = tmp_path / "warehouse"
+    folder = root / "landing" / "enterprise"
+    folder.mkdir(parents=True)
+    write(replace(PANEL, enterprises=20, keep_periods=("2023", "2023Q1")), folder / "panel_2023.parquet")
+    load(root)
+    run_dbt(root, "build", *SELECT)
+    industry, district = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True).sql(
+        "select min(industry_code), max(district_code) from marts.dim_enterprise").fetchone()
+    con = duckdb.connect(str(root / "warehouse.duckdb"))  # the seeds as `dbt seed` loads a corrected file
+    con.execute(f"update reference.ref_industry_codes set name_zh = '更正的行业' where industry_code = '{industry}'")
+    con.execute(f"update reference.ref_chongqing_districts set name_zh = '更正的区县' where district_code::varchar = '{district}'")
+    con.close()
+
+    run_dbt(root, "run", *SELECT)  # `run` leaves the seed tables as they are
+
+    assert periods_rebuilt(root) == []
+    assert count(root, "select count(*) from marts.dim_enterprise where industry_name_zh = '更正的行业'") == count(
+        root, f"select count(*) from marts.dim_enterprise where industry_code = '{industry}'") > 0
+    assert count(root, "select count(*) from marts.dim_enterprise where district_name_zh = '更正的区县'") == count(
+        root, f"select count(*) from marts.dim_enterprise where district_code = '{district}'") > 0
+    full = tmp_path / "full"
+    full.mkdir()
+    shutil.copy2(root / "warehouse.duckdb", full / "warehouse.duckdb")
+    run_dbt(full, "run", "--full-refresh", *SELECT)
+    assert differences(root / "warehouse.duckdb", full / "warehouse.duckdb") == {}

@@ -10,8 +10,8 @@
     a period whose rows were all withdrawn or rejected must end up empty. `--full-refresh` rebuilds the
     table from every row.
 
-    A model keyed by enterprise whose rows span periods (int_enterprise_versions) is rebuilt by enterprise
-    instead: `incremental_strategy='replace_enterprises'`, its rows selected
+    A model keyed by enterprise whose rows span periods (int_enterprise_versions, dim_enterprise) is rebuilt
+    by enterprise instead: `incremental_strategy='replace_enterprises'`, its rows selected
     `where {{ in_enterprises_to_rebuild('uscc') }}`: the enterprises with a row in a period to rebuild
     (int_enterprises_to_rebuild). -#}
 
@@ -85,9 +85,10 @@
 {%- endmacro %}
 
 {#- The `replace_enterprises` incremental strategy: replace the rows of the enterprises to rebuild (a model
-    keyed by enterprise whose rows span periods, such as its versions). -#}
+    keyed by enterprise whose rows span periods, such as its versions), and of any other enterprise the model
+    selected rows of (dim_enterprise: those whose names from the seeds changed). -#}
 {% macro get_incremental_replace_enterprises_sql(arg_dict) -%}
-    {{ replace_rows_sql(arg_dict, in_enterprises_to_rebuild('uscc')) }}
+    {{ replace_rows_sql(arg_dict, in_enterprises_to_rebuild('uscc') ~ " or uscc in (select uscc from " ~ arg_dict['temp_relation'] ~ ")") }}
 {%- endmacro %}
 
 {#- One checksum of the code of every model rebuilt by period or by enterprise, of every model upstream of

@@ -1,5 +1,11 @@
 -- One row per enterprise and version of its attributes (slowly changing, type 2), from
 -- int_enterprise_versions, with the names of its industry class and district from the current seeds.
+--
+-- Incremental by enterprise, as int_enterprise_versions: the enterprises it rebuilds (a new quarter's file
+-- names a few thousand of several hundred thousand), and those whose industry or district names, or section,
+-- are no longer those of the seeds (a seed corrected), get their rows again; the others stay as they are.
+
+{{ config(materialized='incremental', incremental_strategy='replace_enterprises', on_schema_change='append_new_columns') }}
 
 select
     cast(d.uscc as varchar) as uscc,
@@ -23,3 +29,14 @@ select
 from {{ ref('int_enterprise_versions') }} d
 left join {{ ref('ref_industry_codes') }} i on i.industry_code = d.industry_code
 left join {{ ref('ref_chongqing_districts') }} r on r.district_code = d.district_code
+where {{ in_enterprises_to_rebuild('d.uscc') }}
+{%- if is_incremental() %}
+    or d.uscc in (
+        select t.uscc
+        from {{ this }} t
+        left join {{ ref('ref_industry_codes') }} i on i.industry_code = t.industry_code
+        left join {{ ref('ref_chongqing_districts') }} r on r.district_code = t.district_code
+        where (t.industry_name_zh, t.industry_section_code, t.district_name_zh)
+            is distinct from (cast(i.name_zh as varchar), cast(i.section_code as varchar), cast(r.name_zh as varchar))
+    )
+{%- endif %}
