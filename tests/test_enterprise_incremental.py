@@ -100,24 +100,34 @@ def build_and_compare(root: Path, tmp_path: Path, step: str) -> None:
     assert differences(root / "warehouse.duckdb", full / "warehouse.duckdb") == {}, step
 
 
-def count(root: Path, sql: str) -> int:
+def first_row(root: Path, sql: str) -> tuple:
     con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
     try:
-        return con.sql(sql).fetchone()[0]
+        return con.sql(sql).fetchone()
     finally:
         con.close()
 
 
-def test_incremental_builds_equal_full_refreshes_through_new_revised_and_removed_files(tmp_path: Path):
+def count(root: Path, sql: str) -> int:
+    return first_row(root, sql)[0]
+
+
+def built(tmp_path: Path, spec: synthetic.Spec, file_name: str) -> Path:
+    """A warehouse (its folder) with one file of ``spec`` landed, loaded and built."""
     root = tmp_path / "warehouse"
     folder = root / "landing" / "enterprise"
     folder.mkdir(parents=True)
-
-    # 1. initial load: everything is built
-    write(replace(PANEL, keep_periods=("2022", "2023", "2023Q1", "2023Q2", "2023Q3", "2023Q4")),
-          folder / "panel_2022_2023.parquet")
+    write(spec, folder / file_name)
     load(root)
     run_dbt(root, "build", *SELECT)
+    return root
+
+
+def test_incremental_builds_equal_full_refreshes_through_new_revised_and_removed_files(tmp_path: Path):
+    # 1. initial load: everything is built
+    root = built(tmp_path, replace(PANEL, keep_periods=("2022", "2023", "2023Q1", "2023Q2", "2023Q3", "2023Q4")),
+                 "panel_2022_2023.parquet")
+    folder = root / "landing" / "enterprise"
     assert {period for period, _ in periods_rebuilt(root)} >= {"2022", "2023", "2023Q1", "2023Q4"}
     assert count(root, "select count(*) from mapped.enterprise_rejected_rows") > 0  # unknown codes: left out
 
@@ -154,12 +164,7 @@ def test_incremental_builds_equal_full_refreshes_through_new_revised_and_removed
 
 
 def test_nothing_changed_rebuilds_no_period(tmp_path: Path):
-    root = tmp_path / "warehouse"
-    folder = root / "landing" / "enterprise"
-    folder.mkdir(parents=True)
-    write(replace(PANEL, enterprises=20), folder / "panel.parquet")
-    load(root)
-    run_dbt(root, "build", *SELECT)
+    root = built(tmp_path, replace(PANEL, enterprises=20), "panel.parquet")
     load(root)
     run_dbt(root, "run", *SELECT)
     assert periods_rebuilt(root) == []
@@ -168,13 +173,8 @@ def test_nothing_changed_rebuilds_no_period(tmp_path: Path):
 def test_the_key_tests_of_a_table_rebuilt_by_period_read_the_periods_the_build_rewrote(tmp_path: Path):
     """The uniqueness tests of the submissions (rebuilt by period) read the periods the last build rewrote,
     every period after a full build: ten million rows of history are not read again for a new quarter."""
-    root = tmp_path / "warehouse"
-    folder = root / "landing" / "enterprise"
-    folder.mkdir(parents=True)
-    write(replace(PANEL, enterprises=20, keep_periods=("2023", "2023Q1")), folder / "panel_2023.parquet")
-    load(root)
-    run_dbt(root, "build", *SELECT)
-    write(replace(PANEL, enterprises=20, keep_periods=("2024Q1",)), folder / "quarter_2024q1.parquet")
+    root = built(tmp_path, replace(PANEL, enterprises=20, keep_periods=("2023", "2023Q1")), "panel_2023.parquet")
+    write(replace(PANEL, enterprises=20, keep_periods=("2024Q1",)), root / "landing" / "enterprise" / "quarter_2024q1.parquet")
     load(root)
     run_dbt(root, "build", *SELECT)
     assert [p for p, changed in periods_rebuilt(root) if changed] == ["2024Q1"]
@@ -200,14 +200,8 @@ def test_the_key_tests_of_a_table_rebuilt_by_period_read_the_periods_the_build_r
 def test_a_corrected_seed_name_reaches_every_row_of_the_enterprise_dimension(tmp_path: Path):
     """dim_enterprise is rebuilt by enterprise, and the names it takes from the seeds are kept up to date: the
     enterprises whose industry or district name changed in a seed are rebuilt too, with no period to rebuild."""
-    root = tmp_path / "warehouse"
-    folder = root / "landing" / "enterprise"
-    folder.mkdir(parents=True)
-    write(replace(PANEL, enterprises=20, keep_periods=("2023", "2023Q1")), folder / "panel_2023.parquet")
-    load(root)
-    run_dbt(root, "build", *SELECT)
-    industry, district = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True).sql(
-        "select min(industry_code), max(district_code) from marts.dim_enterprise").fetchone()
+    root = built(tmp_path, replace(PANEL, enterprises=20, keep_periods=("2023", "2023Q1")), "panel_2023.parquet")
+    industry, district = first_row(root, "select min(industry_code), max(district_code) from marts.dim_enterprise")
     con = duckdb.connect(str(root / "warehouse.duckdb"))  # the seeds as `dbt seed` loads a corrected file
     con.execute(f"update reference.ref_industry_codes set name_zh = '更正的行业' where industry_code = '{industry}'")
     con.execute(f"update reference.ref_chongqing_districts set name_zh = '更正的区县' where district_code::varchar = '{district}'")
