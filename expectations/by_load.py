@@ -28,9 +28,6 @@ from typing import Any
 
 import duckdb
 
-#: How many offending values or rows the report shows per expectation (the runner's examples pass).
-EXAMPLES_KEPT = 20
-
 #: In a schema of its own, which no tier publishes: the examples are enterprise rows.
 LOAD_COUNTS_DDL = """
 create schema if not exists quality;
@@ -58,8 +55,7 @@ class Counts:
 
     def __add__(self, other: Counts) -> Counts:
         rows = None if self.rows is None or other.rows is None else self.rows + other.rows
-        return Counts(rows, self.missing + other.missing, self.unexpected + other.unexpected,
-                      (self.examples + other.examples)[:EXAMPLES_KEPT])
+        return Counts(rows, self.missing + other.missing, self.unexpected + other.unexpected, self.examples + other.examples)
 
 
 @dataclass(frozen=True)

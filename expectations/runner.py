@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import operator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, reduce
 from pathlib import Path
@@ -51,7 +51,8 @@ from ingestion.sql import quote_literal
 #: First pass: counts only. GX would otherwise scan the table again per expectation for examples.
 COUNT_ONLY = {"result_format": "BASIC", "partial_unexpected_count": 0}
 #: Second pass, on failures only: up to this many example values or rows.
-WITH_EXAMPLES = {"result_format": "SUMMARY", "partial_unexpected_count": 20}
+EXAMPLES = 20
+WITH_EXAMPLES = {"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES}
 
 _SEVERITY = {"error": FailureSeverity.CRITICAL, "warn": FailureSeverity.WARNING}
 DATASOURCE = "warehouse"
@@ -241,19 +242,20 @@ def _load_counts(
             return None
         details = result.result or {}
         if "unexpected_count" in details:  # a map expectation
-            found = by_load.Counts(details.get("element_count"), details.get("missing_count") or 0,
-                                   details["unexpected_count"], details.get("partial_unexpected_list") or [])
+            counts[name] = by_load.Counts(details.get("element_count"), details.get("missing_count") or 0,
+                                          details["unexpected_count"], tuple(details.get("partial_unexpected_list") or ()))
         else:  # a query: its rows are the unexpected ones
-            found = by_load.Counts(None, 0, details["observed_value"],
-                                   (details.get("details") or {}).get("unexpected_rows") or [])
-        counts[name] = replace(found, examples=tuple(json.loads(json.dumps(list(found.examples), default=str))))
+            counts[name] = by_load.Counts(None, 0, details["observed_value"],
+                                          tuple((details.get("details") or {}).get("unexpected_rows") or ()))
     return by_load.LoadCounts(suite.name, digest, loads, counts, covers_all)
 
 
 def _summed_result(configuration: Any, counts: by_load.Counts) -> ExpectationValidationResult:
-    """GX's result of a row expectation with ``counts`` (the sums over loads), as Data Docs shows it."""
+    """GX's result of a row expectation with ``counts`` (the sums over loads), as Data Docs shows it, with the
+    first :data:`EXAMPLES` examples."""
+    examples = list(counts.examples[:EXAMPLES])
     if counts.rows is None:  # a query expectation
-        details = {"details": {"unexpected_rows": list(counts.examples)}} if counts.examples else {}
+        details = {"details": {"unexpected_rows": examples}} if examples else {}
         result = {"observed_value": counts.unexpected, **details}
     else:
         checked = counts.rows - counts.missing
@@ -265,7 +267,7 @@ def _summed_result(configuration: Any, counts: by_load.Counts) -> ExpectationVal
             "unexpected_percent": 100.0 * counts.unexpected / checked if checked else None,
             "unexpected_percent_total": 100.0 * counts.unexpected / counts.rows if counts.rows else None,
             "unexpected_percent_nonmissing": 100.0 * counts.unexpected / checked if checked else None,
-            "partial_unexpected_list": list(counts.examples),
+            "partial_unexpected_list": examples,
         }
     return ExpectationValidationResult(
         success=counts.unexpected == 0, expectation_config=configuration, result=result
