@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from core import settings
 from expectations.docs_views import IndexPageView, PageView, view_config
 from expectations.overview import report_dir, write_run_overview
 from expectations.results import SuiteResult
-from expectations.runner import GX_SUITE_DIGEST, Validation, new_context, outcomes, validate
+from expectations.runner import GX_SUITE_DIGEST, Validation, new_context, outcomes, validating
 from expectations.spec import Suite
 from expectations.suites import SUITES, get_suite
 
@@ -97,10 +98,11 @@ def run_and_report(
     site_dir = site_dir or report_dir()
     context = run_context(site_dir, run_name)
     results, keys = [], []
-    for name in suite_names:
-        validation = validate(Path(db_path), get_suite(name))
-        keys.append(_store_latest(context, validation, run_name, site_dir))
-        results.append(validation.result)
+    with validating(Path(db_path)) as session:
+        for name in suite_names:
+            validation = session.validate(get_suite(name))
+            keys.append(_store_latest(context, validation, run_name, site_dir))
+            results.append(validation.result)
     _build_pages(context, site_dir, keys)
     return results
 
@@ -125,15 +127,18 @@ def build_quality_report(
     unchanged_since = unchanged_since or {}
     context = run_context(out_dir, run_name)
     results, kept_pages, validated = [], [], []
-    for suite in SUITES:
-        stored = _stored_result(context, suite, run_name, unchanged_since.get(suite.name))
-        if stored is None:
-            validation = validate(Path(db_path), suite)
-            validated.append(_store_latest(context, validation, run_name, out_dir))
-            results.append(validation.result)
-        else:
-            results.append(stored[0])
-            kept_pages.append(_validation_page(out_dir, stored[1]))
+    with ExitStack() as stack:
+        session = None  # opened for the first suite validated now
+        for suite in SUITES:
+            stored = _stored_result(context, suite, run_name, unchanged_since.get(suite.name))
+            if stored is None:
+                session = session or stack.enter_context(validating(Path(db_path)))
+                validation = session.validate(suite)
+                validated.append(_store_latest(context, validation, run_name, out_dir))
+                results.append(validation.result)
+            else:
+                results.append(stored[0])
+                kept_pages.append(_validation_page(out_dir, stored[1]))
     if _site_holds(out_dir, kept_pages):
         _build_pages(context, out_dir, validated)
     else:

@@ -11,6 +11,10 @@ stores the suites and results it shows into its file context itself (:mod:`expec
 datasource or an asset to a file context rewrites its whole YAML configuration, and saving a suite there
 compares every expectation with the stored suite's, which together took a quarter of a run's checks.
 
+The suites of a step are validated in one :class:`Session` (:func:`validating`): one datasource and one
+connection for all of them, instead of a datasource (which GX tests by connecting) and a connection (which
+loads the file's catalog, and starts with a cold cache) for each.
+
 The warehouse is opened read-only: call this when no read-write connection to the same file is open
 in the process (DuckDB refuses to mix both in one process), and when no other process writes it.
 """
@@ -20,6 +24,8 @@ from __future__ import annotations
 import hashlib
 import json
 import operator
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, reduce
@@ -97,24 +103,55 @@ def run_suite(db_path: Path, suite_name: str, *, examples: bool = True) -> Suite
 
 
 def run_suites(db_path: Path, suite_names: list[str] | None = None) -> list[SuiteResult]:
-    """Validate several suites (all by default)."""
+    """Validate several suites (all by default), in one session."""
     suites = [get_suite(n) for n in suite_names] if suite_names is not None else list(SUITES)
-    return [validate(Path(db_path), suite).result for suite in suites]
+    with validating(Path(db_path)) as session:
+        return [session.validate(suite).result for suite in suites]
 
 
 def validate(db_path: Path, suite: Suite, *, examples: bool = True) -> Validation:
-    """Validate ``suite`` in :func:`validation_context`; the warehouse connection is closed when this returns."""
-    checked_at = datetime.now().replace(microsecond=0)
-    datasource = validation_context().data_sources.add_or_update_duckdb(
-        DATASOURCE, connection_string=duckdb_datasource.connection_string(Path(db_path).resolve())
-    )
-    engine = datasource.get_execution_engine()
+    """Validate ``suite`` in a session of its own; the warehouse connection is closed when this returns."""
+    with validating(db_path) as session:
+        return session.validate(suite, examples=examples)
+
+
+@contextmanager
+def validating(db_path: Path) -> Iterator[Session]:
+    """A :class:`Session` on the DuckDB file ``db_path``, closed (the file released) on exit."""
+    session = Session(Path(db_path))
     try:
-        code_sets = {name: _code_set_sql(engine, code_set) for name, code_set in CODE_SETS.items()}
-        digest = hashlib.sha256(json.dumps([suite.digest(), code_sets], sort_keys=True).encode("utf-8")).hexdigest()
+        yield session
+    finally:
+        session.close()
+
+
+class Session:
+    """Validations on one warehouse file through one GX datasource and one read-only connection, held until
+    :meth:`close`. The file must not change meanwhile (the callers hold the warehouse writer lock)."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.datasource = validation_context().data_sources.add_or_update_duckdb(
+            DATASOURCE, connection_string=duckdb_datasource.connection_string(db_path.resolve())
+        )
+        self.engine: duckdb_datasource.DuckDBExecutionEngine = self.datasource.get_execution_engine()
+        try:
+            #: The SQL of each code set: the seed's table, or its file before dbt has loaded it.
+            self.code_sets = {name: _code_set_sql(self.engine, code_set) for name, code_set in CODE_SETS.items()}
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        self.engine.close()
+
+    def validate(self, suite: Suite, *, examples: bool = True) -> Validation:
+        """Validate ``suite`` (see :func:`run_suite` for ``examples``)."""
+        checked_at = datetime.now().replace(microsecond=0)
+        engine, datasource = self.engine, self.datasource
+        digest = hashlib.sha256(json.dumps([suite.digest(), self.code_sets], sort_keys=True).encode("utf-8")).hexdigest()
         gx_suite = gx.ExpectationSuite(
             name=suite.name,
-            expectations=[_to_gx(suite, e, code_sets) for e in suite.expectations],
+            expectations=[_to_gx(suite, e, self.code_sets) for e in suite.expectations],
             meta={"table": suite.table, "description": suite.description, GX_SUITE_DIGEST: digest},
         )
         load_counts = None
@@ -127,17 +164,15 @@ def validate(db_path: Path, suite: Suite, *, examples: bool = True) -> Validatio
         else:
             error = None
             gx_result = _validate_batch(_batch_definition(datasource, suite).get_batch(), gx_suite, examples)
-    finally:
-        engine.close()
-    result = SuiteResult(
-        suite=suite.name,
-        table=suite.table,
-        outcomes=outcomes(suite, gx_result),
-        checked_at=checked_at,
-        error=error,
-        load_counts=load_counts,
-    )
-    return Validation(gx_suite, gx_result, result)
+        result = SuiteResult(
+            suite=suite.name,
+            table=suite.table,
+            outcomes=outcomes(suite, gx_result),
+            checked_at=checked_at,
+            error=error,
+            load_counts=load_counts,
+        )
+        return Validation(gx_suite, gx_result, result)
 
 
 def _validate_batch(batch: Any, gx_suite: gx.ExpectationSuite, examples: bool) -> ExpectationSuiteValidationResult:
@@ -169,6 +204,7 @@ def _validate_by_load(
     counted: by_load.LoadCounts | None = None
     if stored and new_loads:
         query = f"select * from {suite.table} where {column} in ({', '.join(map(quote_literal, new_loads))})"
+        _drop_asset(datasource, f"{suite.name} (new loads)")
         batch = datasource.add_query_asset(f"{suite.name} (new loads)", query=query).add_batch_definition_whole_table(
             "new loads").get_batch()
         rows_part = _part(gx_suite.name, [c for c in configurations if c.meta["name"] in row_names])
@@ -308,12 +344,18 @@ def _label(suite: Suite, expect: Expect) -> str:
 
 
 def _batch_definition(datasource: Any, suite: Suite) -> Any:
-    asset_name = suite.name
+    _drop_asset(datasource, suite.name)
     if suite.where:
-        asset = datasource.add_query_asset(asset_name, query=f"select * from {suite.table} where {suite.where}")
+        asset = datasource.add_query_asset(suite.name, query=f"select * from {suite.table} where {suite.where}")
     else:
-        asset = datasource.add_table_asset(asset_name, table_name=suite.table_name, schema_name=suite.schema)
+        asset = datasource.add_table_asset(suite.name, table_name=suite.table_name, schema_name=suite.schema)
     return asset.add_batch_definition_whole_table("all rows")
+
+
+def _drop_asset(datasource: Any, name: str) -> None:
+    """Remove the asset ``name`` a suite validated earlier in the session added, if any (names are unique)."""
+    if name in datasource.get_asset_names():
+        datasource.delete_asset(name)
 
 
 def _add_examples(batch: Any, gx_result: ExpectationSuiteValidationResult) -> None:

@@ -463,6 +463,29 @@ def test_only_error_expectations_of_a_mart_block(clean_warehouse: Path, tmp_path
     assert result.outcome("published_rd_intensity_pct_plausible").blocking is False
 
 
+def test_suites_validated_in_one_session_give_the_results_of_separate_validations(clean_warehouse: Path, tmp_path: Path) -> None:
+    """The checks steps validate their suites in one session (one datasource, one connection): a suite
+    validated again in it (its GX asset replaced) gives its result again, and the file is released after."""
+    from expectations.runner import validating
+
+    broken = _broken(
+        clean_warehouse, tmp_path,
+        "update mapped.release_observations set value = 45 where region_code in ('CN-CQ', 'CN-SC') "
+        "and indicator_code = 'rd_intensity'; "
+        "update marts.rd_intensity set reconciles = false where region_code = 'CN-CQ'",
+    )
+    names = ["mapped.release_observations", "marts.rd_intensity", "raw.release_files", "mapped.release_observations"]
+    separate = [run_suite(broken, name) for name in names]
+
+    with validating(broken) as session:
+        together = [session.validate(get_suite(name)).result for name in names]
+
+    assert [r.outcomes for r in together] == [r.outcomes for r in separate]
+    out_of_range = ["value_in_range_rd_intensity", "value_plausible_rd_intensity"]
+    assert [r.failed() for r in together] == [out_of_range, ["reconciles"], [], out_of_range]
+    duckdb.connect(str(broken)).close()  # read-write: refused while a read-only connection is open in the process
+
+
 def test_duplicated_keys_are_counted_and_listed(clean_warehouse: Path, tmp_path: Path) -> None:
     broken = _broken(
         clean_warehouse, tmp_path,

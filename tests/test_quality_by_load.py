@@ -14,7 +14,7 @@ import pytest
 from expectations import Expect, get_suite
 from expectations.by_load import LOAD_COUNTS_TABLE
 from expectations.results import SuiteResult, record_results
-from expectations.runner import validate
+from expectations.runner import validate, validating
 from tests.test_expectations_suites import build_clean_warehouse
 
 SUITE = get_suite("raw.enterprise_submissions")
@@ -153,3 +153,17 @@ def test_a_suite_validated_by_load_takes_only_expectations_that_add_up() -> None
         replace(SUITE, expectations=(*SUITE.expectations, Expect(
             "mean_revenue", "ExpectColumnMeanToBeBetween", "warn", {"column": "revenue_10k_yuan", "min_value": 0},
         )))
+
+
+def test_a_session_validates_the_new_loads_again_with_the_same_result(warehouse: Path) -> None:
+    _validate_and_record(warehouse)
+    _sql(warehouse, NEW_LOAD_SQL)
+    alone = validate(warehouse, SUITE)
+
+    with validating(warehouse) as session:
+        first, again = session.validate(SUITE), session.validate(SUITE)
+
+    assert again.gx_result.meta["validated_by_load"] == {"loads": 2, "loads_validated_now": 1, "rows_validated_now": 4}
+    assert _seen(first.result) == _seen(again.result) == _seen(alone.result)
+    assert (again.result.load_counts.loads, again.result.load_counts.counts) == (alone.result.load_counts.loads, alone.result.load_counts.counts)
+    _sql(warehouse, "select 1")  # read-write: the session released the file
