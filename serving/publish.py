@@ -34,6 +34,7 @@ import json
 import logging
 import os
 import shutil
+import stat
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
@@ -320,11 +321,17 @@ def publish_serving_database(
 
 @dataclass(frozen=True)
 class Publication:
-    """One serving database to publish: its path, its tables (see :func:`_build_serving_file`), its mode."""
+    """One serving database to publish: its path, its tables (see :func:`_build_serving_file`), its mode.
+
+    ``kept_when_unchanged``: when the live file holds exactly these tables already (see
+    :func:`_holds_already`), it is left as it is: no new file, no row in its ``meta.publications``. Not for a
+    file whose latest publication must name every run (``make run`` reads the public file's to decide whether
+    anything changed)."""
 
     serving_db: Path
     tables: Mapping[str, TableRows]
     file_mode: int = 0o644
+    kept_when_unchanged: bool = False
 
 
 def publish_databases(
@@ -338,15 +345,17 @@ def publish_databases(
     """Publish every database of ``publications`` from ``build_db``: all or none. ``inputs_sha256``, the
     fingerprint of the inputs the build database was built from, is recorded with each publication.
 
+    A publication :attr:`~Publication.kept_when_unchanged` whose live file holds its tables already is left as
+    it is (``unchanged`` in what is returned, with the run, time and inputs of the publication that wrote it).
     Each new file is built next to the one it replaces (``<serving_db>.tmp-<pid>``) from the build database
     read-only, with this publication appended to ``meta.publications`` after the history of the file it
     replaces, and handed to ``verify`` (which raises to stop the publication). Only when every file is
     built and verified are they swapped in, in the order given, each with an atomic rename: a reader sees a
     whole old file or a whole new one. On any error the temporary files are removed and every previous
     file is left untouched. Returns, per publication, ``run_id``, ``published_at``, ``path``,
-    ``size_bytes``, ``tables`` (row count per table), ``taken_over`` (the tables taken over unchanged
-    from the file it replaces) and ``updated_by_period`` (the tables updated there a period at a time,
-    with the number of periods written).
+    ``size_bytes``, ``inputs_sha256``, ``tables`` (row count per table), ``taken_over`` (the tables taken over
+    unchanged from the file it replaces), ``updated_by_period`` (the tables updated there a period at a time,
+    with the number of periods written) and ``unchanged``.
     """
     build_db = Path(build_db)
     built: list[tuple[Publication, Path, dict[str, int], datetime, list[str], dict[str, int]]] = []
@@ -368,6 +377,10 @@ def publish_databases(
                     scratch.close()
             for publication, built_digests in zip(publications, digests, strict=True):
                 serving_db = publication.serving_db
+                if publication.kept_when_unchanged and (previous := _holds_already(publication, built_digests)):
+                    built.append((publication, None, {t: d.rows for t, d in built_digests.items()},
+                                  previous, sorted(built_digests), {}))
+                    continue
                 tmp = serving_db.with_name(f"{serving_db.name}{TMP_MARK}{os.getpid()}")
                 with disk_full_named(tmp):
                     tables, published_at, kept, by_period = _build_serving_file(
@@ -376,32 +389,34 @@ def publish_databases(
                     )
                 if _wal(tmp).exists():
                     raise PublishError(f"{_wal(tmp)} was left after closing the new serving database")
-                built.append((publication, tmp, tables, published_at, kept, by_period))
+                built.append((publication, tmp, tables, {"run_id": run_id, "published_at": published_at.isoformat(),
+                                                         "inputs_sha256": inputs_sha256}, kept, by_period))
                 tmp = None
                 if verify is not None:
                     verify(publication, built[-1][1])
-            for (publication, new_file, *_), file_digests in zip(built, digests, strict=True):
+            for (publication, new_file, _, recorded, *_), file_digests in zip(built, digests, strict=True):
+                if new_file is None:  # unchanged: left as it is
+                    continue
                 os.chmod(new_file, publication.file_mode)
                 # A WAL next to the live file (someone opened it read-write) must not be replayed onto the new one.
                 _remove(_wal(publication.serving_db), _holdings_path(publication.serving_db))
                 _replace_atomically(new_file, publication.serving_db)
-                _record_holdings(publication.serving_db, file_digests, publication.file_mode)
+                _record_holdings(publication.serving_db, file_digests, publication.file_mode, recorded)
         except BaseException:
-            for new_file in [t for _, t, *_ in built] + ([tmp] if tmp else []):
+            for new_file in [t for _, t, *_ in built if t is not None] + ([tmp] if tmp else []):
                 _remove(new_file, _wal(new_file))
             raise
     return [
         {
-            "run_id": run_id,
-            "published_at": published_at.isoformat(),
+            **recorded,
             "path": str(publication.serving_db),
             "size_bytes": publication.serving_db.stat().st_size,
-            "inputs_sha256": inputs_sha256,
             "tables": tables,
             "taken_over": kept,
             "updated_by_period": by_period,
+            "unchanged": new_file is None,
         }
-        for publication, _, tables, published_at, kept, by_period in built
+        for publication, new_file, tables, recorded, kept, by_period in built
     ]
 
 
@@ -563,9 +578,11 @@ def _identity(path: Path) -> list[int]:
     return [stat.st_size, stat.st_mtime_ns, stat.st_ino]
 
 
-def _record_holdings(serving_db: Path, digests: Mapping[str, TableDigest], file_mode: int) -> None:
-    """Write what the just published ``serving_db`` holds (its tables hash to ``digests``), readable by whom
-    the file is (``file_mode``)."""
+def _record_holdings(
+    serving_db: Path, digests: Mapping[str, TableDigest], file_mode: int, publication: Mapping[str, Any]
+) -> None:
+    """Write what the just published ``serving_db`` holds (its tables hash to ``digests``) and which
+    ``publication`` (run id, time, inputs) wrote it, readable by whom the file is (``file_mode``)."""
     tables = {
         table: {
             "digest": d.digest,
@@ -577,19 +594,46 @@ def _record_holdings(serving_db: Path, digests: Mapping[str, TableDigest], file_
     }
     path = _holdings_path(serving_db)
     try:
-        path.write_text(json.dumps({"file": _identity(serving_db), "tables": tables}), encoding="utf-8")
+        path.write_text(json.dumps({"file": _identity(serving_db), "publication": dict(publication), "tables": tables}),
+                        encoding="utf-8")
         os.chmod(path, file_mode)
     except (OSError, TypeError, ValueError) as error:  # periods JSON cannot hold, a full disk: hashed next time
         logger.warning("%s: what it holds is not recorded (%s); the next publication hashes it", serving_db, error)
         _remove(path)
 
 
-def _holdings(serving_db: Path) -> dict[str, TableDigest] | None:
-    """What ``serving_db`` holds, as its publication recorded it, if the file is still the one written."""
+def _recorded(serving_db: Path) -> dict[str, Any] | None:
+    """The record :func:`_record_holdings` wrote, if ``serving_db`` is still the file it describes."""
     try:
         recorded = json.loads(_holdings_path(serving_db).read_text(encoding="utf-8"))
-        if recorded["file"] != _identity(serving_db):
-            return None
+        return recorded if recorded["file"] == _identity(serving_db) else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _holds_already(publication: Publication, digests: Mapping[str, TableDigest]) -> dict[str, Any] | None:
+    """The publication (run id, time, inputs) that wrote the live file of ``publication``, when that file holds
+    exactly the tables of ``digests`` and nothing else, untouched since (its record), with no WAL beside it
+    (someone opened it read-write) and with the file mode asked for; None otherwise."""
+    serving_db = publication.serving_db
+    recorded = _recorded(serving_db)
+    if recorded is None or not isinstance(recorded.get("publication"), dict) or _wal(serving_db).exists():
+        return None
+    if stat.S_IMODE(serving_db.stat().st_mode) != publication.file_mode:
+        return None
+    try:
+        held = {table: t["digest"] for table, t in recorded["tables"].items()}
+    except (AttributeError, KeyError, TypeError):
+        return None
+    return recorded["publication"] if held == {table: d.digest for table, d in digests.items()} else None
+
+
+def _holdings(serving_db: Path) -> dict[str, TableDigest] | None:
+    """What ``serving_db`` holds, as its publication recorded it, if the file is still the one written."""
+    recorded = _recorded(serving_db)
+    if recorded is None:
+        return None
+    try:
         return {
             table: TableDigest(
                 t["digest"], t["rows"], tuple(tuple(c) for c in t["columns"]),

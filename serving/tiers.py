@@ -90,6 +90,10 @@ class Tier:
     exports_dir: Path
     file_mode: int
     tables: Mapping[str, TableRows]  # "schema.table" -> query over the build database and `disclosure_decisions`
+    #: Left as it is when it holds these tables already (:attr:`serving.publish.Publication.kept_when_unchanged`):
+    #: the restricted tier and the group extracts; not the public one, whose latest publication `make run` reads
+    #: to tell whether anything changed.
+    kept_when_unchanged: bool = False
 
 
 def _ref(table: str) -> str:
@@ -189,7 +193,7 @@ def plan_tiers(con: duckdb.DuckDBPyConnection, relations: Sequence[tuple[str, st
 
     tiers = [
         Tier("restricted", settings.restricted_dir() / "serving.duckdb", settings.restricted_dir() / "exports",
-             0o640, restricted),
+             0o640, restricted, kept_when_unchanged=True),
     ]
     groups = [r[0] for r in con.execute(
         f"select distinct group_name from {BUILD_CATALOG}.marts.fct_enterprise_submissions where group_name is not null order by 1"
@@ -197,7 +201,7 @@ def plan_tiers(con: duckdb.DuckDBPyConnection, relations: Sequence[tuple[str, st
     for group in groups:
         folder = settings.groups_dir() / group_folder(group)
         extract = {t: Subset(restricted[t], "group_name", group) for t in GROUP_TABLES if t in tables}
-        tiers.append(Tier(f"group {group}", folder / "serving.duckdb", folder / "exports", 0o640, extract))
+        tiers.append(Tier(f"group {group}", folder / "serving.duckdb", folder / "exports", 0o640, extract, kept_when_unchanged=True))
     tiers.append(Tier("public", settings.serving_db_path(), settings.exports_dir(), 0o644, public))
     return tiers
 
@@ -255,7 +259,7 @@ def publish_tiers(
         os.chmod(settings.restricted_dir(), 0o750)
         published = publish_databases(
             build_db,
-            [Publication(t.serving_db, t.tables, t.file_mode) for t in tiers],
+            [Publication(t.serving_db, t.tables, t.file_mode, t.kept_when_unchanged) for t in tiers],
             run_id,
             relations=rows,
             verify=verify,

@@ -15,6 +15,7 @@ from serving import tiers
 from serving.disclosure import ALL, DisclosureError, DisclosureRules
 from serving.tiers import check_public_file, group_folder, publish_tiers
 from tests.conftest import PipelineRun
+from tests.serving_fixtures import CTDI_GROUP, OTHER_GROUP, build_tiered_warehouse
 from tests.test_disclosure import attacker
 from tests.test_serving_publish import query as rows
 from tests.test_serving_publish import tables_of
@@ -161,6 +162,41 @@ def test_publishing_refuses_a_public_tier_that_would_disclose(pipeline: Pipeline
         publish_tiers(settings.warehouse_db_path(), "leaky-run")
     assert {p: p.stat().st_mtime_ns for p in warehouse.rglob("serving.duckdb")} == before
     assert not list(warehouse.rglob("*.tmp-*"))
+
+
+def test_a_restricted_or_group_file_whose_tables_did_not_change_is_left_as_it_is(tmp_path: Path, monkeypatch):
+    """A publication rewrites the public file every time (its latest publication tells `make run` what was
+    built from what), and the restricted file and a group's extract only when their tables changed: a change
+    to one group's figures leaves the other groups' files, their history and their readers' inodes alone."""
+    warehouse = build_tiered_warehouse(tmp_path / "warehouse", "run-1")
+    monkeypatch.setenv("WAREHOUSE_DIR", str(warehouse))
+    build = warehouse / "warehouse.duckdb"
+    group_db = {g: warehouse / "groups" / group_folder(g) / "serving.duckdb" for g in (CTDI_GROUP, OTHER_GROUP)}
+    public, restricted = warehouse / "serving.duckdb", warehouse / "restricted" / "serving.duckdb"
+    inode = {path: path.stat().st_ino for path in [public, restricted, *group_db.values()]}
+    con = duckdb.connect(str(build))
+    con.execute("update marts.fct_enterprise_submissions set rd_expenditure_10k_yuan = rd_expenditure_10k_yuan + 1 where group_name = ?", [OTHER_GROUP])
+    con.close()
+
+    published = publish_tiers(build, "run-2", DisclosureRules())
+
+    assert {path for path in inode if path.stat().st_ino != inode[path]} == {public, restricted, group_db[OTHER_GROUP]}
+    result = published[f"group {CTDI_GROUP}"]
+    assert (result["unchanged"], result["run_id"], result["taken_over"]) == (True, "run-1", sorted(result["tables"]))
+    assert rows(group_db[CTDI_GROUP], "select distinct run_id from meta.publications") == [("run-1",)]
+    assert not published[f"group {OTHER_GROUP}"]["unchanged"] and published[f"group {OTHER_GROUP}"]["run_id"] == "run-2"
+    assert rows(public, "select distinct run_id from meta.publications order by run_id") == [("run-1",), ("run-2",)]
+    assert not published["public"]["unchanged"]
+
+    # a file written into since its publication is published again, whatever its tables hold
+    con = duckdb.connect(str(group_db[CTDI_GROUP]))
+    con.execute("create table main.scribble as select 1 as x")
+    con.close()
+    published = publish_tiers(build, "run-3", DisclosureRules())
+    assert not published[f"group {CTDI_GROUP}"]["unchanged"]
+    assert "main.scribble" not in tables_of(group_db[CTDI_GROUP])
+    assert published[f"group {OTHER_GROUP}"]["unchanged"] and published["restricted"]["unchanged"]
+    assert rows(restricted, "select distinct run_id from meta.publications order by run_id") == [("run-1",), ("run-2",)]
 
 
 def test_the_gate_finds_every_kind_of_identifier_in_any_text_column(tmp_path: Path):

@@ -97,6 +97,12 @@ def build_serving_database_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDe
         withheld = published["restricted"]["tables"].get(DECISIONS_TABLE, 0)
         for tier, result in published.items():
             tables = result["tables"]
+            if result["unchanged"]:
+                context.log.info(
+                    f"{tier}: unchanged since its publication by run {result['run_id']} ({len(tables)} tables, "
+                    f"{sum(tables.values())} rows): {result['path']} left as it is"
+                )
+                continue
             context.log.info(
                 f"{tier}: published {len(tables)} tables, {sum(tables.values())} rows, to {result['path']} "
                 f"({len(result['taken_over'])} of them unchanged, taken over from the previous publication; "
@@ -113,11 +119,11 @@ def build_serving_database_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDe
                     "| table | rows |\n|---|---:|\n" + "\n".join(f"| {t} | {n} |" for t, n in public["tables"].items())
                 ),
                 "tiers": dg.MetadataValue.md(
-                    "| tier | path | tables | rows | tables unchanged (taken over) | tables updated by period |\n"
-                    "|---|---|---:|---:|---:|---|\n"
+                    "| tier | path | published by run | tables | rows | tables unchanged (taken over) | tables updated by period |\n"
+                    "|---|---|---|---:|---:|---:|---|\n"
                     + "\n".join(
-                        f"| {tier} | {r['path']} | {len(r['tables'])} | {sum(r['tables'].values())} | {len(r['taken_over'])} "
-                        f"| {_by_period(r)} |"
+                        f"| {tier} | {r['path']} | {r['run_id']}{' (file unchanged, left as it is)' if r['unchanged'] else ''} "
+                        f"| {len(r['tables'])} | {sum(r['tables'].values())} | {len(r['taken_over'])} | {_by_period(r)} |"
                         for tier, r in published.items()
                     )
                 ),
