@@ -358,7 +358,8 @@ def publish_databases(
     with the number of periods written) and ``unchanged``.
     """
     build_db = Path(build_db)
-    built: list[tuple[Publication, Path, dict[str, int], datetime, list[str], dict[str, int]]] = []
+    # (publication, its new file (None: left as it is), row counts, the publication that wrote it, taken over, by period)
+    built: list[tuple[Publication, Path | None, dict[str, int], dict[str, Any], list[str], dict[str, int]]] = []
     tmp: Path | None = None
     with ExitStack() as locks:
         # Publications of the same serving file run one at a time, so none loses another's history row, and
@@ -574,8 +575,8 @@ def _holdings_path(serving_db: Path) -> Path:
 
 
 def _identity(path: Path) -> list[int]:
-    stat = path.stat()
-    return [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+    info = path.stat()
+    return [info.st_size, info.st_mtime_ns, info.st_ino]
 
 
 def _record_holdings(
