@@ -40,7 +40,7 @@ from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import duckdb
@@ -358,8 +358,7 @@ def publish_databases(
     with the number of periods written) and ``unchanged``.
     """
     build_db = Path(build_db)
-    # (publication, its new file (None: left as it is), row counts, the publication that wrote it, taken over, by period)
-    built: list[tuple[Publication, Path | None, dict[str, int], dict[str, Any], list[str], dict[str, int]]] = []
+    built: list[_Built] = []
     tmp: Path | None = None
     with ExitStack() as locks:
         # Publications of the same serving file run one at a time, so none loses another's history row, and
@@ -378,9 +377,9 @@ def publish_databases(
                     scratch.close()
             for publication, built_digests in zip(publications, digests, strict=True):
                 serving_db = publication.serving_db
-                if publication.kept_when_unchanged and (previous := _holds_already(publication, built_digests)):
-                    built.append((publication, None, {t: d.rows for t, d in built_digests.items()},
-                                  previous, sorted(built_digests), {}))
+                if publication.kept_when_unchanged and (written_by := _holds_already(publication, built_digests)):
+                    built.append(_Built(publication, None, {t: d.rows for t, d in built_digests.items()},
+                                        written_by, sorted(built_digests), {}))
                     continue
                 tmp = serving_db.with_name(f"{serving_db.name}{TMP_MARK}{os.getpid()}")
                 with disk_full_named(tmp):
@@ -390,35 +389,49 @@ def publish_databases(
                     )
                 if _wal(tmp).exists():
                     raise PublishError(f"{_wal(tmp)} was left after closing the new serving database")
-                built.append((publication, tmp, tables, {"run_id": run_id, "published_at": published_at.isoformat(),
-                                                         "inputs_sha256": inputs_sha256}, kept, by_period))
+                written_by = {"run_id": run_id, "published_at": published_at.isoformat(), "inputs_sha256": inputs_sha256}
+                built.append(_Built(publication, tmp, tables, written_by, kept, by_period))
                 tmp = None
                 if verify is not None:
-                    verify(publication, built[-1][1])
-            for (publication, new_file, _, recorded, *_), file_digests in zip(built, digests, strict=True):
-                if new_file is None:  # unchanged: left as it is
+                    verify(publication, built[-1].new_file)
+            for done, file_digests in zip(built, digests, strict=True):
+                if done.new_file is None:
                     continue
-                os.chmod(new_file, publication.file_mode)
+                serving_db = done.publication.serving_db
+                os.chmod(done.new_file, done.publication.file_mode)
                 # A WAL next to the live file (someone opened it read-write) must not be replayed onto the new one.
-                _remove(_wal(publication.serving_db), _holdings_path(publication.serving_db))
-                _replace_atomically(new_file, publication.serving_db)
-                _record_holdings(publication.serving_db, file_digests, publication.file_mode, recorded)
+                _remove(_wal(serving_db), _holdings_path(serving_db))
+                _replace_atomically(done.new_file, serving_db)
+                _record_holdings(serving_db, file_digests, done.publication.file_mode, done.written_by)
         except BaseException:
-            for new_file in [t for _, t, *_ in built if t is not None] + ([tmp] if tmp else []):
+            for new_file in [done.new_file for done in built if done.new_file] + ([tmp] if tmp else []):
                 _remove(new_file, _wal(new_file))
             raise
     return [
         {
-            **recorded,
-            "path": str(publication.serving_db),
-            "size_bytes": publication.serving_db.stat().st_size,
-            "tables": tables,
-            "taken_over": kept,
-            "updated_by_period": by_period,
-            "unchanged": new_file is None,
+            **done.written_by,
+            "path": str(done.publication.serving_db),
+            "size_bytes": done.publication.serving_db.stat().st_size,
+            "tables": done.tables,
+            "taken_over": done.taken_over,
+            "updated_by_period": done.updated_by_period,
+            "unchanged": done.new_file is None,
         }
-        for publication, new_file, tables, recorded, kept, by_period in built
+        for done in built
     ]
+
+
+class _Built(NamedTuple):
+    """A publication ready to be swapped in: its new file (None: the live file holds its tables already and is
+    left as it is), the row count per table, the publication that wrote the file (run id, time, inputs), the
+    tables taken over from the live file and those updated there by period (with the periods written)."""
+
+    publication: Publication
+    new_file: Path | None
+    tables: dict[str, int]
+    written_by: dict[str, Any]
+    taken_over: list[str]
+    updated_by_period: dict[str, int]
 
 
 @dataclass(frozen=True)
