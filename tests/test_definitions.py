@@ -392,3 +392,47 @@ def _dbt_debug(warehouse, log_path: Path, **env: str) -> subprocess.CompletedPro
     )
     assert debug.returncode == 0, debug.stdout[-3000:]
     return debug
+
+
+def test_a_parse_state_kept_by_another_checkout_of_the_project_is_not_used(tmp_path, monkeypatch):
+    """dbt's parse state holds the absolute paths of the files it parsed and dbt does not check them: a
+    warehouse whose last dbt command ran from another checkout (a moved or re-cloned repository) made every
+    seed fail with "No files found" on each run after. Each checkout keeps its own state; a state kept by
+    another is not used, and the next state kept replaces it."""
+    import shutil
+
+    from dagster_dbt import DbtProject
+
+    import orchestration.assets.dbt as dbt_asset
+    from orchestration.dbt_project import DBT_EXECUTABLE
+    from orchestration.resources import warehouse_resource
+
+    warehouse = tmp_path / "warehouse"
+    monkeypatch.setenv("WAREHOUSE_DIR", str(warehouse))
+    first, second = tmp_path / "first" / "dbt_project", tmp_path / "second" / "dbt_project"
+    ignore = shutil.ignore_patterns("target", "logs", "dbt_packages")
+
+    def seed_ref_units(project_dir: Path, run_id: str) -> subprocess.CompletedProcess:
+        monkeypatch.setattr(dbt_asset, "dbt_project", DbtProject(project_dir=project_dir))
+        warehouse.mkdir(exist_ok=True)
+        target = dbt_asset.dbt_target_path(run_id, "build")
+        seeded = subprocess.run(
+            [DBT_EXECUTABLE, *dbt_asset.dbt_args(["seed", "--select", "ref_units"], warehouse_resource()),
+             "--target-path", str(target), "--profiles-dir", str(project_dir)],
+            cwd=project_dir, env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+            capture_output=True, text=True, timeout=300,
+        )
+        dbt_asset.keep_parse_state(target)
+        return seeded
+
+    shutil.copytree(settings.DBT_PROJECT_DIR, first, ignore=ignore)
+    assert seed_ref_units(first, "run-1").returncode == 0
+    shutil.copytree(first, second, ignore=ignore)
+    shutil.rmtree(first.parent)  # the repository moved
+
+    moved = seed_ref_units(second, "run-2")
+    assert moved.returncode == 0, moved.stdout[-3000:]
+    assert "No files found" not in moved.stdout
+    kept = [p.name for p in (warehouse / "dbt").iterdir() if p.is_file()]
+    assert kept == [dbt_asset.kept_parse_state(second, DBT_EXECUTABLE).name]
+    assert dbt_asset.kept_parse_state(first, DBT_EXECUTABLE) != dbt_asset.kept_parse_state(second, DBT_EXECUTABLE)

@@ -26,6 +26,8 @@ import duckdb
 import pytest
 
 from core import settings
+from orchestration.assets.dbt import kept_parse_state
+from orchestration.dbt_project import DBT_EXECUTABLE
 from orchestration.storage import open_instance
 from tests.pipeline_process import PipelineProcess, step_started
 
@@ -222,8 +224,10 @@ def test_dbt_artifacts_stay_under_the_warehouse_and_bounded(runs: Runs):
     kept = sorted(p.name for p in (runs.warehouse / "dbt").iterdir() if p.is_dir())
     # A, C (killed), D and E built with dbt; the last three runs' folders are kept
     assert kept == sorted([dagster_run_id(runs.runs[label]) for label in ("C", "D", "E")])
-    # and, beside them, dbt's parse state of the last dbt command (one file, replaced by each command)
-    assert [p.name for p in (runs.warehouse / "dbt").iterdir() if not p.is_dir()] == ["partial_parse.msgpack"]
+    # and, beside them, dbt's parse state of the last dbt command of the runs' checkout (one file, replaced
+    # by each command)
+    kept = kept_parse_state(runs.warehouse.parent / "repo" / "dbt_project", DBT_EXECUTABLE).name
+    assert [p.name for p in (runs.warehouse / "dbt").iterdir() if not p.is_dir()] == [kept]
     assert not (runs.warehouse.parent / "repo" / "dbt_project" / "target" / "run_results.json").exists()
 
 

@@ -6,6 +6,7 @@ only the folders of the last :data:`DBT_RUNS_KEPT` runs are kept. What dbt says 
 Dagster; its debug log file, ``dbt.log`` there, is written only when ``DBT_LOG_LEVEL_FILE`` asks for it.
 """
 
+import hashlib
 import json
 import os
 import shutil
@@ -24,7 +25,7 @@ from core import settings
 from expectations import ExpectationOutcome, SuiteResult, import_great_expectations_meanwhile, record_results
 from orchestration.assets.serving import SERVING_DATABASE_KEY
 from orchestration.conditions import ON_CHANGE
-from orchestration.dbt_project import dbt_project
+from orchestration.dbt_project import DBT_EXECUTABLE, dbt_project
 from orchestration.resources import WarehouseResource
 from orchestration.translator import WarehouseDbtTranslator
 
@@ -47,6 +48,19 @@ def dbt_artifacts_dir() -> Path:
 PARSE_STATE = "partial_parse.msgpack"
 
 
+def kept_parse_state(project_dir: Path | str, dbt_executable: Path | str) -> Path:
+    """Where the warehouse keeps the parse state of dbt commands run on the project in ``project_dir`` by
+    ``dbt_executable``: WAREHOUSE_DIR/dbt/partial_parse-<key>.msgpack.
+
+    dbt does not check where the project and dbt itself are: its parse state holds the absolute paths of
+    the files it parsed (seeds are loaded from them), and a state parsed in another checkout of the
+    repository (or with another virtualenv) makes every seed fail with "No files found" until it is
+    removed. The key, a hash of both folders, keeps such a state from being used at all."""
+    folders = f"{Path(project_dir).resolve()}\n{Path(dbt_executable).parent.resolve()}"
+    key = hashlib.sha256(folders.encode()).hexdigest()[:16]
+    return dbt_artifacts_dir() / f"partial_parse-{key}.msgpack"
+
+
 def dbt_target_path(run_id: str, step: str) -> Path:
     """Where one dbt command of run ``run_id`` writes its artifacts and log, with the warehouse's parse
     state in it; older runs' folders beyond the last :data:`DBT_RUNS_KEPT` are removed (call it under the
@@ -62,19 +76,26 @@ def dbt_target_path(run_id: str, step: str) -> Path:
     for old in others[DBT_RUNS_KEPT - 1 :]:
         shutil.rmtree(old, ignore_errors=True)
     target = current / step
-    if (root / PARSE_STATE).is_file() and not (target / PARSE_STATE).exists():
+    kept = kept_parse_state(dbt_project.project_dir, DBT_EXECUTABLE)
+    if kept.is_file() and not (target / PARSE_STATE).exists():
         target.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(root / PARSE_STATE, target / PARSE_STATE)
+        shutil.copy2(kept, target / PARSE_STATE)
     return target
 
 
 def keep_parse_state(target: Path) -> None:
-    """Keep the parse state a dbt command left in ``target`` for the next command (replaced atomically)."""
+    """Keep the parse state a dbt command left in ``target`` for the next command (replaced atomically);
+    the states kept for other checkouts or virtualenvs are removed."""
     state = target / PARSE_STATE
-    if state.is_file():
-        tmp = dbt_artifacts_dir() / f"{PARSE_STATE}.tmp-{os.getpid()}"
-        shutil.copy2(state, tmp)
-        os.replace(tmp, dbt_artifacts_dir() / PARSE_STATE)
+    if not state.is_file():
+        return
+    kept = kept_parse_state(dbt_project.project_dir, DBT_EXECUTABLE)
+    tmp = kept.with_name(f"{kept.name}.tmp-{os.getpid()}")
+    shutil.copy2(state, tmp)
+    os.replace(tmp, kept)
+    for other in dbt_artifacts_dir().glob("partial_parse*"):
+        if other != kept:
+            other.unlink(missing_ok=True)
 
 
 #: dbt's own variable for the level of its log file (``debug``, ``info``, ...; its default is ``debug``).
