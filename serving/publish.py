@@ -36,11 +36,13 @@ import os
 import shutil
 import stat
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import quote
 
 import duckdb
@@ -49,6 +51,7 @@ from core import settings
 from core.warehouse import connect, is_lock_conflict, writer_lock
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Schemas copied from the build database into the serving database (and exported as Parquet).
 PUBLISHED_SCHEMAS: tuple[str, ...] = ("marts", "audit")
@@ -359,7 +362,6 @@ def publish_databases(
     """
     build_db = Path(build_db)
     built: list[_Built] = []
-    tmp: Path | None = None
     with ExitStack() as locks:
         # Publications of the same serving file run one at a time, so none loses another's history row, and
         # a temporary file found here is left by an interrupted publication.
@@ -367,6 +369,7 @@ def publish_databases(
             publication.serving_db.parent.mkdir(parents=True, exist_ok=True)
             locks.enter_context(writer_lock(publication.serving_db, "publishing"))
             remove_leftovers(publication.serving_db.parent, f"{publication.serving_db.name}{TMP_MARK}*")
+        new_files = [_new_file(publication.serving_db) for publication in publications]
         try:
             with writer_lock(build_db):
                 scratch = duckdb.connect()
@@ -375,25 +378,26 @@ def publish_databases(
                     digests = digests_of_files(scratch, [publication.tables for publication in publications])
                 finally:
                     scratch.close()
-            for publication, built_digests in zip(publications, digests, strict=True):
-                serving_db = publication.serving_db
-                if publication.kept_when_unchanged and (written_by := _holds_already(publication, built_digests)):
-                    built.append(_Built(publication, None, {t: d.rows for t, d in built_digests.items()},
-                                        written_by, sorted(built_digests), {}))
-                    continue
-                tmp = serving_db.with_name(f"{serving_db.name}{TMP_MARK}{os.getpid()}")
-                with disk_full_named(tmp):
-                    tables, published_at, kept, by_period = _build_serving_file(
-                        build_db, serving_db, tmp, run_id, publication.tables, built_digests, settings.allowed_shrinkage(),
-                        relations, inputs_sha256,
-                    )
-                if _wal(tmp).exists():
-                    raise PublishError(f"{_wal(tmp)} was left after closing the new serving database")
-                written_by = {"run_id": run_id, "published_at": published_at.isoformat(), "inputs_sha256": inputs_sha256}
-                built.append(_Built(publication, tmp, tables, written_by, kept, by_period))
-                tmp = None
-                if verify is not None:
-                    verify(publication, built[-1].new_file)
+
+                def build(publication: Publication, built_digests: Mapping[str, TableDigest], tmp: Path) -> _Built:
+                    if publication.kept_when_unchanged and (written_by := _holds_already(publication, built_digests)):
+                        return _Built(publication, None, {t: d.rows for t, d in built_digests.items()}, written_by,
+                                      sorted(built_digests), {})
+                    with disk_full_named(tmp):
+                        tables, published_at, kept, by_period = _build_serving_file(
+                            build_db, publication.serving_db, tmp, run_id, publication.tables, built_digests,
+                            settings.allowed_shrinkage(), relations, inputs_sha256,
+                        )
+                    if _wal(tmp).exists():
+                        raise PublishError(f"{_wal(tmp)} was left after closing the new serving database")
+                    if verify is not None:
+                        verify(publication, tmp)
+                    written_by = {"run_id": run_id, "published_at": published_at.isoformat(), "inputs_sha256": inputs_sha256}
+                    return _Built(publication, tmp, tables, written_by, kept, by_period)
+
+                built = in_parallel(
+                    [partial(build, *job) for job in zip(publications, digests, new_files, strict=True)], PARALLEL_BUILDS
+                )
             for done, file_digests in zip(built, digests, strict=True):
                 if done.new_file is None:
                     continue
@@ -404,7 +408,7 @@ def publish_databases(
                 _replace_atomically(done.new_file, serving_db)
                 _record_holdings(serving_db, file_digests, done.publication.file_mode, done.written_by)
         except BaseException:
-            for new_file in [done.new_file for done in built if done.new_file] + ([tmp] if tmp else []):
+            for new_file in new_files:  # swapped in ones are gone from there already
                 _remove(new_file, _wal(new_file))
             raise
     return [
@@ -419,6 +423,31 @@ def publish_databases(
         }
         for done in built
     ]
+
+
+#: Serving files built at once, each on a DuckDB connection of its own (DuckDB works outside the GIL).
+PARALLEL_BUILDS = 2
+
+
+def _new_file(serving_db: Path) -> Path:
+    """Where this process builds the file that replaces ``serving_db``."""
+    return serving_db.with_name(f"{serving_db.name}{TMP_MARK}{os.getpid()}")
+
+
+def in_parallel(jobs: Sequence[Callable[[], T]], workers: int) -> list[T]:
+    """The results of ``jobs``, in their order, run ``workers`` at a time in threads. On the first error (or an
+    interrupt of the caller) the jobs not started are cancelled and the running ones waited for; then the
+    error is raised."""
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        futures = [pool.submit(job) for job in jobs]
+        wait(futures, return_when=FIRST_EXCEPTION)
+        for future in futures:
+            if future.done() and not future.cancelled() and future.exception() is not None:
+                raise future.exception()
+        return [future.result() for future in futures]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _Built(NamedTuple):
@@ -718,53 +747,52 @@ def _build_serving_file(
     caller), whose digests are ``digests``. Tables whose digest is the one ``serving_db`` published come from
     a copy of that file, and a changed table with a period column is updated there a period at a time (see
     the module). Returns the row count per table, the time, the tables taken over and the periods rewritten
-    per table so updated."""
-    with writer_lock(build_db):
-        counts = {table: d.rows for table, d in digests.items()}
-        published = _published(serving_db, digests)
-        kept = sorted(t for t, d in digests.items() if published.digests.get(t) == d.digest)
-        by_period = {t: _changed_periods(digests[t].partitions or {}, live) for t, live in published.partitions.items()}
-        rewritten_rows = sum(count for t, count in counts.items() if t not in kept and t not in by_period) + sum(
-            (digests[t].partitions or {}).get(p, (0, 0))[0] for t, periods in by_period.items() for p in periods
-        )
-        from_copy = bool(kept or by_period) and rewritten_rows <= sum(counts.values()) / 2
-        if from_copy:
-            shutil.copyfile(serving_db, tmp)
-        else:
-            kept, by_period = [], {}  # a new file: taking a few tables over would leave the file mostly free space
-        con = connect(tmp)
-        try:
-            if kept and not published.recorded:  # the file may have been written into since: the copy is hashed again
-                found = _file_digests(con, kept)
-                kept = [t for t in kept if found[t].digest == digests[t].digest]
-            _attach_build(con, build_db, relations)
-            con.execute("begin")
-            existing = {f"{schema}.{name}" for schema, name in con.execute(
-                "select schema_name, table_name from duckdb_tables() where database_name = current_database() "
-                "and schema_name <> 'meta'").fetchall()}
-            for table, periods in by_period.items():
-                _replace_periods(con, table, rows_sql(tables[table]), periods)
-            by_period = {t: len(periods) for t, periods in by_period.items() if _holds(con, t, digests[t], periods)}
-            for table in sorted(existing - set(kept) - set(by_period)):
-                con.execute(f"drop table {_qualified(table)}")
-            for schema in sorted({table.split(".", 1)[0] for table in tables}):
-                con.execute(f"create schema if not exists {quote_identifier(schema)}")
-            for table, rows in tables.items():
-                if table in kept or table in by_period:
-                    continue
-                con.execute(f"create table {_qualified(table)} as {rows_sql(rows)}")
-                _carry_comments(con, table)
-            for (schema,) in con.execute(
-                """select schema_name from duckdb_schemas() where database_name = current_database() and not internal
-                   and schema_name not in ('main', 'meta') and schema_name not in
-                   (select schema_name from duckdb_tables() where database_name = current_database())"""
-            ).fetchall():
-                con.execute(f"drop schema {quote_identifier(schema)}")
-            con.execute("commit")
-            con.execute(f"detach {BUILD_CATALOG}")
-        except BaseException:
-            con.close()
-            raise
+    per table so updated. Call it under the build database's writer lock."""
+    counts = {table: d.rows for table, d in digests.items()}
+    published = _published(serving_db, digests)
+    kept = sorted(t for t, d in digests.items() if published.digests.get(t) == d.digest)
+    by_period = {t: _changed_periods(digests[t].partitions or {}, live) for t, live in published.partitions.items()}
+    rewritten_rows = sum(count for t, count in counts.items() if t not in kept and t not in by_period) + sum(
+        (digests[t].partitions or {}).get(p, (0, 0))[0] for t, periods in by_period.items() for p in periods
+    )
+    from_copy = bool(kept or by_period) and rewritten_rows <= sum(counts.values()) / 2
+    if from_copy:
+        shutil.copyfile(serving_db, tmp)
+    else:
+        kept, by_period = [], {}  # a new file: taking a few tables over would leave the file mostly free space
+    con = connect(tmp)
+    try:
+        if kept and not published.recorded:  # the file may have been written into since: the copy is hashed again
+            found = _file_digests(con, kept)
+            kept = [t for t in kept if found[t].digest == digests[t].digest]
+        _attach_build(con, build_db, relations)
+        con.execute("begin")
+        existing = {f"{schema}.{name}" for schema, name in con.execute(
+            "select schema_name, table_name from duckdb_tables() where database_name = current_database() "
+            "and schema_name <> 'meta'").fetchall()}
+        for table, periods in by_period.items():
+            _replace_periods(con, table, rows_sql(tables[table]), periods)
+        by_period = {t: len(periods) for t, periods in by_period.items() if _holds(con, t, digests[t], periods)}
+        for table in sorted(existing - set(kept) - set(by_period)):
+            con.execute(f"drop table {_qualified(table)}")
+        for schema in sorted({table.split(".", 1)[0] for table in tables}):
+            con.execute(f"create schema if not exists {quote_identifier(schema)}")
+        for table, rows in tables.items():
+            if table in kept or table in by_period:
+                continue
+            con.execute(f"create table {_qualified(table)} as {rows_sql(rows)}")
+            _carry_comments(con, table)
+        for (schema,) in con.execute(
+            """select schema_name from duckdb_schemas() where database_name = current_database() and not internal
+               and schema_name not in ('main', 'meta') and schema_name not in
+               (select schema_name from duckdb_tables() where database_name = current_database())"""
+        ).fetchall():
+            con.execute(f"drop schema {quote_identifier(schema)}")
+        con.execute("commit")
+        con.execute(f"detach {BUILD_CATALOG}")
+    except BaseException:
+        con.close()
+        raise
     try:
         con.execute(PUBLICATIONS_DDL)
         if not from_copy:  # a copy of the current file has its history already

@@ -22,6 +22,7 @@ import os
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ from serving.disclosure import (
 )
 from serving.publish import (
     BUILD_CATALOG,
+    PARALLEL_BUILDS,
     Publication,
     PublishError,
     Relation,
@@ -47,6 +49,7 @@ from serving.publish import (
     TableRows,
     export_parquet,
     has_relation,
+    in_parallel,
     publish_databases,
     published_relations,
     quote_identifier,
@@ -366,7 +369,11 @@ def published_tiers() -> list[PublishedTier]:
 
 
 def export_tiers() -> Iterator[tuple[PublishedTier, dict[str, Any]]]:
-    """Write the Parquet exports of every published tier (:func:`serving.publish.export_parquet`), yielding each
-    tier with its manifest as it is done."""
-    for tier in published_tiers():
-        yield tier, export_parquet(tier.serving_db, tier.exports_dir, file_mode=tier.file_mode, by_period=tier.by_period)
+    """Write the Parquet exports of every published tier (:func:`serving.publish.export_parquet`), two tiers
+    at a time, yielding each tier with its manifest."""
+    tiers = published_tiers()
+    manifests = in_parallel(
+        [partial(export_parquet, t.serving_db, t.exports_dir, file_mode=t.file_mode, by_period=t.by_period) for t in tiers],
+        PARALLEL_BUILDS,
+    )
+    yield from zip(tiers, manifests, strict=True)

@@ -304,6 +304,47 @@ def test_failed_publish_leaves_previous_serving_file_and_no_temporary_file(build
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("serving")) == ["serving.duckdb", "serving.duckdb.lock"]
 
 
+def test_files_built_at_once_are_all_or_none_when_one_of_them_fails(build_db: Path, tmp_path: Path):
+    """The files of a publication are built two at a time: when one fails, the others (built, being built or
+    not started) are not swapped in, no temporary file is left, and the error is the failed file's."""
+    tables = {"marts.dim_region": "select * from warehouse.marts.dim_region"}
+    publications = [Publication(tmp_path / name / "serving.duckdb", tables) for name in ("a", "b", "c", "d")]
+    publish_databases(build_db, publications, "run-1")
+    before = {p.serving_db: p.serving_db.read_bytes() for p in publications}
+    checked: list[Path] = []
+
+    def verify(publication: Publication, new_file: Path) -> None:
+        assert new_file.exists()
+        checked.append(publication.serving_db)
+        if publication.serving_db.parent.name == "c":
+            raise PublishError(f"{new_file} does not pass")
+
+    with pytest.raises(PublishError, match=r"c/serving\.duckdb\.tmp-\d+ does not pass"):
+        publish_databases(build_db, publications, "run-2", verify=verify)
+
+    assert {p.serving_db for p in publications[:3]} <= set(checked)  # a and b were built before c failed
+    assert {p.serving_db: p.serving_db.read_bytes() for p in publications} == before
+    assert not list(tmp_path.rglob("*.tmp-*"))
+
+
+def test_jobs_run_at_once_give_their_results_in_order_and_stop_at_the_first_error():
+    started: list[int] = []
+
+    def job(i: int) -> int:
+        started.append(i)
+        time.sleep(0.05 * (3 - i) if i < 3 else 0)
+        if i == 3:
+            raise ValueError("job 3 failed")
+        return i * 10
+
+    assert publish.in_parallel([lambda i=i: job(i) for i in range(3)], 2) == [0, 10, 20]
+    started.clear()
+    with pytest.raises(ValueError, match="job 3 failed"):
+        publish.in_parallel([lambda i=i: job(i) for i in (3, 0, 1, 2, 4, 5)], 1)
+    # one at a time: the worker may have taken the next job before the failure was seen; no other starts
+    assert started in ([3], [3, 0])
+
+
 def test_publish_names_the_missing_build_database(tmp_path: Path):
     missing = tmp_path / "warehouse.duckdb"
     with pytest.raises(PublishError, match=f"build database {missing} does not exist"):
