@@ -55,6 +55,8 @@ T = TypeVar("T")
 
 #: Schemas copied from the build database into the serving database (and exported as Parquet).
 PUBLISHED_SCHEMAS: tuple[str, ...] = ("marts", "audit")
+#: Serving files built at once, each on a DuckDB connection of its own (DuckDB works outside the GIL).
+PARALLEL_BUILDS = 2
 #: A changed table with this column is updated in the copy of the published file a period at a time, as
 #: the dbt models build the enterprise facts: a new quarter's submissions rewrite that quarter only.
 PARTITION_COLUMN = "period"
@@ -361,7 +363,25 @@ def publish_databases(
     with the number of periods written) and ``unchanged``.
     """
     build_db = Path(build_db)
-    built: list[_Built] = []
+    allowed_shrinkage = settings.allowed_shrinkage()
+
+    def build(publication: Publication, built_digests: Mapping[str, TableDigest], tmp: Path) -> _Built:
+        """Build and verify ``publication``'s new file in ``tmp``, unless its live file holds its tables already."""
+        if publication.kept_when_unchanged and (written_by := _holds_already(publication, built_digests)):
+            return _Built(publication, None, {t: d.rows for t, d in built_digests.items()}, written_by,
+                          sorted(built_digests), {})
+        with disk_full_named(tmp):
+            tables, published_at, kept, by_period = _build_serving_file(
+                build_db, publication.serving_db, tmp, run_id, publication.tables, built_digests, allowed_shrinkage,
+                relations, inputs_sha256,
+            )
+        if _wal(tmp).exists():
+            raise PublishError(f"{_wal(tmp)} was left after closing the new serving database")
+        if verify is not None:
+            verify(publication, tmp)
+        written_by = {"run_id": run_id, "published_at": published_at.isoformat(), "inputs_sha256": inputs_sha256}
+        return _Built(publication, tmp, tables, written_by, kept, by_period)
+
     with ExitStack() as locks:
         # Publications of the same serving file run one at a time, so none loses another's history row, and
         # a temporary file found here is left by an interrupted publication.
@@ -378,23 +398,6 @@ def publish_databases(
                     digests = digests_of_files(scratch, [publication.tables for publication in publications])
                 finally:
                     scratch.close()
-
-                def build(publication: Publication, built_digests: Mapping[str, TableDigest], tmp: Path) -> _Built:
-                    if publication.kept_when_unchanged and (written_by := _holds_already(publication, built_digests)):
-                        return _Built(publication, None, {t: d.rows for t, d in built_digests.items()}, written_by,
-                                      sorted(built_digests), {})
-                    with disk_full_named(tmp):
-                        tables, published_at, kept, by_period = _build_serving_file(
-                            build_db, publication.serving_db, tmp, run_id, publication.tables, built_digests,
-                            settings.allowed_shrinkage(), relations, inputs_sha256,
-                        )
-                    if _wal(tmp).exists():
-                        raise PublishError(f"{_wal(tmp)} was left after closing the new serving database")
-                    if verify is not None:
-                        verify(publication, tmp)
-                    written_by = {"run_id": run_id, "published_at": published_at.isoformat(), "inputs_sha256": inputs_sha256}
-                    return _Built(publication, tmp, tables, written_by, kept, by_period)
-
                 built = in_parallel(
                     [partial(build, *job) for job in zip(publications, digests, new_files, strict=True)], PARALLEL_BUILDS
                 )
@@ -425,10 +428,6 @@ def publish_databases(
     ]
 
 
-#: Serving files built at once, each on a DuckDB connection of its own (DuckDB works outside the GIL).
-PARALLEL_BUILDS = 2
-
-
 def _new_file(serving_db: Path) -> Path:
     """Where this process builds the file that replaces ``serving_db``."""
     return serving_db.with_name(f"{serving_db.name}{TMP_MARK}{os.getpid()}")
@@ -442,9 +441,9 @@ def in_parallel(jobs: Sequence[Callable[[], T]], workers: int) -> list[T]:
     try:
         futures = [pool.submit(job) for job in jobs]
         wait(futures, return_when=FIRST_EXCEPTION)
-        for future in futures:
-            if future.done() and not future.cancelled() and future.exception() is not None:
-                raise future.exception()
+        failed = next((f for f in futures if f.done() and not f.cancelled() and f.exception()), None)
+        if failed is not None:
+            raise failed.exception()
         return [future.result() for future in futures]
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
