@@ -1,2 +1,3 @@
 """What every stage shares: where things are (settings), the build database's connections and writer lock
-(warehouse, locking) and reporting periods (periods). Nothing here imports from a stage."""
+(warehouse, locking), reporting periods (periods) and the dbt command the pipeline runs (dbt_command).
+Nothing here imports from a stage."""

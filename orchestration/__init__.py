@@ -6,7 +6,7 @@ import sys
 def _import_dagster_dbt_without_dbt_core() -> None:
     """Import dagster-dbt as it is imported beside a dbt that runs elsewhere (its ``compat`` module).
 
-    This process only starts dbt (``.venv/bin/dbt``, a process of its own) and reads its manifest and
+    This process only starts dbt (``.venv/bin/warehouse-dbt``, a process of its own) and reads its manifest and
     events; it never calls dbt-core's Python. Yet dagster-dbt imports dbt-core whenever it finds it
     installed, for its node and status types and its selection engine: 2-2.5 s of the start-up of every
     run and of every process that loads the code location. Without it dagster-dbt takes its own

@@ -16,8 +16,10 @@ from dagster_dbt import DbtProject
 
 from core import settings
 
-#: dbt of this interpreter's environment (``.venv/bin/dbt``): `.venv/bin/python -m ...` need not have it on PATH.
-DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
+#: The dbt command the pipeline runs, of this interpreter's environment (``.venv/bin/warehouse-dbt``: dbt's
+#: command line with a cheaper start and end, :mod:`core.dbt_command`); `.venv/bin/python -m ...`
+#: need not have it on PATH.
+DBT_EXECUTABLE = str(Path(sys.executable).parent / "warehouse-dbt")
 
 dbt_project = DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR)
 dbt_project.prepare_if_dev()
