@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import operator
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ from typing import Any
 import great_expectations as gx
 import sqlalchemy as sa
 from great_expectations.core import ExpectationSuiteValidationResult, ExpectationValidationResult
+from great_expectations.expectations.expectation import Expectation
+from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.expectations.metadata_types import FailureSeverity
 from great_expectations.expectations.row_conditions import Column
@@ -176,10 +179,41 @@ class Session:
 
 
 def _validate_batch(batch: Any, gx_suite: gx.ExpectationSuite, examples: bool) -> ExpectationSuiteValidationResult:
-    gx_result = batch.validate(gx_suite, result_format=COUNT_ONLY)
-    if examples:
-        _add_examples(batch, gx_result)
+    with configurations_computed_once():
+        gx_result = batch.validate(gx_suite, result_format=COUNT_ONLY)
+        if examples:
+            _add_examples(batch, gx_result)
     return gx_result
+
+
+_configurations_lock = threading.Lock()
+
+
+@contextmanager
+def configurations_computed_once() -> Iterator[None]:
+    """While in this block, each GX expectation computes its ``configuration`` once (one thread at a time).
+
+    GX's ``Expectation.configuration`` is a property that converts the whole expectation (a pydantic model, its
+    row condition included) into a new ``ExpectationConfiguration`` on every access, and validating one
+    expectation reads it once per keyword of its domain and of its success: about 14,000 conversions, a
+    fifth of the time of the step that validates the marts' suites. The expectations GX validates are copies
+    it makes from their configurations and does not change; each keeps its first configuration (and is kept
+    alive, so that its id stays its own) until the block ends."""
+    with _configurations_lock:
+        computed: dict[int, tuple[Expectation, ExpectationConfiguration]] = {}
+        converts = Expectation.configuration
+
+        def configuration(expectation: Expectation) -> ExpectationConfiguration:
+            found = computed.get(id(expectation))
+            if found is None:
+                found = computed[id(expectation)] = (expectation, converts.fget(expectation))
+            return found[1]
+
+        Expectation.configuration = property(configuration)
+        try:
+            yield
+        finally:
+            Expectation.configuration = converts
 
 
 def _validate_by_load(

@@ -143,3 +143,40 @@ def test_file_context_keeps_the_duckdb_datasource(tmp_path: Path, numbers_db: Pa
 
     assert "type: duckdb" in (tmp_path / "gx" / "great_expectations.yml").read_text()
     assert type(reopened.data_sources.get("db")) is duckdb_datasource.DuckDBDatasource
+
+
+def test_configurations_computed_once_validate_as_gx_does(numbers_db: Path, monkeypatch) -> None:
+    """GX converts an expectation to its configuration on every read of ``configuration`` (thousands per
+    suite); in the block it converts each once. The results are GX's own, examples and row conditions
+    included, and the property is GX's again after the block."""
+    from great_expectations.expectations.expectation import Expectation
+    from great_expectations.expectations.row_conditions import Column
+
+    from expectations.runner import configurations_computed_once
+
+    def expectations() -> list:
+        return [
+            gx.expectations.ExpectColumnValuesToBeBetween(column="amount", min_value=0, max_value=99),
+            gx.expectations.ExpectColumnValuesToMatchRegex(column="code", regex="^k[0-9]{4}$",
+                                                           row_condition=Column("amount") >= 0),
+            gx.expectations.ExpectColumnValuesToNotBeNull(column="day"),
+        ]
+
+    def outcome(result) -> list:
+        return [(r.success, r.result.get("unexpected_count"), sorted(map(str, r.result.get("partial_unexpected_list") or [])),
+                 r.expectation_config.to_json_dict()) for r in result.results]
+
+    conversions = []
+    converts = Expectation.configuration
+    monkeypatch.setattr(Expectation, "configuration", property(lambda e: conversions.append(id(e)) or converts.fget(e)))
+    as_gx_does = _validate(numbers_db, expectations(), WITH_EXAMPLES)
+    by_gx = len(conversions)
+    conversions.clear()
+    with configurations_computed_once():
+        once = _validate(numbers_db, expectations(), WITH_EXAMPLES)
+    assert outcome(once) == outcome(as_gx_does)
+    assert [o[:2] for o in outcome(once)] == [(False, 3), (False, 1), (True, 0)]
+    assert len(conversions) == len(set(conversions)) < by_gx / 5
+    conversions.clear()
+    gx.expectations.ExpectColumnValuesToNotBeNull(column="day").configuration
+    assert len(conversions) == 1  # GX's property (here, the counting one) is back
