@@ -1,5 +1,5 @@
 """The dbt command the pipeline runs (``.venv/bin/warehouse-dbt``): dbt's own command line, less two costs
-of its start and end that every dbt command of a run pays and this project has no use for.
+that every dbt command of a run pays for nothing this project uses.
 
 - **The manifest written once.** ``dbt build`` (and ``run``, ``test``, ``seed``) writes ``manifest.json``
   right after parsing the project, and again, with the compiled SQL, when the command ends; nothing reads the

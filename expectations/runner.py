@@ -36,9 +36,9 @@ from typing import Any
 import great_expectations as gx
 import sqlalchemy as sa
 from great_expectations.core import ExpectationSuiteValidationResult, ExpectationValidationResult
+from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.expectations.expectation import Expectation
 from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
-from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.expectations.metadata_types import FailureSeverity
 from great_expectations.expectations.row_conditions import Column
 
@@ -195,8 +195,8 @@ def configurations_computed_once() -> Iterator[None]:
 
     GX's ``Expectation.configuration`` is a property that converts the whole expectation (a pydantic model, its
     row condition included) into a new ``ExpectationConfiguration`` on every access, and validating one
-    expectation reads it once per keyword of its domain and of its success: about 14,000 conversions, a
-    fifth of the time of the step that validates the marts' suites. The expectations GX validates are copies
+    expectation reads it once per keyword of its domain and of its success: about 14,000 conversions in the
+    step that validates the marts' suites, a quarter to a third of their validation time. The expectations GX validates are copies
     it makes from their configurations and does not change; each keeps its first configuration (and is kept
     alive, so that its id stays its own) until the block ends."""
     with _configurations_lock:
