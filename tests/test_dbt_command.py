@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from core import dbt_command, settings
@@ -80,8 +81,6 @@ def test_a_command_says_what_dbt_says_and_leaves_its_artifacts(seeded):
 
 def test_the_database_is_closed_and_checkpointed_before_the_process_ends(seeded):
     """dbt-duckdb closes the database in an exit handler: without it the seed would be left in the WAL."""
-    import duckdb
-
     done, warehouse, _ = seeded
     assert done.returncode == 0
     assert not (warehouse / "warehouse.duckdb.wal").exists()
