@@ -50,6 +50,8 @@ HISTORY = synthetic.Spec(enterprises=0, periods=synthetic.period_labels(range(20
 NEW_QUARTER = "2025Q1"
 #: The release copied as a new vintage, relative to the shipped landing folder.
 RELEASE = Path("releases") / "nbs" / "rd_expenditure_by_province_2022.csv"
+#: The release date in the shipped sidecar, and those the copy takes in turn (a day later, then two).
+RELEASE_DATE, COPY_DATES = "2023-09-18", ("2023-09-19", "2023-09-20")
 #: Phases of a run, by the first match of a step key's prefix; the rest of the wall time is "other".
 PHASES = (
     ("ingest", ("raw__",)),
@@ -75,7 +77,7 @@ class NewFileRun:
     wall: float
     phases: dict[str, float]
     floor: float
-    walls: tuple[float, ...] = ()
+    walls: tuple[float, ...]
 
 
 # ---------- inputs
@@ -122,11 +124,11 @@ def change_again(path: Path, full: bytes) -> None:
 
 
 def toggle_release_date(copy: Path) -> None:
-    """Land the release copy's sidecar changed for the next run: its release date a day later, or back."""
+    """Land the release copy's sidecar changed for the next run: the other of its :data:`COPY_DATES`."""
     sidecar = Path(f"{copy}.meta.yml")
     text = sidecar.read_text(encoding="utf-8")
-    later, back = "release_date: '2023-09-19'", "release_date: '2023-09-20'"
-    sidecar.write_text(text.replace(later, back) if later in text else text.replace(back, later), encoding="utf-8")
+    now, other = COPY_DATES if f"release_date: '{COPY_DATES[0]}'" in text else reversed(COPY_DATES)
+    sidecar.write_text(text.replace(f"release_date: '{now}'", f"release_date: '{other}'"), encoding="utf-8")
 
 
 def land_release_copy(shipped: Path, landing: Path) -> Path:
@@ -135,8 +137,9 @@ def land_release_copy(shipped: Path, landing: Path) -> Path:
     copy = landing / RELEASE.with_name(f"{RELEASE.stem}_revised{RELEASE.suffix}")
     shutil.copy2(source, copy)
     sidecar = Path(f"{source}.meta.yml").read_text(encoding="utf-8")
-    Path(f"{copy}.meta.yml").write_text(sidecar.replace("release_date: '2023-09-18'", "release_date: '2023-09-19'"),
-                                        encoding="utf-8")
+    Path(f"{copy}.meta.yml").write_text(
+        sidecar.replace(f"release_date: '{RELEASE_DATE}'", f"release_date: '{COPY_DATES[0]}'"), encoding="utf-8"
+    )
     return copy
 
 
@@ -195,7 +198,7 @@ def new_file_run(
                       tuple(sorted(w for w, _ in runs)))
 
 
-def runs_for(history_rows: int, new_rows: int, work: Path, with_release: bool, repeat: int = 1) -> Iterator[NewFileRun]:
+def runs_for(history_rows: int, new_rows: int, work: Path, with_release: bool, repeat: int) -> Iterator[NewFileRun]:
     shutil.rmtree(work, ignore_errors=True)
     landing, warehouse = work / "landing", work / "warehouse"
     shipped = REPO_ROOT / "data" / "landing"
@@ -229,7 +232,7 @@ def report(runs: list[NewFileRun]) -> str:
     ]
     for r in runs:
         phases = " | ".join(f"{r.phases[n]:.1f}" for n in names)
-        walls = f"{min(r.walls):.1f}-{max(r.walls):.1f} ({len(r.walls)})" if r.walls else ""
+        walls = f"{min(r.walls):.1f}-{max(r.walls):.1f} ({len(r.walls)})"
         lines.append(f"| {r.name} | {r.file_rows:,} | {r.wall:.1f} | {walls} | {phases} | {r.floor:.3f} | {r.wall / r.floor:,.0f} |")
     enterprise = [r for r in runs if r.name.startswith("new enterprise")]
     releases = [r for r in runs if r.name.startswith("new release")]
@@ -246,6 +249,12 @@ def report(runs: list[NewFileRun]) -> str:
     return "\n".join(lines)
 
 
+def _at_least_one(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of runs (1 or more)")
+    return int(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.new_file_runs", description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -253,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         help="rows of enterprise history, comma-separated (default 1000000,3000000,10000000)",
     )
     parser.add_argument("--new-rows", type=int, default=10_000, help="rows of the new enterprise file (default 10,000)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per case, the median reported (default 3)")
+    parser.add_argument("--repeat", type=_at_least_one, default=3, help="runs per case, the median reported (default 3)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="working directory (default bench/out)")
     parser.add_argument("--keep", action="store_true", help="keep the warehouses")
     args = parser.parse_args(argv)
@@ -262,12 +271,12 @@ def main(argv: list[str] | None = None) -> int:
     for size in sizes:
         work = args.out / f"new_file_runs_{size}"
         try:
-            runs.extend(runs_for(size, args.new_rows, work, with_release=size == sizes[-1], repeat=max(1, args.repeat)))
+            runs.extend(runs_for(size, args.new_rows, work, with_release=size == sizes[-1], repeat=args.repeat))
         finally:
             if not args.keep:
                 shutil.rmtree(work, ignore_errors=True)
     print()
-    print(f"{os.cpu_count()} cores; each run is `make run`'s own process; the median of {max(1, args.repeat)} runs per case")
+    print(f"{os.cpu_count()} cores; each run is `make run`'s own process; the median of {args.repeat} runs per case")
     print(report(runs))
     return 0
 
