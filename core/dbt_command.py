@@ -13,19 +13,62 @@ that every dbt command of a run pays for nothing this project uses.
   logging flushes), then the process ends without that teardown.
 
 Both rely on the pinned dbt-core: ``tests/test_dbt_command.py`` fails if an upgrade changes what they use.
+
+**dbt started in advance.** Before its first node, a dbt process spends about 2 s importing dbt (more on a
+busy machine), while `make run`'s process spends several seconds starting up on one core. `make run` starts
+one `warehouse-dbt` early (:func:`started_in_advance`) that imports dbt and then waits, on a Unix socket
+in a private folder, for one command. The first `warehouse-dbt` the pipeline runs afterwards (the `dbt
+build` that dagster-dbt starts) hands it its arguments, environment, working directory and standard streams
+(:func:`run_in_started`), forwards SIGINT and SIGTERM to it, and ends with its exit code: what dagster-dbt
+reads and waits for is unchanged. Every other `warehouse-dbt` (none started, or already used, or it ended
+before taking the command) runs dbt itself. The process started in advance ends with the process that
+started it (``PR_SET_PDEATHSIG`` on Linux; it also checks its parent while it waits), which records it as
+a child in the warehouse lock, so a run killed with SIGKILL leaves nothing behind for long.
 """
 
 from __future__ import annotations
 
 import atexit
+import json
 import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
+from pathlib import Path
 from typing import Any
+
+#: The dbt command of this interpreter's environment (``.venv/bin/warehouse-dbt``, a ``[project.scripts]``
+#: entry of pyproject.toml); `.venv/bin/python -m ...` need not have it on PATH.
+EXECUTABLE = Path(sys.executable).parent / "warehouse-dbt"
 
 #: Commands whose task writes the manifest when it ends (dbt's ``GraphRunnableTask.run``).
 WRITE_MANIFEST_AT_END = frozenset({"build", "run", "test", "seed"})
+
+#: Names the socket of the dbt process started in advance, for the `warehouse-dbt` commands started with it.
+STARTED_VARIABLE = "WAREHOUSE_DBT_STARTED"
+#: The first argument of a `warehouse-dbt` started in advance (not a dbt option); then the socket's path
+#: and the pid of the process that started it.
+WAIT_OPTION = "--wait-for-command"
+#: What the process started in advance imports while it waits: dbt's command line and what a `dbt build`
+#: on this project imports after it (the DuckDB adapter, the tasks, the compiler).
+MODULES_IMPORTED_IN_ADVANCE = (
+    "dbt.cli.main", "dbt.adapters.duckdb", "dbt.task.build", "dbt.compilation", "dbt.parser.sql",
+    "dbt.parser.schema_yaml_readers", "dbt_common.clients.agate_helper", "multiprocessing.pool",
+    "multiprocessing.dummy",
+)
+#: How long the process started in advance gets to end when it is no longer wanted, before it is killed.
+STOP_SECONDS = 5.0
+#: How often the waiting process checks that the process that started it is still there.
+PARENT_CHECK_SECONDS = 1.0
+_LENGTH = struct.Struct("!Q")
+_INT = struct.Struct("!i")
+_PR_SET_PDEATHSIG = 1
 
 
 @contextmanager
@@ -46,16 +89,15 @@ def manifest_written_at_end_only() -> Iterator[None]:
         requires.parse_manifest = parse_manifest
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Run dbt with ``argv`` (``sys.argv[1:]`` by default) and end the process with dbt's exit code."""
-    args = list(sys.argv[1:] if argv is None else argv)
+def run_dbt(args: Sequence[str]) -> int:
+    """Run dbt's command line with ``args`` in this process, then its exit handlers; dbt's exit code."""
     from dbt.cli.main import cli
 
     command = next((arg for arg in args if arg in cli.commands), None)  # options before it may take values
     written_once = manifest_written_at_end_only() if command in WRITE_MANIFEST_AT_END else nullcontext()
     try:
         with written_once:
-            cli.main(args=args, prog_name="dbt")  # click's standalone mode: ends with SystemExit
+            cli.main(args=list(args), prog_name="dbt")  # click's standalone mode: ends with SystemExit
         code: Any = 0
     except SystemExit as end:
         code = end.code
@@ -65,7 +107,205 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = 1
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
-    os._exit(code or 0)
+    return code or 0
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run dbt with ``argv`` (``sys.argv[1:]`` by default), in the process started in advance when there is
+    one to take it, and end the process with dbt's exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == [WAIT_OPTION]:
+        os._exit(wait_for_command(args[1], parent=int(args[2])))
+    started = os.environ.get(STARTED_VARIABLE)
+    code = run_in_started(started, args) if started else None
+    os._exit(run_dbt(args) if code is None else code)
+
+
+# -- the process started in advance -----------------------------------------------------------------------
+
+
+@contextmanager
+def started_in_advance() -> Iterator[subprocess.Popen]:
+    """Start a `warehouse-dbt` that imports dbt and waits for the first `warehouse-dbt` command this
+    process's children start in the block (they find it through :data:`STARTED_VARIABLE`, set in this
+    process's environment meanwhile). At the end of the block it is stopped if it is still there, and its
+    folder removed. Call it from the main thread: the process ends with the thread that started it."""
+    folder = tempfile.mkdtemp(prefix="warehouse-dbt-")  # mode 0700: only this user can hand it a command
+    path = os.path.join(folder, "socket")
+    process = subprocess.Popen(
+        [str(EXECUTABLE), WAIT_OPTION, path, str(os.getpid())],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},  # as dagster-dbt runs dbt: its events as they come
+        # out of the terminal's process group: a Ctrl-C reaches dbt once, through the command handed over
+        start_new_session=True,
+    )
+    previous = os.environ.get(STARTED_VARIABLE)
+    os.environ[STARTED_VARIABLE] = path
+    try:
+        yield process
+    finally:
+        if previous is None:
+            os.environ.pop(STARTED_VARIABLE, None)
+        else:
+            os.environ[STARTED_VARIABLE] = previous
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def wait_for_command(path: str, parent: int) -> int:
+    """The process started in advance: listen on ``path``, import dbt, then run the first command handed
+    over (:func:`run_in_started`), send its exit code back and return it. Ends without running anything
+    (0) when the process that started it ends first, or on SIGTERM or SIGINT while it waits."""
+    _end_with_parent(parent)
+
+    def stop_waiting(signum: int, frame: Any) -> None:  # nothing ran here: no exit handler to run either
+        _remove_socket(path)
+        os._exit(0)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop_waiting)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        listener.bind(path)
+        listener.listen(1)  # from now on a command waits for the imports instead of running dbt itself
+        import importlib
+
+        for module in MODULES_IMPORTED_IN_ADVANCE:
+            importlib.import_module(module)
+        listener.settimeout(PARENT_CHECK_SECONDS)
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                if os.getppid() != parent:
+                    return 0
+                continue
+            connection.settimeout(None)
+            request = _receive_command(connection)
+            if request is not None:
+                break
+            connection.close()
+    finally:
+        listener.close()
+        _remove_socket(path)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    args, streams = request
+    try:
+        connection.sendall(_INT.pack(os.getpid()))  # taken: the command now runs here
+    except OSError:  # the command's process is gone: nobody waits for dbt
+        return 0
+    for fd, stream in enumerate(streams):
+        os.dup2(stream, fd)
+        os.close(stream)
+    code = run_dbt(args)
+    with suppress(OSError):
+        connection.sendall(_INT.pack(code))
+    return code
+
+
+def _remove_socket(path: str) -> None:
+    """Remove the socket and its folder (the block that started this process removes them too)."""
+    with suppress(OSError):
+        os.unlink(path)
+        os.rmdir(os.path.dirname(path))
+
+
+def _receive_command(connection: socket.socket) -> tuple[list[str], list[int]] | None:
+    """The command a `warehouse-dbt` hands over: its arguments (after taking on its environment and working
+    directory) and its standard streams; None for anything else (the streams received are closed)."""
+    streams: list[int] = []
+    try:
+        header, streams, _, _ = socket.recv_fds(connection, _LENGTH.size, 3)
+        if len(header) != _LENGTH.size or len(streams) != 3 or not _same_user(connection):
+            raise ValueError("not a command")
+        body = _receive_exactly(connection, _LENGTH.unpack(header)[0])
+        request = json.loads(body) if body is not None else None
+        args, env, cwd = request["args"], request["env"], request["cwd"]
+        os.chdir(cwd)
+    except (OSError, ValueError, TypeError, KeyError):
+        for stream in streams:
+            os.close(stream)
+        return None
+    os.environ.clear()
+    os.environ.update(env)
+    sys.argv = [str(EXECUTABLE), *args]
+    return list(args), list(streams)
+
+
+def _same_user(connection: socket.socket) -> bool:
+    """Whether the process at the other end runs as this user (where the system tells: Linux)."""
+    if not hasattr(socket, "SO_PEERCRED"):
+        return True
+    _, uid, _ = struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+    return uid == os.getuid()
+
+
+def _end_with_parent(parent: int) -> None:
+    """Have the kernel send SIGTERM to this process when ``parent`` ends (Linux); end now if it has."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:
+        raise SystemExit(0)
+
+
+# -- a command handed to it -------------------------------------------------------------------------------
+
+
+def run_in_started(path: str, args: Sequence[str]) -> int | None:
+    """Hand ``args``, with this process's environment, working directory and standard streams, to the dbt
+    process started in advance listening on ``path``, forward SIGINT and SIGTERM to it, and return dbt's exit
+    code. None when it did not take the command (none listens there any more, or it ended before taking it):
+    the caller then runs dbt itself."""
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        connection.connect(path)
+        env = {name: value for name, value in os.environ.items() if name != STARTED_VARIABLE}
+        body = json.dumps({"args": list(args), "env": env, "cwd": os.getcwd()}).encode()
+        socket.send_fds(connection, [_LENGTH.pack(len(body))], [0, 1, 2])
+        connection.sendall(body)
+        taken = _receive_exactly(connection, _INT.size)
+    except OSError:
+        taken = None
+    if taken is None:
+        connection.close()
+        return None
+    pid = _INT.unpack(taken)[0]
+
+    def forward(signum: int, frame: Any) -> None:
+        with suppress(ProcessLookupError):
+            os.kill(pid, signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, forward)
+    try:
+        ended = _receive_exactly(connection, _INT.size)
+    except OSError:
+        ended = None
+    if ended is None:
+        print(f"warehouse-dbt: the dbt process {pid} ended before dbt did (stopped by a signal?)", file=sys.stderr)
+        return 1
+    return _INT.unpack(ended)[0]
+
+
+def _receive_exactly(connection: socket.socket, size: int) -> bytes | None:
+    """``size`` bytes from ``connection``; None if it closes before."""
+    data = b""
+    while len(data) < size:
+        chunk = connection.recv(size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
 
 
 if __name__ == "__main__":

@@ -9,17 +9,13 @@ project again on every reload of the code location, so edits to the dbt project 
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 from dagster_dbt import DbtProject
 
-from core import settings
+from core import dbt_command, settings
 
 #: The dbt command the pipeline runs, of this interpreter's environment (``.venv/bin/warehouse-dbt``: dbt's
-#: command line with a cheaper start and end, :mod:`core.dbt_command`); `.venv/bin/python -m ...`
-#: need not have it on PATH.
-DBT_EXECUTABLE = str(Path(sys.executable).parent / "warehouse-dbt")
+#: command line with a cheaper start and end, :mod:`core.dbt_command`).
+DBT_EXECUTABLE = str(dbt_command.EXECUTABLE)
 
 dbt_project = DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR)
 dbt_project.prepare_if_dev()

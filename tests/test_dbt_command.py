@@ -7,11 +7,14 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import duckdb
+import psutil
 import pytest
 
 from core import dbt_command, settings
@@ -98,3 +101,128 @@ def test_a_failed_command_ends_with_dbts_exit_code_and_message(tmp_path):
     dbts = _dbt(str(Path(sys.executable).parent / "dbt"), args, tmp_path, tmp_path / "dbts")
     assert ours.returncode == dbts.returncode != 0
     assert "no_such_macro" in ours.stdout
+
+
+# -- dbt started in advance -------------------------------------------------------------------------------
+
+
+def _ended(process: subprocess.Popen | psutil.Process, within: float = 10.0) -> bool:
+    """Whether ``process`` ends within ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if isinstance(process, subprocess.Popen):
+            if process.poll() is not None:
+                return True
+        elif not process.is_running() or process.status() == psutil.STATUS_ZOMBIE:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _listening(started: subprocess.Popen) -> subprocess.Popen:
+    """``started`` once it listens (a command that comes before runs dbt itself)."""
+    socket_path = Path(started.args[2])
+    deadline = time.monotonic() + 30
+    while not socket_path.exists():
+        assert time.monotonic() < deadline and started.poll() is None, "the started process does not listen"
+        time.sleep(0.02)
+    return started
+
+
+def test_the_first_command_runs_in_the_process_started_in_advance_with_its_environment_and_folder(tmp_path):
+    """The command hands over its environment (where dbt writes its log, given only there) and its working
+    directory (the project found only there): dbt runs in the started process, which ends with it; the next
+    command, with nobody waiting any more, runs dbt itself. Both say what dbt says and leave its artifacts."""
+    done = []
+    with dbt_command.started_in_advance() as started:
+        _listening(started)
+        for name in ("first", "second"):
+            done.append(subprocess.run(
+                [DBT_EXECUTABLE, "seed", "--select", "ref_units", "--log-format", "json", "--log-level-file", "info",
+                 "--vars", json.dumps({"warehouse_path": str(tmp_path / "warehouse.duckdb")}),
+                 "--target-path", str(tmp_path / name), "--profiles-dir", str(settings.DBT_PROJECT_DIR)],
+                cwd=settings.DBT_PROJECT_DIR, capture_output=True, text=True, timeout=300,
+                env={**os.environ, "DBT_LOG_PATH": str(tmp_path / f"{name}-log"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+            ))
+            if name == "first":
+                assert _ended(started), "the started process did not take the command"
+                assert started.returncode == 0
+    assert dbt_command.STARTED_VARIABLE not in os.environ
+    for run, name in zip(done, ("first", "second")):
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        assert run.stderr == ""
+        events = [json.loads(line) for line in run.stdout.splitlines()]
+        assert events[-1]["info"]["name"] == "StatsLine" and "PASS=1 " in events[-1]["info"]["msg"]
+        results = json.loads((tmp_path / name / "run_results.json").read_text(encoding="utf-8"))
+        assert [r["status"] for r in results["results"]] == ["success"]
+        assert "ref_units" in (tmp_path / f"{name}-log" / "dbt.log").read_text(encoding="utf-8")
+    assert not Path(os.path.dirname(started.args[2])).exists()
+
+
+def test_a_failed_command_in_the_started_process_ends_with_dbts_exit_code(tmp_path):
+    with dbt_command.started_in_advance() as started:
+        _listening(started)
+        handed = _dbt(DBT_EXECUTABLE, ["run-operation", "no_such_macro"], tmp_path, tmp_path / "handed")
+        assert _ended(started)
+    alone = _dbt(DBT_EXECUTABLE, ["run-operation", "no_such_macro"], tmp_path, tmp_path / "alone")
+    assert handed.returncode == alone.returncode != 0
+    assert "no_such_macro" in handed.stdout
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_to_the_command_stops_dbt_in_the_started_process(tmp_path, signum):
+    """What dagster-dbt sends the command it started (SIGINT, then SIGTERM from the step) reaches dbt."""
+    slow = "select count(*) from range(1000000000000) a where a.range % 7 = 3"
+    with dbt_command.started_in_advance() as started:
+        _listening(started)
+        command = subprocess.Popen(
+            [DBT_EXECUTABLE, "show", "--inline", slow, "--log-format", "json", "--log-level-file", "none",
+             "--vars", json.dumps({"warehouse_path": str(tmp_path / "warehouse.duckdb")}),
+             "--target-path", str(tmp_path / "target"), "--profiles-dir", str(settings.DBT_PROJECT_DIR)],
+            cwd=settings.DBT_PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+        )
+        assert command.stdout is not None
+        for line in command.stdout:  # dbt runs the query once it has found the project and opened DuckDB
+            if '"name": "ConcurrencyLine"' in line or '"name": "AdapterRegistered"' in line:
+                break
+        time.sleep(1.0)
+        assert started.poll() is None and command.poll() is None, "the query ended before the signal"
+        command.send_signal(signum)
+        assert _ended(command, within=15) and _ended(started, within=5)
+        command.stdout.close()
+    assert command.returncode != 0
+
+
+def test_the_started_process_ends_with_the_process_that_started_it(tmp_path):
+    """Killed with SIGKILL, the process that started it leaves it waiting for nothing: it ends, and removes
+    its socket's folder."""
+    starter = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from core import dbt_command\n"
+         "with dbt_command.started_in_advance() as started:\n"
+         "    print(started.pid, started.args[2], flush=True); time.sleep(300)"],
+        stdout=subprocess.PIPE, text=True, cwd=settings.REPO_ROOT,
+    )
+    assert starter.stdout is not None
+    pid, path = starter.stdout.readline().split()
+    started = psutil.Process(int(pid))
+    time.sleep(0.5)  # into its imports
+    starter.kill()
+    starter.wait()
+    assert _ended(started, within=10)
+    assert not Path(path).parent.exists()
+
+
+def test_leaving_the_block_stops_a_started_process_that_took_no_command():
+    with dbt_command.started_in_advance() as started:
+        folder = Path(_listening(started).args[2]).parent
+    assert started.returncode is not None
+    assert not folder.exists()
+    assert dbt_command.STARTED_VARIABLE not in os.environ
+
+
+def test_a_command_without_a_started_process_runs_dbt_itself(tmp_path, monkeypatch):
+    monkeypatch.setenv(dbt_command.STARTED_VARIABLE, str(tmp_path / "nobody-listens"))
+    done = _dbt(DBT_EXECUTABLE, ["run-operation", "no_such_macro"], tmp_path, tmp_path / "target")
+    assert done.returncode != 0 and "no_such_macro" in done.stdout
+    assert dbt_command.run_in_started(str(tmp_path / "nobody-listens"), ["--version"]) is None
