@@ -27,6 +27,7 @@ from ingestion.audit import AUDIT_DDL
 from ingestion.enterprise.tables import ENTERPRISE_DDL, MAPPED_ENTERPRISE_DDL
 from ingestion.registers.tables import MAPPED_REGISTERS_DDL, REGISTERS_DDL
 from ingestion.releases.tables import MAPPED_RELEASES_DDL, RELEASES_DDL
+from orchestration.dbt_project import dbt_project
 from tests.serving_fixtures import policy_targets
 
 pytestmark = pytest.mark.slow
@@ -228,6 +229,31 @@ def test_metrics_layer_answers_mf_query(built: BuiltProject):
     assert lines[0] == "metric_time__year,rd_intensity"
     assert [line.split(",")[0][:4] for line in lines[1:]] == ["2018", "2020", "2021"]
     assert round(float(lines[2].split(",")[1]), 4) == 2.1070
+
+
+def test_no_column_has_a_not_null_test_where_its_contract_enforces_not_null():
+    """One owner per check: a contracted table (incremental ones too) is created with its NOT NULL columns,
+    and DuckDB refuses a null in them on every build, so a not_null data test there checks the same thing
+    again with one more query per build. Views enforce no constraint: their not_null tests stay."""
+    manifest = json.loads(Path(dbt_project.manifest_path).read_text(encoding="utf-8"))
+    enforced = {
+        (node["unique_id"], name)
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+        and node["config"].get("contract", {}).get("enforced")
+        and node["config"]["materialized"] in {"table", "incremental"}
+        for name, column in node["columns"].items()
+        if any(constraint["type"] == "not_null" for constraint in column.get("constraints", []))
+    }
+    assert len(enforced) > 50  # the contracts are read
+    doubled = sorted(
+        f"{test['attached_node']}.{test['column_name']}"
+        for test in manifest["nodes"].values()
+        if test["resource_type"] == "test"
+        and (test.get("test_metadata") or {}).get("name") == "not_null"
+        and (test.get("attached_node"), test.get("column_name")) in enforced
+    )
+    assert doubled == []
 
 
 #: Holds the build database open read-write, and its writer lock, until stdin closes: a pipeline run mid-build.
