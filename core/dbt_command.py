@@ -149,14 +149,19 @@ def started_in_advance() -> Iterator[subprocess.Popen]:
             os.environ.pop(STARTED_VARIABLE, None)
         else:
             os.environ[STARTED_VARIABLE] = previous
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop the process started in advance, if it is still there (while it waits, it ends at once)."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def wait_for_command(path: str, parent: int) -> int:

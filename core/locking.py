@@ -49,10 +49,12 @@ class Child:
     command: str
 
     def process(self) -> psutil.Process | None:
-        """The running process, or None when it has ended (or its pid now belongs to another process)."""
+        """The running process, or None when it has ended (a zombie has: it holds no file any more) or its
+        pid now belongs to another process."""
         try:
             process = psutil.Process(self.pid)
-            return process if abs(process.create_time() - self.started) < 0.01 and process.is_running() else None
+            same = abs(process.create_time() - self.started) < 0.01
+            return process if same and process.is_running() and process.status() != psutil.STATUS_ZOMBIE else None
         except psutil.Error:
             return None
 

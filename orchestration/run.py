@@ -22,9 +22,12 @@ import gc
 import os
 import re
 import signal
+import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -133,10 +136,22 @@ def main() -> int:
     # dbt imports itself on the other core while this process starts up, loads the definitions and ingests:
     # the run's dbt build starts sooner (core.dbt_command)
     with dbt_command.started_in_advance() as dbt_started:
-        return _run(started, started_at, dbt_started.pid)
+        return _run(started, started_at, dbt_started)
 
 
-def _run(started: float, started_at: datetime, dbt_started: int) -> int:
+@contextmanager
+def _recorded_in(lock: WriterLock, dbt_started: subprocess.Popen) -> Iterator[None]:
+    """The dbt process started in advance, recorded as a child of the lock's holder (the next run stops it if
+    this one is killed while dbt runs in it), and stopped before the lock is let go, where it would be taken
+    for a process left behind."""
+    lock.add_child(dbt_started.pid)
+    try:
+        yield
+    finally:
+        dbt_command.stop(dbt_started)
+
+
+def _run(started: float, started_at: datetime, dbt_started: subprocess.Popen) -> int:
     run_id = str(uuid.uuid4())
     lock = WriterLock(settings.warehouse_db_path())
     interrupted: list[Holder] = []
@@ -147,8 +162,7 @@ def _run(started: float, started_at: datetime, dbt_started: int) -> int:
             run_id=run_id,
             on_wait=_say,
             on_interrupted=partial(_previous_run_interrupted, interrupted, instance=instance),
-        ):
-            lock.add_child(dbt_started)  # stopped by the next run if this one is killed while dbt runs in it
+        ), _recorded_in(lock, dbt_started):
             if (problem := warehouse.unopenable()) is not None:
                 _say(f"FAILED: {problem}")
                 print(publication_line(run_id))

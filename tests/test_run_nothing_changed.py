@@ -150,6 +150,7 @@ def test_the_first_run_builds_and_publishes_everything(runs: Runs):
     assert a.code == 0, a.output[-3000:]
     assert a.published == dagster_run_id(a)
     assert "building everything: no successful run is recorded" in a.output
+    assert not left_running_lines(a)  # the dbt process started in advance ended with its command
 
 
 def test_an_unchanged_landing_folder_builds_and_publishes_nothing_and_says_so(runs: Runs):
@@ -166,6 +167,7 @@ def test_an_unchanged_landing_folder_builds_and_publishes_nothing_and_says_so(ru
     # no step ran, and no file of the warehouse was written, replaced or removed: not the serving database,
     # the exports, the reports, the dbt artifacts nor the build database
     assert " - STEP_START - " not in b.output and "dagster - " not in b.output
+    assert not left_running_lines(b)  # the dbt process started in advance is stopped, not taken for a leftover
     assert b.files_after == b.files_before
     assert b.published == publication
     with open_instance(runs.dagster_home) as instance:
@@ -193,6 +195,11 @@ def test_a_killed_run_is_never_taken_for_a_successful_one(runs: Runs):
     assert "building everything: the last run was stopped before it finished" in d.output
     assert d.published == dagster_run_id(d)
     assert not built_nothing_lines(d)
+
+
+def left_running_lines(run: Run) -> list[str]:
+    """The lines that say a process of an interrupted run was found running and stopped."""
+    return [line for line in run.lines if "left running by interrupted" in line]
 
 
 def built_nothing_lines(run: Run) -> list[str]:
