@@ -29,6 +29,7 @@ a child in the warehouse lock, so a run killed with SIGKILL leaves nothing behin
 from __future__ import annotations
 
 import atexit
+import importlib
 import json
 import os
 import shutil
@@ -62,7 +63,7 @@ MODULES_IMPORTED_IN_ADVANCE = (
     "dbt.parser.schema_yaml_readers", "dbt_common.clients.agate_helper", "multiprocessing.pool",
     "multiprocessing.dummy",
 )
-#: How long the process started in advance gets to end when it is no longer wanted, before it is killed.
+#: How long a dbt process this process started gets to end after SIGTERM, before it is killed.
 STOP_SECONDS = 5.0
 #: How often the waiting process checks that the process that started it is still there.
 PARENT_CHECK_SECONDS = 1.0
@@ -154,7 +155,8 @@ def started_in_advance() -> Iterator[subprocess.Popen]:
 
 
 def stop(process: subprocess.Popen) -> None:
-    """Stop the process started in advance, if it is still there (while it waits, it ends at once)."""
+    """Stop a dbt process this process started (dbt's command, or the one started in advance, which ends at
+    once while it waits), if it is still there: SIGTERM, then SIGKILL after :data:`STOP_SECONDS`."""
     if process.poll() is None:
         process.terminate()
         try:
@@ -180,8 +182,6 @@ def wait_for_command(path: str, parent: int) -> int:
     try:
         listener.bind(path)
         listener.listen(1)  # from now on a command waits for the imports instead of running dbt itself
-        import importlib
-
         for module in MODULES_IMPORTED_IN_ADVANCE:
             importlib.import_module(module)
         listener.settimeout(PARENT_CHECK_SECONDS)

@@ -21,7 +21,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 
-from core import settings
+from core import dbt_command, settings
 from expectations import ExpectationOutcome, SuiteResult, import_great_expectations_meanwhile, record_results
 from orchestration.assets.serving import SERVING_DATABASE_KEY
 from orchestration.conditions import ON_CHANGE
@@ -30,8 +30,6 @@ from orchestration.resources import WarehouseResource
 from orchestration.translator import WarehouseDbtTranslator
 
 DBT_TRANSLATOR = WarehouseDbtTranslator()
-#: How long dbt gets to stop after SIGINT when the run is interrupted, before it is killed.
-DBT_STOP_SECONDS = 5
 #: How many runs' dbt artifacts stay under WAREHOUSE_DIR/dbt/ (the current run's included).
 DBT_RUNS_KEPT = 3
 
@@ -173,12 +171,7 @@ def dbt_process(invocation: DbtCliInvocation, warehouse: WarehouseResource) -> I
     try:
         yield invocation
     except BaseException:
-        if invocation.process.poll() is None:
-            invocation.process.terminate()
-            try:
-                invocation.process.wait(DBT_STOP_SECONDS)
-            except Exception:  # noqa: BLE001 - still running: no more patience
-                invocation.process.kill()
+        dbt_command.stop(invocation.process)
         raise
     finally:
         if invocation.process.poll() is not None:
