@@ -261,6 +261,28 @@ def test_report_reuses_the_check_results_of_its_run_and_keeps_one_page_per_suite
     assert pages("industrial_va_growth") == ["run-2"]  # the page of run-1 is gone
 
 
+def test_a_suites_stored_results_leave_no_folders_behind(warehouse_dir: Path) -> None:
+    """Each run keeps the suite's latest result only, and the folders of the results it replaces go with them
+    (empty ones left by older code included): listing the store does not grow with the number of runs."""
+    from expectations import run_and_report
+
+    db = settings.warehouse_db_path()
+    stored = warehouse_dir / "gx" / "uncommitted" / "validations" / "marts" / "industrial_va_growth"
+
+    def folders() -> list[tuple[str, ...]]:  # (run name,) and (run name, run time) of each folder of the suite
+        return sorted(p.relative_to(stored).parts for p in stored.rglob("*") if p.is_dir())
+
+    run_and_report(db, ["marts.industrial_va_growth"], run_name="run-1")
+    left_by_older_code = stored / "run-0" / "20260101T000000.000000Z"
+    left_by_older_code.mkdir(parents=True)
+    run_and_report(db, ["marts.industrial_va_growth"], run_name="run-2")
+    run_and_report(db, ["marts.industrial_va_growth"], run_name="run-3")
+
+    ((run, run_time),) = [f for f in folders() if len(f) == 2]
+    assert (run, run_time) == ("run-3", run_time) and folders() == [("run-3",), ("run-3", run_time)]
+    assert [p.name for p in (stored / "run-3" / run_time).iterdir()] == ["marts.industrial_va_growth.json"]
+
+
 def test_report_reuses_an_earlier_result_while_nothing_the_suite_reads_changed(
     warehouse_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
