@@ -45,7 +45,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import duckdb
-from scipy.optimize import linprog
 
 from core import settings
 from core.periods import Period, parse_period
@@ -220,6 +219,8 @@ def _interval(cell: Cell, measure: str, suppressed: set[Cell], equations: Sequen
                 constant += sign * (values[c].get(measure) or 0.0)
         rows.append(row)
         rhs.append(-constant)
+    from scipy.optimize import linprog  # here, not at the top: 0.3 s of every start-up of the pipeline
+
     bounds = [(0.0, None)] * len(order)  # amounts and counts are never negative
     objective = [0.0] * len(order)
     objective[index[cell]] = 1.0
