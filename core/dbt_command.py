@@ -232,7 +232,9 @@ def _receive_command(connection: socket.socket) -> tuple[list[str], list[int]] |
         if len(header) != _LENGTH.size or len(streams) != 3 or not _same_user(connection):
             raise ValueError("not a command")
         body = _receive_exactly(connection, _LENGTH.unpack(header)[0])
-        request = json.loads(body) if body is not None else None
+        if body is None:
+            raise ValueError("the command's connection closed")
+        request = json.loads(body)
         args, env, cwd = request["args"], request["env"], request["cwd"]
         os.chdir(cwd)
     except (OSError, ValueError, TypeError, KeyError):
