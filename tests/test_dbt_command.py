@@ -5,6 +5,7 @@ the database closed and checkpointed)."""
 from __future__ import annotations
 
 import inspect
+import io
 import json
 import os
 import signal
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import psutil
@@ -51,6 +53,68 @@ def test_the_manifest_is_not_written_after_parsing_while_in_the_block(monkeypatc
     assert requires.parse_manifest is original
 
 
+def test_dbt_still_builds_and_writes_events_through_what_the_block_replaces():
+    """The pinned dbt-common builds an event's message in ``BaseEvent.__init__`` (``self.pb_msg``), fires it
+    through ``EventManager.fire_event`` to its loggers (each writing at Python's level for its own) and
+    callbacks, and dbt-core adds one callback of its own: an upgrade that changes any of it fails here."""
+    from dbt.events import logging as dbt_logging
+    from dbt_common.events import base_types, logger
+    from dbt_common.events.event_manager import EventManager
+
+    assert "pb_msg" in base_types.BaseEvent.__init__.__code__.co_names
+    assert {"msg_from_base_event", "loggers", "callbacks"} <= set(EventManager.fire_event.__code__.co_names)
+    assert list(inspect.signature(EventManager.fire_event).parameters) == [
+        "self", "e", "level", "node", "force_warn_or_error_handling"
+    ]
+    assert set(logger._log_level_map) == set(base_types.EventLevel)
+    assert "track_behavior_change_warn" in dbt_logging.setup_event_logger.__code__.co_names
+
+
+def _event_manager(level: str, name: str) -> tuple[Any, io.StringIO]:
+    """An event manager with one JSON logger at ``level``, writing into the returned stream."""
+    from dbt_common.events.base_types import EventLevel
+    from dbt_common.events.event_manager import EventManager
+    from dbt_common.events.logger import LineFormat, LoggerConfig
+
+    manager, written = EventManager(), io.StringIO()
+    manager.add_logger(LoggerConfig(name=name, level=EventLevel(level), line_format=LineFormat.Json, output_stream=written))
+    return manager, written
+
+
+def _lines(written: io.StringIO) -> list[tuple[str, str]]:
+    return [(line["info"]["level"], line["info"]["msg"]) for line in map(json.loads, written.getvalue().splitlines())]
+
+
+def test_in_the_block_an_event_no_logger_writes_is_never_built():
+    from dbt_common.events.base_types import BaseEvent, EventLevel
+    from dbt_common.events.event_manager import EventManager
+    from dbt_common.events.types import Note, PrintEvent
+
+    fire, build = EventManager.fire_event, BaseEvent.__init__
+    info, info_written = _event_manager("info", "test-info-logger")
+    debug, debug_written = _event_manager("debug", "test-debug-logger")
+    quiet, quiet_written = _event_manager("error", "test-quiet-logger")
+    heard = []
+    listened, _ = _event_manager("info", "test-listened-logger")
+    listened.add_callback(lambda msg: heard.append(msg.info.msg))
+    with dbt_command.events_built_only_when_written():
+        dropped = Note(msg="a statement")
+        info.fire_event(dropped, level=EventLevel.DEBUG)
+        info.fire_event(Note(msg="a model done"), level=EventLevel.INFO)
+        info.fire_event(Note(msg="a warning"), level=EventLevel.WARN)
+        debug.fire_event(Note(msg="a statement"), level=EventLevel.DEBUG)
+        quiet.fire_event(PrintEvent(msg="printed"))
+        listened.fire_event(Note(msg="heard"), level=EventLevel.DEBUG)
+        assert "pb_msg" not in vars(dropped)
+        assert dropped.msg == "a statement"  # built when read
+    assert _lines(info_written) == [("info", "a model done"), ("warn", "a warning")]
+    assert _lines(debug_written) == [("debug", "a statement")]
+    assert _lines(quiet_written) == [("info", "printed")]
+    assert heard == ["heard"]
+    assert EventManager.fire_event is fire and BaseEvent.__init__ is build and not hasattr(BaseEvent, "pb_msg")
+    assert Note(msg="after").msg == "after"
+
+
 def _dbt(executable: str, args: list[str], warehouse: Path, target: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [executable, *args, "--log-format", "json", "--log-level-file", "none",
@@ -80,6 +144,23 @@ def test_a_command_says_what_dbt_says_and_leaves_its_artifacts(seeded):
     assert [r["status"] for r in results["results"]] == ["success"]
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
     assert "seed.innovation_warehouse.ref_units" in manifest["nodes"]
+
+
+def _written(done: subprocess.CompletedProcess) -> list[tuple[str, str]]:
+    """What a command wrote, its timings left out: (event name, level) per line."""
+    return [(line["info"]["name"], line["info"]["level"]) for line in map(json.loads, done.stdout.splitlines())]
+
+
+def test_a_command_writes_the_events_dbt_writes_and_its_debug_events_when_asked(seeded, tmp_path):
+    done, _, _ = seeded
+    for warehouse in ("dbt", "ours"):
+        (tmp_path / warehouse).mkdir()
+    dbts = _dbt(str(Path(sys.executable).parent / "dbt"), ["seed", "--select", "ref_units"], tmp_path / "dbt", tmp_path / "t1")
+    assert dbts.returncode == done.returncode == 0
+    assert _written(done) == _written(dbts)
+    assert {level for _, level in _written(done)} == {"info"}
+    debug = _dbt(DBT_EXECUTABLE, ["--log-level", "debug", "seed", "--select", "ref_units"], tmp_path / "ours", tmp_path / "t2")
+    assert ("SQLQuery", "debug") in _written(debug)
 
 
 def test_the_database_is_closed_and_checkpointed_before_the_process_ends(seeded):
