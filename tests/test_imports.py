@@ -133,3 +133,38 @@ def test_the_code_location_and_the_freshness_check_do_not_import_great_expectati
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_great_expectations_imports_without_scipy_stats_which_loads_when_first_used():
+    """GX imports scipy.stats (about 1 s) for expectations no suite uses: importing GX leaves it unloaded, and
+    GX's code that uses it gets the module all the same."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, expectations.runner; "
+        "loaded = lambda: sorted(m for m in sys.modules if m.startswith('scipy.stats.'))[:3]; "
+        "print(loaded()); "
+        "from great_expectations.expectations.core import expect_column_kl_divergence_to_be_less_than as kl; "
+        "print(round(kl.stats.entropy([0.5, 0.5], [0.9, 0.1]), 4), bool(loaded()), "
+        "type(sys.modules['scipy.stats']).__name__, sys.modules['scipy'].stats is sys.modules['scipy.stats'])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines() == ["[]", "0.5108 True module True"]
+
+
+def test_a_module_imported_when_used_is_imported_once_by_concurrent_first_uses():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, threading, expectations; "
+        "expectations.ImportedWhenUsed.install('json.tool'); "
+        "stand_in = sys.modules['json.tool']; found = []; "
+        "threads = [threading.Thread(target=lambda: found.append(stand_in.main)) for _ in range(8)]; "
+        "[t.start() for t in threads]; [t.join() for t in threads]; "
+        "print(len(found), len({id(f) for f in found}), sys.modules['json.tool'] is not stand_in, "
+        "sys.modules['json.tool'].main is found[0])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "8 1 True True"
