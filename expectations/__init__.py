@@ -10,7 +10,7 @@
   duplicate files, failed blocking checks), printed by ``make run`` and shown at the top of the report.
 
 Importing this package is cheap; Great Expectations (seconds to import) loads on the first run. It imports
-``scipy.stats`` (about 1 s, a third of its import) for three expectations no suite uses: that module is
+``scipy.stats`` (about 1 s, a third of its import) for an expectation and two metrics no suite uses: it is
 imported when one of its attributes is first read (:class:`ImportedWhenUsed`), not with Great Expectations.
 """
 

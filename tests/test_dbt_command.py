@@ -1,6 +1,6 @@
-"""The dbt command the pipeline runs (core.dbt_command): dbt's command line with the manifest written once
-and no teardown of dbt's objects at exit, and otherwise what `dbt` does (its events, exit codes, artifacts;
-the database closed and checkpointed)."""
+"""The dbt command the pipeline runs (core.dbt_command): dbt's command line with the manifest written once,
+no teardown of dbt's objects at exit and no event built that no logger writes, and otherwise what `dbt` does
+(the events it writes, exit codes, artifacts; the database closed and checkpointed)."""
 
 from __future__ import annotations
 
