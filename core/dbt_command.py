@@ -100,10 +100,6 @@ def manifest_written_at_end_only() -> Iterator[None]:
         requires.parse_manifest = parse_manifest
 
 
-#: Below this level an event is built only when a logger writes it (warnings may be turned into errors).
-_WRITTEN_ANYWAY = "warn"
-
-
 @contextmanager
 def events_built_only_when_written() -> Iterator[None]:
     """While in this block, a dbt event below the warning level that no logger writes at its level is
@@ -119,7 +115,7 @@ def events_built_only_when_written() -> Iterator[None]:
 
     fire_event, build = EventManager.fire_event, base_types.BaseEvent.__init__
     enabled_from = logger._log_level_map  # noqa: SLF001 - the Python level each dbt level is written at
-    written_anyway = enabled_from[base_types.EventLevel(_WRITTEN_ANYWAY)]
+    written_anyway = enabled_from[base_types.EventLevel.WARN]  # warnings may be turned into errors
 
     def fire_if_written(self: EventManager, e: Any, level: Any = None, node: Any = None,
                         force_warn_or_error_handling: bool = False) -> None:
