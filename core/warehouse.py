@@ -4,11 +4,17 @@ Only the pipeline opens ``warehouse.duckdb``, and only one writer at a time: a r
 lock of :mod:`core.locking` from start to end and every writer takes it again inside
 (:func:`writer_lock`), so a second process (a second run, a test, dbt started by hand) waits, saying for
 whom, instead of failing with DuckDB's "Could not set lock on file". The load audit tables the loaders
-share are :mod:`ingestion.audit`'s.
+share are :mod:`ingestion.audit`'s. A writer's large temporary files go in a :func:`scratch_folder` next
+to the database file.
 """
 
 from __future__ import annotations
 
+import glob
+import logging
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +24,8 @@ import duckdb
 
 from core import settings
 from core.locking import WriterLock
+
+logger = logging.getLogger(__name__)
 
 #: Settings for every connection the project opens (and for dbt, in profiles.yml).
 CONNECTION_CONFIG: dict[str, Any] = {
@@ -92,3 +100,34 @@ def unopenable(db_path: Path | None = None) -> str | None:
             )
         return f"the build database {db_path} cannot be opened ({problem}); nothing was changed: {todo}"
     return None
+
+
+#: What a scratch folder's name carries between its database file's name and the pid of its process.
+SCRATCH_MARK = ".scratch-"
+
+
+@contextmanager
+def scratch_folder(con: duckdb.DuckDBPyConnection) -> Iterator[Path]:
+    """A folder for the large temporary files of a writer of ``con``'s database (a load's copy of a CSV),
+    removed on exit: ``<database file>.scratch-<pid>``, next to the file like DuckDB's own spill folder
+    (``<database file>.tmp``), on the disk that has room for the warehouse rather than in a system
+    temporary folder that may be small or held in memory.
+
+    The scratch folders of that database that other processes left (a load that was killed) are removed
+    first: ``con`` holds the database file read-write, which no other process can do at the same time. A
+    database in memory gets its folder in the system's temporary folder."""
+    (path,) = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()
+    if path is None:
+        with tempfile.TemporaryDirectory(prefix="warehouse-scratch-") as folder:
+            yield Path(folder)
+        return
+    database = Path(path)
+    for leftover in sorted(database.parent.glob(f"{glob.escape(database.name)}{SCRATCH_MARK}*")):
+        logger.warning("removing %s, left by an interrupted load", leftover)
+        shutil.rmtree(leftover, ignore_errors=True)
+    folder = database.with_name(f"{database.name}{SCRATCH_MARK}{os.getpid()}")
+    folder.mkdir()
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -11,7 +11,13 @@ its canonical name, as the file typed it.
   ``_row`` is the Excel row number. Read with openpyxl (templates are small).
 - CSV bulk extract: UTF-8, UTF-8 with BOM or GB18030, Chinese or English headers; ``_row`` is the line
   number (the header is line 1 unless a title precedes it). UTF-8 is read by DuckDB in place; GB18030 is
-  transcoded to a temporary UTF-8 copy first, in chunks, so large files never sit in memory.
+  transcoded to a temporary UTF-8 copy first, in chunks, so large files never sit in memory. DuckDB parses
+  the text once, into a Parquet copy of the format's columns (as text, in file order), and ``_src`` reads
+  that copy: the loaders scan the rows several times, and each scan of the text would parse it again. A
+  scan of the copy reads compressed, dictionary-encoded strings; a copy in a DuckDB table spilled to disk
+  beyond the load's memory limit and cost more to scan (``bench/RESULTS.md``, eighteenth session). The copy
+  lives in a scratch folder next to the database (:func:`core.warehouse.scratch_folder`) until the file is
+  closed.
 - Parquet bulk extract: English (or Chinese) headers, typed columns; ``_row`` is the 1-based record number.
 """
 
@@ -20,11 +26,10 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
-import functools
 import io
-import tempfile
+import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -35,6 +40,7 @@ from typing import Protocol
 import duckdb
 import pyarrow as pa
 
+from core import warehouse
 from ingestion.audit import LoadAttempt
 from ingestion.encoding import TextEncodingError, decode_text
 from ingestion.sql import quote_identifier, quote_literal
@@ -158,22 +164,13 @@ class OpenedFile:
     header: HeaderMatch
     source_types: dict[str, str]
     encoding: str | None = None
-    #: CSV opened with ``number_rows=False``: ``_row`` is NULL and the n-th record (0-based, in file order)
-    #: is line ``first_row + n``. Otherwise None.
-    first_row: int | None = None
 
 
 @contextmanager
-def open_source(
-    con: duckdb.DuckDBPyConnection, path: Path, layout: Layout, *, number_rows: bool = True
-) -> Iterator[OpenedFile]:
+def open_source(con: duckdb.DuckDBPyConnection, path: Path, layout: Layout) -> Iterator[OpenedFile]:
     """Register ``path`` as the temporary view ``_src``, dropped (and temporary copies removed) on exit.
-    Call it inside the file's transaction: after a failure, the rollback drops the view. A column the
-    layout lets a file leave out is NULL when absent.
-
-    Numbering CSV records as they are read costs DuckDB almost as much as reading them: a caller that
-    copies ``_src`` into a table in file order (``create table as``, which keeps the order) may pass
-    ``number_rows=False`` and number them from the table's ``rowid`` and :attr:`OpenedFile.first_row`.
+    A column the layout lets a file leave out is NULL when absent. A CSV is read whole on opening (into
+    its copy); errors in its rows beyond the first are DuckDB's, raised from here.
 
     Raises :class:`FileStructureError` when the file cannot be read or lacks a required column.
     """
@@ -183,8 +180,7 @@ def open_source(
         suffixes = list(layout.formats)
         expected = " or ".join([", ".join(suffixes[:-1]), suffixes[-1]] if len(suffixes) > 1 else suffixes)
         raise FileStructureError(f"unsupported file type {suffix!r}: expected {expected}")
-    opener = functools.partial(_open_csv, number_rows=number_rows) if suffix == ".csv" else openers[suffix]
-    with opener(con, path, layout) as opened:
+    with openers[suffix](con, path, layout) as opened:
         yield opened
     con.execute("drop view if exists _src")
 
@@ -224,9 +220,7 @@ def _open_parquet(con: duckdb.DuckDBPyConnection, path: Path, layout: Layout) ->
 
 
 @contextmanager
-def _open_csv(
-    con: duckdb.DuckDBPyConnection, path: Path, layout: Layout, *, number_rows: bool = True
-) -> Iterator[OpenedFile]:
+def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, layout: Layout) -> Iterator[OpenedFile]:
     with open(path, "rb") as handle:
         prefix = handle.read(_PREFIX_BYTES)
         more = handle.read(1) != b""
@@ -238,23 +232,40 @@ def _open_csv(
         raise FileStructureError(str(error)) from None
     rows = csv.reader(io.StringIO(text))
     header = layout.find_header_row(_first_rows(rows))
-    with tempfile.TemporaryDirectory(prefix="tabular_csv_") as scratch:
-        readable = path if encoding in ("utf-8", "utf-8-sig") else _transcode(path, encoding, Path(scratch) / "utf8.csv")
+    with warehouse.scratch_folder(con) as scratch:
+        readable = path if encoding in ("utf-8", "utf-8-sig") else _transcode(path, encoding, scratch / "utf8.csv")
         names = [f"c{i}" for i in range(len(header.headers))]
-        # WITH ORDINALITY numbers the records as read, in parallel (row_number() over () would not be).
         relation = (
             f"read_csv({quote_literal(str(readable))}, header = true, skip = {header.row_index}, all_varchar = true, "
             f"delim = ',', quote = '\"', escape = '\"', names = [{', '.join(quote_literal(n) for n in names)}], "
-            f"null_padding = true){' with ordinality' if number_rows else ''}"
+            f"null_padding = true)"
         )
-        first_row = header.row_index + 2  # the line of the first record
-        row_sql = f"ordinality + {first_row - 1}" if number_rows else "cast(null as bigint)"
-        types = _create_view(con, relation, row_sql, header, names, layout)
+        types = _create_view(con, relation, "cast(null as bigint)", header, names, layout)
         try:
             con.execute("select count(*) from (select * from _src limit 1)").fetchall()
         except duckdb.Error as error:
             raise FileStructureError(f"not a readable CSV file: {_first_line(error)}") from None
-        yield OpenedFile(layout.formats[".csv"], header, types, encoding, None if number_rows else first_row)
+        copy = scratch / "records.parquet"
+        _copy_in_file_order(con, "select * exclude (_row) from _src", copy)
+        if readable != path:
+            readable.unlink()  # the copy has every cell of it
+        first_row = header.row_index + 2  # the line of the first record
+        con.execute(
+            f"create or replace temp view _src as select file_row_number + {first_row} as _row, * exclude (file_row_number) "
+            f"from read_parquet({quote_literal(str(copy))}, file_row_number = true)"
+        )
+        yield OpenedFile(layout.formats[".csv"], header, types, encoding)
+
+
+def _copy_in_file_order(con: duckdb.DuckDBPyConnection, select: str, target: Path) -> None:
+    """Write the rows of ``select`` to the Parquet file ``target`` in the order they are read (the record
+    numbers of the file are then its rows' numbers)."""
+    (ordered,) = con.execute("select current_setting('preserve_insertion_order')").fetchone()
+    con.execute("set preserve_insertion_order = true")
+    try:
+        con.execute(f"copy ({select}) to {quote_literal(str(target))} (format parquet, compression snappy)")
+    finally:
+        con.execute(f"set preserve_insertion_order = {str(ordered).lower()}")
 
 
 def _first_rows(rows: Iterator[list[str]]) -> Iterator[list[str]]:
@@ -342,6 +353,37 @@ def _cell_text(value: object) -> str | None:
 
 def _first_line(error: BaseException) -> str:
     return str(error).strip().splitlines()[0]
+
+
+def describe_file_failure(attempt: LoadAttempt) -> Callable[[Exception], str | None]:
+    """How the loaders of tabular files name a file's failure (see :func:`ingestion.audit.record_failure`):
+    a :class:`FileStructureError` or an OS error as it is, an error of DuckDB's (a CSV line it cannot parse,
+    I/O) as ``cannot be read: ...``; anything else is no failure of the file's (None: it propagates)."""
+
+    def describe(error: Exception) -> str | None:
+        if not isinstance(error, FileStructureError | duckdb.Error | OSError):
+            return None
+        text = f"cannot be read: {_duckdb_problem(error)}" if isinstance(error, duckdb.Error) else str(error).strip()
+        return f"{attempt.source_file}: {text[:1000]}"
+
+    return describe
+
+
+_CSV_ERROR_LINE = re.compile(r"CSV Error on Line: (\d+)")
+
+
+def _duckdb_problem(error: duckdb.Error) -> str:
+    """What DuckDB says went wrong, in one line: for a CSV line it cannot parse, the line and why
+    (``CSV error on line 30002: Expected Number of Columns: 18 Found: 19``), not the advice that follows;
+    otherwise the first line of its message."""
+    lines = [line.strip() for line in str(error).strip().splitlines()]
+    where = next((m for m in map(_CSV_ERROR_LINE.search, lines) if m), None)
+    if where is not None:
+        before_advice = lines[: next((i for i, line in enumerate(lines) if line.startswith("Possible ")), len(lines))]
+        why = [line for line in before_advice if line][-1]
+        if not why.startswith("Original Line:") and _CSV_ERROR_LINE.search(why) is None:
+            return f"CSV error on line {where.group(1)}: {why}"
+    return lines[0] if lines and lines[0] else type(error).__name__
 
 
 def files_table(name: str, formats: str, rows_table: str) -> Table:

@@ -7,6 +7,7 @@ import codecs
 import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -436,8 +437,8 @@ def test_workbook_without_the_template_sheet_fails(landing: Path, con):
 
 
 def test_a_load_gives_the_connection_its_settings_back_after_a_failure_too(landing: Path, con):
-    """The load lowers DuckDB's memory limit (its copy of a CSV spills beyond it) and turns insertion order
-    off; the connection gets both back, exactly, whether the file loaded or failed."""
+    """The load lowers DuckDB's memory limit and turns insertion order off; the connection gets both back,
+    exactly, whether the file loaded or failed."""
     settings = "select current_setting('memory_limit'), current_setting('preserve_insertion_order')"
     before = con.execute(settings).fetchone()
     write_csv(landing / "enterprise" / "a_good.csv", [row(), row(uscc=OTHER_USCC, rd_personnel="-3")])
@@ -530,3 +531,89 @@ def test_csv_with_a_title_line_above_the_header_numbers_rows_by_line(landing: Pa
     summary = load_submissions(con, landing)
     assert (summary.rows_loaded, summary.rows_quarantined) == (2, 0)
     assert loaded(con, "row_number, uscc") == [(3, VALID["uscc"]), (4, OTHER_USCC)]
+
+
+# ---------- the copy of a CSV
+
+
+def test_csv_records_keep_their_line_numbers_across_many_row_groups(tmp_path: Path, con):
+    """A CSV is read in parallel into a Parquet copy that numbers its records; the order must be the file's.
+    400,000 lines (48 MB) make several read buffers and four row groups of the copy."""
+    from ingestion import tabular
+
+    path = tmp_path / "large.csv"
+    cells = [VALID[c] for c in HEADERS_EN[2:]]
+    lines = (f"{VALID['uscc']},{line}," + ",".join(cells) for line in range(3, 400_003))
+    path.write_text("2023年度市属国有企业科技创新统计报表\n" + ",".join(HEADERS_EN) + "\n" + "\n".join(lines) + "\n")
+    with tabular.open_source(con, path, schema.layout()):
+        numbered = con.execute(
+            "select count(*), min(_row), max(_row), count(*) filter (where _row <> cast(enterprise_name as bigint)) from _src"
+        ).fetchone()
+    assert numbered == (400_000, 3, 400_002, 0)
+
+
+def test_the_copy_of_a_csv_lives_next_to_the_database_until_the_file_is_closed(
+    landing: Path, con, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from ingestion import tabular
+
+    copies = []
+    real = tabular._copy_in_file_order
+
+    def copy_and_look(con, select, target):
+        real(con, select, target)
+        copies.append((target, target.is_file()))
+
+    monkeypatch.setattr(tabular, "_copy_in_file_order", copy_and_look)
+    write_csv(landing / "enterprise" / "a_good.csv", [row()])
+    # a line with cells too many past the first 30,000: beyond what DuckDB samples before it reads the file
+    broken = write_csv(landing / "enterprise" / "b_broken.csv", [row(uscc=OTHER_USCC)] * 30_000)
+    broken.write_text(broken.read_text() + ",".join(VALID.values()) + ",extra\n")
+    write_csv(landing / "enterprise" / "c_gb18030.csv", [row(period="2024")], encoding="gb18030", headers=HEADERS_ZH)
+    summary = load_submissions(con, landing)
+
+    assert [a.status for a in summary.attempts] == ["loaded", "failed", "loaded"]
+    assert summary.attempts[1].error == (
+        "enterprise/b_broken.csv: cannot be read: CSV error on line 30002: Expected Number of Columns: 18 Found: 19"
+    )
+    folder = tmp_path / "warehouse" / f"warehouse.duckdb.scratch-{os.getpid()}"
+    assert copies == [(folder / "records.parquet", True)] * 2  # the broken file fails while it is copied
+    assert [p.name for p in (tmp_path / "warehouse").iterdir() if ".scratch-" in p.name] == []
+
+
+@pytest.mark.parametrize(
+    ("last_line", "why"),
+    [
+        ('"unterminated,quote\n'.encode(), "Value with unterminated quote found."),
+        (",".join(VALID.values()).replace("样例", "\udcff").encode("utf-8", "surrogateescape") + b"\n",
+         "Invalid unicode (byte sequence mismatch) detected. This file is not utf-8 encoded."),
+    ],
+    ids=["unterminated quote", "a byte that is not UTF-8 past the first megabyte"],
+)
+def test_a_csv_line_that_cannot_be_parsed_fails_the_file_naming_the_line_and_why(landing: Path, con, last_line, why):
+    path = write_csv(landing / "enterprise" / "a.csv", [row(uscc=OTHER_USCC)] * 30_000)
+    path.write_bytes(path.read_bytes() + last_line)
+    (attempt,) = load_submissions(con, landing).attempts
+    assert attempt.error == f"enterprise/a.csv: cannot be read: CSV error on line 30002: {why}"
+    assert con.execute("select count(*) from raw.enterprise_submissions").fetchone() == (0,)
+
+
+def test_a_scratch_folder_a_killed_load_left_is_removed_by_the_next_load(
+    landing: Path, con, tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    leftover = tmp_path / "warehouse" / "warehouse.duckdb.scratch-4211"
+    leftover.mkdir()
+    (leftover / "records.parquet").write_bytes(b"PAR1 half written")
+    write_csv(landing / "enterprise" / "a.csv", [row()])
+    with caplog.at_level("WARNING", logger="core.warehouse"):
+        summary = load_submissions(con, landing)
+    assert summary.rows_loaded == 1
+    assert not leftover.exists()
+    assert f"removing {leftover}, left by an interrupted load" in caplog.messages
+
+
+def test_a_database_in_memory_gets_its_scratch_folder_in_the_system_temporary_folder():
+    con = duckdb.connect()
+    with warehouse.scratch_folder(con) as folder:
+        assert folder.is_dir() and folder.parent == Path(tempfile.gettempdir())
+    assert not folder.exists()

@@ -9,10 +9,9 @@ Which files to load, and what was removed, duplicated or restored, is :mod:`inge
 SQL (``validation.py``): the file is scanned a few times by DuckDB, never row by row in Python.
 
 The file is read and checked before its transaction, into temporary tables only; the transaction then
-only writes (the rows, their quarantine, the file row and its load_log row). A CSV is read once, into a
-temporary copy that every later step scans: each scan of the text would parse it again, which cost more
-than the rules themselves. Parquet and XLSX are scanned where they are (a Parquet scan is cheap: its
-strings arrive dictionary-encoded; a workbook is already in memory).
+only writes (the rows, their quarantine, the file row and its load_log row). Every step scans ``_src``:
+a Parquet file or workbook where it is, a CSV in the Parquet copy :mod:`ingestion.tabular` makes of it
+(each scan of the text would parse it again, which cost more than the rules themselves).
 """
 
 from __future__ import annotations
@@ -37,7 +36,6 @@ from ingestion.audit import (
 )
 from ingestion.enterprise import schema
 from ingestion.enterprise.readers import FORMATS, OpenedFile, open_source
-from ingestion.enterprise.schema import FileStructureError
 from ingestion.enterprise.tables import ENTERPRISE_DDL, ENTERPRISE_FILES
 from ingestion.enterprise.validation import (
     Lookup,
@@ -55,7 +53,7 @@ from ingestion.enterprise.validation import (
     valid_sql,
 )
 from ingestion.landing import LandingFile, LandingKind, land
-from ingestion.tabular import insert_file_row
+from ingestion.tabular import describe_file_failure, insert_file_row
 
 #: The landing folder of SOE submissions (``LANDING_DIR/enterprise``) and the ``kind`` of their load_log rows.
 KIND = "enterprise"
@@ -80,9 +78,9 @@ def load_submissions(
 
 def load_file(con: duckdb.DuckDBPyConnection, path: Path, attempt: LoadAttempt) -> LoadAttempt:
     """Load one file in one transaction and record the attempt; a failure is recorded, not raised."""
-    describe = _describe_failure(attempt)
+    describe = describe_file_failure(attempt)
     try:
-        with _load_settings(con), open_source(con, path, number_rows=False) as opened:
+        with _load_settings(con), open_source(con, path) as opened:
             lookups = _stage(con, opened)
             with file_transaction(con, attempt, describe):
                 _store(con, opened, lookups, attempt)
@@ -93,9 +91,8 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, attempt: LoadAttempt) 
     return attempt
 
 
-#: DuckDB's memory while a file loads. The copy of a CSV takes about 270 bytes a row uncompressed (2.7 GB
-#: for ten million rows): beyond this limit DuckDB spills it to its temporary directory, and the load of
-#: ten million rows peaks at 1.4 GB (3.8 GB with the project's 4GB limit, and no faster).
+#: DuckDB's memory while a file loads: the load of ten million rows peaks at 1.0-1.2 GB with it (1.2-1.3 GB
+#: with 3GB, and no faster: its hash tables and the Parquet writer's buffers take what they are given).
 LOAD_MEMORY_LIMIT = "1GB"
 
 
@@ -118,25 +115,15 @@ def _load_settings(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 
 def _stage(con: duckdb.DuckDBPyConnection, opened: OpenedFile) -> dict[str, Lookup]:
-    """Read the file and check every row, into temporary objects only: ``_input`` (the rows, numbered),
-    ``_parsed`` and ``_rows`` (views), the dictionaries of distinct values and ``_flagged`` (the rows that
-    break a rule and the repeated keys). Returns how each dictionary column is read (:func:`plan_lookup`).
+    """Check every row of ``_src``, into temporary objects only: ``_parsed`` and ``_rows`` (views), the
+    dictionaries of distinct values and ``_flagged`` (the rows that break a rule and the repeated keys).
+    Returns how each dictionary column is read (:func:`plan_lookup`).
 
     Outside the file's transaction: DuckDB scans a table created in a running transaction with one thread."""
-    con.execute("set preserve_insertion_order = true")  # the copy below numbers the rows by its order
-    if opened.first_row is None:  # Parquet and XLSX (numbered as read): scanned in place
-        con.execute("create or replace temp view _input as select * from _src")
-    else:  # the one read of a CSV: every cell as received, in file order (CREATE TABLE AS keeps it)
-        con.execute("create or replace temp table _cells as select * exclude (_row) from _src")
-        (first_rowid,) = con.execute("select coalesce(min(rowid), 0) from _cells").fetchone()
-        con.execute(
-            f"create or replace temp view _input as "
-            f"select rowid - {first_rowid} + {opened.first_row} as _row, * from _cells"
-        )
-    # from here on no statement needs its output in input order (the rows carry their numbers): DuckDB
-    # joins and inserts much faster without keeping it
+    # no statement of the load needs its output in input order (the rows carry their numbers): DuckDB joins
+    # and inserts much faster without keeping it
     con.execute("set preserve_insertion_order = false")
-    con.execute(f"create or replace temp view _parsed as select {parsed_select(opened.source_types)} from _input")
+    con.execute(f"create or replace temp view _parsed as select {parsed_select(opened.source_types)} from _src")
     _build_dictionaries(con, opened)
     lookups = {c.name: plan_lookup(con, c, opened.source_types[c.name]) for c in dictionary_columns()}
     con.execute(f"create or replace temp view _rows as {row_select(list(lookups.values()))}")
@@ -232,9 +219,9 @@ def _flag_rows(con: duckdb.DuckDBPyConnection, opened: OpenedFile, *, raw_keys_a
 
 def _drop_scratch(con: duckdb.DuckDBPyConnection) -> None:
     """The temporary objects of one file (after a failure too: they live outside its transaction)."""
-    for view in ("_rows", "_parsed", "_input", "_src"):
+    for view in ("_rows", "_parsed", "_src"):
         con.execute(f"drop view if exists {view}")
-    scratch = ["_cells", "_flagged", "_distinct", "_duplicate_keys", "_duplicates", "_period_labels"]
+    scratch = ["_flagged", "_distinct", "_duplicate_keys", "_duplicates", "_period_labels"]
     for table in scratch + [f"_dict_{c.name}" for c in dictionary_columns()]:
         con.execute(f"drop table if exists {table}")
 
@@ -253,21 +240,3 @@ def _record_json(opened: OpenedFile) -> str:
         for c in schema.columns()
     )
     return f"json_object({pairs})"
-
-
-def _describe_failure(attempt: LoadAttempt):
-    """File failures: structure errors, unreadable content (DuckDB) and I/O; anything else propagates."""
-
-    def describe(error: Exception) -> str | None:
-        if isinstance(error, FileStructureError | duckdb.Error | OSError):
-            return f"{attempt.source_file}: {_describe(error)}"
-        return None
-
-    return describe
-
-
-def _describe(error: BaseException) -> str:
-    text = str(error).strip()
-    if isinstance(error, duckdb.Error):
-        text = f"cannot be read: {text.splitlines()[0] if text else type(error).__name__}"
-    return text[:1000]

@@ -27,11 +27,10 @@ FORMATS = schema.FORMATS
 
 
 @contextmanager
-def open_source(con: duckdb.DuckDBPyConnection, path: Path, *, number_rows: bool = True) -> Iterator[OpenedFile]:
-    """Register ``path`` as the temporary view ``_src`` (see :func:`ingestion.tabular.open_source`, also for
-    ``number_rows``).
+def open_source(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[OpenedFile]:
+    """Register ``path`` as the temporary view ``_src`` (see :func:`ingestion.tabular.open_source`).
 
     Raises :class:`FileStructureError` when the file cannot be read or lacks a required column.
     """
-    with tabular.open_source(con, path, schema.layout(), number_rows=number_rows) as opened:
+    with tabular.open_source(con, path, schema.layout()) as opened:
         yield opened

@@ -59,7 +59,7 @@ def _number_sql(raw: str, source_type: str) -> str:
 
 
 def parsed_select(source_types: Mapping[str, str]) -> str:
-    """The per-row scan of ``_input`` (the file's rows, see the loader): ``_row``, every cell as received
+    """The per-row scan of ``_src`` (the file's rows, see the loader): ``_row``, every cell as received
     (``_src_<column>``) and each measure parsed (``<measure>``, NULL when missing or not a number)."""
     items = ["_row"]
     for col in schema.columns():
@@ -80,11 +80,11 @@ def key_sql(uscc: str = "uscc", period: str = "period") -> str:
 
 
 def distinct_values_sql() -> str:
-    """One scan of ``_input`` giving the distinct raw values of every dictionary column, and (as ``_key``)
+    """One scan of ``_src`` giving the distinct raw values of every dictionary column, and (as ``_key``)
     the hash of every raw (uscc, period) that occurs more than once."""
     names = [c.name for c in dictionary_columns()]
     sets = ", ".join(f"({n})" for n in [*names, "_key"])
-    return f"""select {', '.join(names)}, _key from (select *, {key_sql()} as _key from _input)
+    return f"""select {', '.join(names)}, _key from (select *, {key_sql()} as _key from _src)
         group by grouping sets ({sets}) having grouping(_key) = 1 or count(*) > 1"""
 
 

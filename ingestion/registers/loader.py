@@ -46,7 +46,7 @@ from ingestion.registers import schema
 from ingestion.registers.dates import DateError, parse_date
 from ingestion.registers.tables import REGISTER_FILES, REGISTERS_DDL
 from ingestion.sql import quote_literal, text_sql
-from ingestion.tabular import FileStructureError, OpenedFile, insert_file_row, open_source
+from ingestion.tabular import OpenedFile, describe_file_failure, insert_file_row, open_source
 from ingestion.uscc import uscc_compact_sql, uscc_problem_sql
 
 #: The landing folder of registers (``LANDING_DIR/registers``) and the ``kind`` of their load_log rows.
@@ -88,7 +88,7 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, attempt: LoadAttempt) 
     insert of a million rows from it took twice as long. Everything the load writes (the rows, their
     quarantine, the file and its load_log row) is then written in one transaction."""
     (ordered,) = con.execute("select current_setting('preserve_insertion_order')").fetchone()
-    describe = _describe_failure(attempt)
+    describe = describe_file_failure(attempt)
     try:
         try:
             opened, lookups = _stage(con, path, attempt)
@@ -108,20 +108,15 @@ def _stage(con: duckdb.DuckDBPyConnection, path: Path, attempt: LoadAttempt) -> 
     rows), the dictionaries of distinct values and ``_flagged`` (the rows that break a rule, and the
     repeated record_ids). Temporary objects only. Returns the file's shape and how each row's USCC,
     group, kind and dates are read (:func:`_plan_lookups`)."""
-    con.execute("set preserve_insertion_order = true")  # the copy below numbers the rows by its order
-    with open_source(con, path, schema.layout(), number_rows=False) as opened:
-        # the one read of the file: every cell as received, in file order (CREATE TABLE AS keeps it), and the
-        # record_id as text, which every step below needs (trimming a million cells costs 0.2 s each time)
-        con.execute(f"create or replace temp table _cells as select *, {text_sql('record_id')} as _record_id from _src")
-    row = "_row"
-    if opened.first_row is not None:  # rowids of rows appended in one statement are consecutive, in file order
-        (first_rowid,) = con.execute("select coalesce(min(rowid), 0) from _cells").fetchone()
-        row = f"rowid - {first_rowid} + {opened.first_row}"
-    # from here on no statement needs its output in input order (the rows carry their numbers); DuckDB
-    # joins and inserts much faster without keeping it
+    # no statement of the load needs its output in input order (the rows carry their numbers): DuckDB joins
+    # and inserts much faster without keeping it
     con.execute("set preserve_insertion_order = false")
+    with open_source(con, path, schema.layout()) as opened:
+        # the one read of the file: every cell as received, and the record_id as text, which every step
+        # below needs (trimming a million cells costs 0.2 s each time)
+        con.execute(f"create or replace temp table _cells as select *, {text_sql('record_id')} as _record_id from _src")
     cells = ", ".join(f"{c} as _src_{c}" for c in _COLUMNS)
-    con.execute(f"create or replace temp view _rows as select {row} as _row, {cells}, _record_id from _cells")
+    con.execute(f"create or replace temp view _rows as select _row, {cells}, _record_id from _cells")
     _build_dictionaries(con)
     lookups = _plan_lookups(con)
     _flag_rows(con, attempt, lookups)
@@ -347,17 +342,3 @@ def _record_json(opened: OpenedFile) -> str:
         for c in _COLUMNS
     )
     return f"json_object({pairs})"
-
-
-def _describe_failure(attempt: LoadAttempt):
-    """File failures: structure errors, unreadable content (DuckDB) and I/O; anything else propagates."""
-
-    def describe(error: Exception) -> str | None:
-        if isinstance(error, FileStructureError | duckdb.Error | OSError):
-            text = str(error).strip()
-            if isinstance(error, duckdb.Error):
-                text = f"cannot be read: {text.splitlines()[0] if text else type(error).__name__}"
-            return f"{attempt.source_file}: {text[:1000]}"
-        return None
-
-    return describe
