@@ -17,9 +17,10 @@ Row rules (a row breaking several gets them all, joined by ``; ``):
 - ``conflicting_duplicate``: one ``record_id`` twice in the file with different content (every such row
   is quarantined: the file does not say which is right); exact copies collapse to the first.
 
-Set-based: the file is read once into a temporary table and checked there, before the file's transaction
-(which then only writes); USCCs and dates are checked on their distinct values (dates by
-:func:`ingestion.registers.dates.parse_date`, the one definition of a register date).
+Set-based: the rows are checked where :func:`ingestion.tabular.open_source` opened them (a CSV in its
+Parquet copy), before the file's transaction (which then only writes); USCCs and dates are checked on their
+distinct values (dates by :func:`ingestion.registers.dates.parse_date`, the one definition of a register
+date).
 """
 
 from __future__ import annotations
@@ -58,11 +59,11 @@ _COLUMNS = list(COLUMNS)
 _DATE_COLUMNS = [c.name for c in schema.columns() if c.kind == "date"]
 #: Checked through their distinct values.
 _DICTIONARY_COLUMNS = ["uscc", "group_name", "kind", *_DATE_COLUMNS]
-#: The record_id as trimmed text (NULL for a missing marker), computed once per row in the copy of the file.
+#: The record_id as trimmed text (NULL for a missing marker), as ``_rows`` gives it.
 _RECORD_ID = "p._record_id"
 _NO_USCC = "invalid_uscc: no USCC (a holder is identified by its USCC)"
 _SCRATCH_TABLES = (
-    "_cells", "_distinct", "_distinct_pairs", "_date_labels", "_flagged", "_duplicates", *(f"_dict_{c}" for c in _DICTIONARY_COLUMNS)
+    "_distinct", "_distinct_pairs", "_date_labels", "_flagged", "_duplicates", *(f"_dict_{c}" for c in _DICTIONARY_COLUMNS)
 )
 
 
@@ -83,45 +84,40 @@ def load_registers(
 def load_file(con: duckdb.DuckDBPyConnection, path: Path, attempt: LoadAttempt) -> LoadAttempt:
     """Load one file in one transaction and record the attempt; a failure is recorded, not raised.
 
-    The file is read and checked first, into temporary tables only (nothing the warehouse keeps), outside
-    the file's transaction: DuckDB scans a table created in the running transaction with one thread, so the
-    insert of a million rows from it took twice as long. Everything the load writes (the rows, their
-    quarantine, the file and its load_log row) is then written in one transaction."""
+    The file is checked first, into temporary tables only (nothing the warehouse keeps), outside the file's
+    transaction: DuckDB scans a table created in the running transaction with one thread. Everything the
+    load writes (the rows, their quarantine, the file and its load_log row) is then written in one
+    transaction."""
     (ordered,) = con.execute("select current_setting('preserve_insertion_order')").fetchone()
     describe = describe_file_failure(attempt)
     try:
-        try:
-            opened, lookups = _stage(con, path, attempt)
-        except Exception as error:  # nothing was written: the failed attempt is the file's one row
-            record_failure(con, attempt, describe, error)
-            return attempt
-        with file_transaction(con, attempt, describe):
-            _store(con, opened, lookups, attempt)
+        with open_source(con, path, schema.layout()) as opened:
+            lookups = _stage(con, attempt)
+            with file_transaction(con, attempt, describe):
+                _store(con, opened, lookups, attempt)
+    except Exception as error:  # reading or checking failed: nothing was written, the failed attempt is recorded
+        record_failure(con, attempt, describe, error)
     finally:  # _stage turns it off; after a failure too, the connection gets its setting back
         con.execute(f"set preserve_insertion_order = {str(ordered).lower()}")
         _drop_scratch(con)
     return attempt
 
 
-def _stage(con: duckdb.DuckDBPyConnection, path: Path, attempt: LoadAttempt) -> tuple[OpenedFile, dict[str, Lookup]]:
-    """Read the file once into ``_cells`` and check every row: the temporary view ``_rows`` (numbered
-    rows), the dictionaries of distinct values and ``_flagged`` (the rows that break a rule, and the
-    repeated record_ids). Temporary objects only. Returns the file's shape and how each row's USCC,
-    group, kind and dates are read (:func:`_plan_lookups`)."""
+def _stage(con: duckdb.DuckDBPyConnection, attempt: LoadAttempt) -> dict[str, Lookup]:
+    """Check every row of ``_src``: the temporary view ``_rows`` (numbered rows, with the record_id as
+    trimmed text), the dictionaries of distinct values and ``_flagged`` (the rows that break a rule, and the
+    repeated record_ids). Temporary objects only. Returns how each row's USCC, group, kind and dates are
+    read (:func:`_plan_lookups`)."""
     # no statement of the load needs its output in input order (the rows carry their numbers): DuckDB joins
     # and inserts much faster without keeping it
     con.execute("set preserve_insertion_order = false")
-    with open_source(con, path, schema.layout()) as opened:
-        # the one read of the file: every cell as received, and the record_id as text, which every step
-        # below needs (trimming a million cells costs 0.2 s each time)
-        con.execute(f"create or replace temp table _cells as select *, {text_sql('record_id')} as _record_id from _src")
     cells = ", ".join(f"{c} as _src_{c}" for c in _COLUMNS)
-    con.execute(f"create or replace temp view _rows as select _row, {cells}, _record_id from _cells")
+    con.execute(f"create or replace temp view _rows as select _row, {cells}, {text_sql('record_id')} as _record_id from _src")
     _build_dictionaries(con)
     lookups = _plan_lookups(con)
     _flag_rows(con, attempt, lookups)
     _flag_duplicates(con)
-    return opened, lookups
+    return lookups
 
 
 def _store(con: duckdb.DuckDBPyConnection, opened: OpenedFile, lookups: dict[str, Lookup], attempt: LoadAttempt) -> None:
@@ -144,7 +140,7 @@ def _store(con: duckdb.DuckDBPyConnection, opened: OpenedFile, lookups: dict[str
             f"select _row, _reasons, {_record_json(opened)} from _flagged where _reasons is not null order by _row"
         ).fetchall()
     ]
-    (rows_read,) = con.execute("select count(*) from _cells").fetchone()
+    (rows_read,) = con.execute("select count(*) from _src").fetchone()
     (collapsed,) = con.execute("select count(*) from _flagged where _reasons is null and not _keep").fetchone()
     attempt.rows_loaded = inserted
     attempt.rows_quarantined = record_quarantine(con, attempt, quarantined)
