@@ -12,12 +12,13 @@ its canonical name, as the file typed it.
 - CSV bulk extract: UTF-8, UTF-8 with BOM or GB18030, Chinese or English headers; ``_row`` is the line
   number (the header is line 1 unless a title precedes it). UTF-8 is read by DuckDB in place; GB18030 is
   transcoded to a temporary UTF-8 copy first, in chunks, so large files never sit in memory. DuckDB parses
-  the text once, into a Parquet copy of the format's columns (as text, in file order), and ``_src`` reads
-  that copy: the loaders scan the rows several times, and each scan of the text would parse it again. A
-  scan of the copy reads compressed, dictionary-encoded strings; a copy in a DuckDB table spilled to disk
-  beyond the load's memory limit and cost more to scan (``bench/RESULTS.md``, eighteenth session). The copy
-  lives in a scratch folder next to the database (:func:`core.warehouse.scratch_folder`) until the file is
-  closed.
+  the text once, into a copy of the format's columns (as text, in file order), and ``_src`` reads that
+  copy: the loaders scan the rows several times, and each scan of the text would parse it again. A file
+  of up to :data:`IN_MEMORY_COPY_MAX_BYTES` is copied into a temporary DuckDB table, the fastest to scan
+  while it fits in memory; a larger one into a Parquet file in a scratch folder next to the database
+  (:func:`core.warehouse.scratch_folder`), whose scans read compressed, dictionary-encoded strings: a
+  table of ten million rows spilled to disk beyond the load's memory limit, and every scan read the spill
+  back (``bench/RESULTS.md``, eighteenth session). The copy is dropped when the file is closed.
 - Parquet bulk extract: English (or Chinese) headers, typed columns; ``_row`` is the 1-based record number.
 """
 
@@ -51,6 +52,9 @@ MAX_HEADER_ROW = 20
 #: Bytes of a CSV examined for its encoding and header (cut at a line end, so no character is split).
 _PREFIX_BYTES = 1 << 20
 _CHUNK_BYTES = 16 << 20
+#: A CSV up to this size is copied into a temporary DuckDB table (about twice its size, within the 1 GB of
+#: memory an enterprise load gives DuckDB), a larger one into a Parquet file (see the module's docstring).
+IN_MEMORY_COPY_MAX_BYTES = 256 << 20
 #: Leading cells of rows in a template that are notes, not data.
 _NOTE_PREFIXES = ("注", "说明", "填表", "备注", "数据来源")
 
@@ -245,27 +249,38 @@ def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, layout: Layout) -> Ite
             con.execute("select count(*) from (select * from _src limit 1)").fetchall()
         except duckdb.Error as error:
             raise FileStructureError(f"not a readable CSV file: {_first_line(error)}") from None
-        copy = scratch / "records.parquet"
-        _copy_in_file_order(con, "select * exclude (_row) from _src", copy)
-        if readable != path:
-            readable.unlink()  # the copy has every cell of it
-        first_row = header.row_index + 2  # the line of the first record
-        con.execute(
-            f"create or replace temp view _src as select file_row_number + {first_row} as _row, * exclude (file_row_number) "
-            f"from read_parquet({quote_literal(str(copy))}, file_row_number = true)"
-        )
-        yield OpenedFile(layout.formats[".csv"], header, types, encoding)
+        try:
+            _copy_rows(con, readable.stat().st_size, scratch, first_row=header.row_index + 2)
+            if readable != path:
+                readable.unlink()  # the copy has every cell of it
+            yield OpenedFile(layout.formats[".csv"], header, types, encoding)
+        finally:
+            with contextlib.suppress(duckdb.Error):  # an aborted transaction drops it with the rollback
+                con.execute("drop table if exists _csv_rows")
 
 
-def _copy_in_file_order(con: duckdb.DuckDBPyConnection, select: str, target: Path) -> None:
-    """Write the rows of ``select`` to the Parquet file ``target`` in the order they are read (the record
-    numbers of the file are then its rows' numbers)."""
+def _copy_rows(con: duckdb.DuckDBPyConnection, size: int, scratch: Path, *, first_row: int) -> None:
+    """Replace ``_src`` (over the text of a CSV of ``size`` bytes) by a view over a copy of its rows,
+    numbered by their order in the file from ``first_row`` (the line of the first record): the temporary
+    table ``_csv_rows``, or ``scratch/records.parquet`` for a file larger than :data:`IN_MEMORY_COPY_MAX_BYTES`."""
     (ordered,) = con.execute("select current_setting('preserve_insertion_order')").fetchone()
-    con.execute("set preserve_insertion_order = true")
+    con.execute("set preserve_insertion_order = true")  # the rows are numbered by their order in the copy
     try:
-        con.execute(f"copy ({select}) to {quote_literal(str(target))} (format parquet, compression snappy)")
+        if size <= IN_MEMORY_COPY_MAX_BYTES:
+            con.execute("create or replace temp table _csv_rows as select * exclude (_row) from _src")
+            # the rowids of the rows one statement appends are consecutive, in the order of its output
+            (first_rowid,) = con.execute("select coalesce(min(rowid), 0) from _csv_rows").fetchone()
+            numbered = f"select rowid - {first_rowid} + {first_row} as _row, * from _csv_rows"
+        else:
+            copy = quote_literal(str(scratch / "records.parquet"))
+            con.execute(f"copy (select * exclude (_row) from _src) to {copy} (format parquet, compression snappy)")
+            numbered = (
+                f"select file_row_number + {first_row} as _row, * exclude (file_row_number) "
+                f"from read_parquet({copy}, file_row_number = true)"
+            )
     finally:
         con.execute(f"set preserve_insertion_order = {str(ordered).lower()}")
+    con.execute(f"create or replace temp view _src as {numbered}")
 
 
 def _first_rows(rows: Iterator[list[str]]) -> Iterator[list[str]]:

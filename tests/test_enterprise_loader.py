@@ -536,11 +536,16 @@ def test_csv_with_a_title_line_above_the_header_numbers_rows_by_line(landing: Pa
 # ---------- the copy of a CSV
 
 
-def test_csv_records_keep_their_line_numbers_across_many_row_groups(tmp_path: Path, con):
-    """A CSV is read in parallel into a Parquet copy that numbers its records; the order must be the file's.
-    400,000 lines (48 MB) make several read buffers and four row groups of the copy."""
+@pytest.mark.parametrize("copy", ["table", "parquet"])
+def test_csv_records_keep_their_line_numbers_across_many_row_groups(
+    tmp_path: Path, con, copy: str, monkeypatch: pytest.MonkeyPatch
+):
+    """A CSV is read in parallel into a copy that numbers its records; the order must be the file's, in a
+    table and in Parquet. 400,000 lines (48 MB) make several read buffers and four row groups."""
     from ingestion import tabular
 
+    if copy == "parquet":
+        monkeypatch.setattr(tabular, "IN_MEMORY_COPY_MAX_BYTES", 0)
     path = tmp_path / "large.csv"
     cells = [VALID[c] for c in HEADERS_EN[2:]]
     lines = (f"{VALID['uscc']},{line}," + ",".join(cells) for line in range(3, 400_003))
@@ -549,26 +554,29 @@ def test_csv_records_keep_their_line_numbers_across_many_row_groups(tmp_path: Pa
         numbered = con.execute(
             "select count(*), min(_row), max(_row), count(*) filter (where _row <> cast(enterprise_name as bigint)) from _src"
         ).fetchone()
+        in_parquet = con.execute("select count(*) from duckdb_tables() where table_name = '_csv_rows'").fetchone() == (0,)
     assert numbered == (400_000, 3, 400_002, 0)
+    assert in_parquet == (copy == "parquet")
 
 
-def test_the_copy_of_a_csv_lives_next_to_the_database_until_the_file_is_closed(
+def test_the_parquet_copy_of_a_large_csv_lives_next_to_the_database_until_the_file_is_closed(
     landing: Path, con, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     from ingestion import tabular
 
+    monkeypatch.setattr(tabular, "IN_MEMORY_COPY_MAX_BYTES", 0)  # every file is large
     copies = []
-    real = tabular._copy_in_file_order
+    real = tabular._copy_rows
 
-    def copy_and_look(con, select, target):
-        real(con, select, target)
-        copies.append((target, target.is_file()))
+    def copy_and_look(con, size, scratch, **kwargs):
+        real(con, size, scratch, **kwargs)
+        copies.append(sorted(p.name for p in scratch.iterdir()))
 
-    monkeypatch.setattr(tabular, "_copy_in_file_order", copy_and_look)
+    monkeypatch.setattr(tabular, "_copy_rows", copy_and_look)
     write_csv(landing / "enterprise" / "a_good.csv", [row()])
     # a line with cells too many past the first 30,000: beyond what DuckDB samples before it reads the file
     broken = write_csv(landing / "enterprise" / "b_broken.csv", [row(uscc=OTHER_USCC)] * 30_000)
-    broken.write_text(broken.read_text() + ",".join(VALID.values()) + ",extra\n")
+    broken.write_bytes(broken.read_bytes() + (",".join(VALID.values()) + ",extra\n").encode())
     write_csv(landing / "enterprise" / "c_gb18030.csv", [row(period="2024")], encoding="gb18030", headers=HEADERS_ZH)
     summary = load_submissions(con, landing)
 
@@ -576,8 +584,8 @@ def test_the_copy_of_a_csv_lives_next_to_the_database_until_the_file_is_closed(
     assert summary.attempts[1].error == (
         "enterprise/b_broken.csv: cannot be read: CSV error on line 30002: Expected Number of Columns: 18 Found: 19"
     )
-    folder = tmp_path / "warehouse" / f"warehouse.duckdb.scratch-{os.getpid()}"
-    assert copies == [(folder / "records.parquet", True)] * 2  # the broken file fails while it is copied
+    # the broken file fails while it is copied; the GB18030 file's UTF-8 text sits next to its copy
+    assert copies == [["records.parquet"], ["records.parquet", "utf8.csv"]]
     assert [p.name for p in (tmp_path / "warehouse").iterdir() if ".scratch-" in p.name] == []
 
 
@@ -590,7 +598,14 @@ def test_the_copy_of_a_csv_lives_next_to_the_database_until_the_file_is_closed(
     ],
     ids=["unterminated quote", "a byte that is not UTF-8 past the first megabyte"],
 )
-def test_a_csv_line_that_cannot_be_parsed_fails_the_file_naming_the_line_and_why(landing: Path, con, last_line, why):
+@pytest.mark.parametrize("copy", ["table", "parquet"])
+def test_a_csv_line_that_cannot_be_parsed_fails_the_file_naming_the_line_and_why(
+    landing: Path, con, last_line, why, copy: str, monkeypatch: pytest.MonkeyPatch
+):
+    from ingestion import tabular
+
+    if copy == "parquet":
+        monkeypatch.setattr(tabular, "IN_MEMORY_COPY_MAX_BYTES", 0)
     path = write_csv(landing / "enterprise" / "a.csv", [row(uscc=OTHER_USCC)] * 30_000)
     path.write_bytes(path.read_bytes() + last_line)
     (attempt,) = load_submissions(con, landing).attempts
