@@ -18,7 +18,7 @@ Row rules (a row breaking several gets them all, joined by ``; ``):
   is quarantined: the file does not say which is right); exact copies collapse to the first.
 
 Set-based: the rows are checked where :func:`ingestion.tabular.open_source` opened them (a CSV in its
-Parquet copy), before the file's transaction (which then only writes); USCCs and dates are checked on their
+copy), before the file's transaction (which then only writes); USCCs and dates are checked on their
 distinct values (dates by :func:`ingestion.registers.dates.parse_date`, the one definition of a register
 date).
 """
