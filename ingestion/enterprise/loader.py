@@ -10,8 +10,9 @@ SQL (``validation.py``): the file is scanned a few times by DuckDB, never row by
 
 The file is read and checked before its transaction, into temporary tables only; the transaction then
 only writes (the rows, their quarantine, the file row and its load_log row). Every step scans ``_src``:
-a Parquet file or workbook where it is, a CSV in the Parquet copy :mod:`ingestion.tabular` makes of it
-(each scan of the text would parse it again, which cost more than the rules themselves).
+a Parquet file or workbook where it is, a CSV in the copy :mod:`ingestion.tabular` makes of it (a
+temporary table, or a Parquet file when the CSV is large): each scan of the text would parse it again,
+which cost more than the rules themselves.
 """
 
 from __future__ import annotations
