@@ -180,3 +180,45 @@ def test_configurations_computed_once_validate_as_gx_does(numbers_db: Path, monk
     conversions.clear()
     gx.expectations.ExpectColumnValuesToNotBeNull(column="day").configuration
     assert len(conversions) == 1  # GX's property (here, the counting one) is back
+
+
+def test_counting_fetches_no_values_and_finds_what_gx_finds(numbers_db: Path) -> None:
+    """GX queries a map expectation's unexpected values even when the result keeps none of them
+    (``partial_unexpected_count`` 0, the counting pass); in the block it does not, and every count and
+    verdict is GX's own. The pass with examples still fetches them, and GX's method is back after the block."""
+    from great_expectations.expectations.expectation import ColumnMapExpectation
+
+    from expectations.runner import no_values_fetched_when_counting
+
+    def expectations() -> list:
+        return [
+            gx.expectations.ExpectColumnValuesToBeBetween(column="amount", min_value=0, max_value=99),
+            gx.expectations.ExpectColumnValuesToMatchRegex(column="code", regex="^k[0-9]{4}$"),
+            gx.expectations.ExpectColumnValuesToNotBeNull(column="day"),
+            gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(column_A="id", column_B="amount", or_equal=True),
+        ]
+
+    def validated(result_format) -> tuple[list, list[str]]:
+        statements: list[str] = []
+        datasource, batch = _batch(numbers_db)
+        engine = datasource.get_execution_engine()
+        sa.event.listen(engine.engine, "before_cursor_execute", lambda c, cur, statement, *_: statements.append(statement))
+        try:
+            result = batch.validate(gx.ExpectationSuite(name="probe", expectations=expectations()), result_format=result_format)
+        finally:
+            engine.close()
+        found = [(r.success, r.result["unexpected_count"], r.result["element_count"], r.result.get("missing_count"),
+                  sorted(map(str, r.result.get("partial_unexpected_list") or []))) for r in result.results]
+        return found, [s for s in statements if "LIMIT" in s.upper()]
+
+    by_gx, gx_fetches = validated(COUNT_ONLY)
+    with no_values_fetched_when_counting():
+        counted, fetches = validated(COUNT_ONLY)
+        with_examples, example_fetches = validated(WITH_EXAMPLES)
+
+    assert counted == by_gx
+    assert [c[:2] for c in counted] == [(False, 3), (False, 1), (True, 0), (True, 0)]
+    assert len(gx_fetches) == 4 and fetches == []
+    assert len(example_fetches) == 4
+    assert sorted(with_examples[0][4]) == ["-1.0", "-1.0", "-1.0"]
+    assert ColumnMapExpectation.get_validation_dependencies.__qualname__ == "ColumnMapExpectation.get_validation_dependencies"
