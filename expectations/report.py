@@ -12,12 +12,15 @@ build, so the overview is put back after each.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import shutil
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack, suppress
 from datetime import datetime, timezone
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -97,13 +100,13 @@ def run_and_report(
     build of the report's pages for all of them."""
     site_dir = site_dir or report_dir()
     context = run_context(site_dir, run_name)
-    results, keys = [], []
+    results, stored = [], []
     with validating(Path(db_path)) as session:
         for name in suite_names:
             validation = session.validate(get_suite(name))
-            keys.append(_store_latest(context, validation, run_name, site_dir))
+            stored.append((_store_latest(context, validation, run_name, site_dir), validation.gx_suite))
             results.append(validation.result)
-    _build_pages(context, site_dir, keys)
+    _build_pages(context, site_dir, stored)
     return results
 
 
@@ -134,11 +137,11 @@ def build_quality_report(
             if stored is None:
                 session = session or stack.enter_context(validating(Path(db_path)))
                 validation = session.validate(suite)
-                validated.append(_store_latest(context, validation, run_name, out_dir))
+                validated.append((_store_latest(context, validation, run_name, out_dir), validation.gx_suite))
                 results.append(validation.result)
             else:
                 results.append(stored[0])
-                kept_pages.append(_validation_page(out_dir, stored[1]))
+                kept_pages.append(_page(out_dir, "validations", stored[1]))
     if _site_holds(out_dir, kept_pages):
         _build_pages(context, out_dir, validated)
     else:
@@ -150,19 +153,56 @@ def build_quality_report(
     return results
 
 
-def _build_pages(context: Any, site_dir: Path, keys: Sequence[ValidationResultIdentifier]) -> None:
-    """Build the pages of the stored results ``keys`` and of their suites, and the index."""
-    if keys:
-        context.build_data_docs(
-            site_names=[SITE_NAME], resource_identifiers=[k for key in keys for k in (key, key.expectation_suite_identifier)]
-        )
-        make_offline(site_dir)
+def _build_pages(
+    context: Any, site_dir: Path, stored: Sequence[tuple[ValidationResultIdentifier, gx.ExpectationSuite]]
+) -> None:
+    """Build the pages of the stored results and the index, and the page of each result's suite (as stored)
+    unless the site holds it already: a suite changes far less often than its results, and its page costs as
+    much to render. A suite's page carries the digest of the suite it shows and of what rendered it
+    (:data:`_SUITE_PAGE_MARK`)."""
+    if not stored:
+        return
+    outdated = []  # (suite, its page, the mark of its page as it must be)
+    for identifier, gx_suite in {key.expectation_suite_identifier.name: (key.expectation_suite_identifier, gx_suite)
+                                 for key, gx_suite in stored}.values():
+        page = _page(site_dir, "expectations", identifier)
+        mark = _SUITE_PAGE_MARK.format(suite=gx_suite.meta[GX_SUITE_DIGEST], rendering=_rendering())
+        if mark not in _head_of(page):
+            outdated.append((identifier, page, mark))
+    context.build_data_docs(
+        site_names=[SITE_NAME], resource_identifiers=[key for key, _ in stored] + [identifier for identifier, _, _ in outdated]
+    )
+    make_offline(site_dir)
+    for _, page, mark in outdated:
+        with suppress(OSError):
+            page.write_text(page.read_text(encoding="utf-8").replace("<head>", f"<head>\n{mark}", 1), encoding="utf-8")
 
 
-def _validation_page(site_dir: Path, key: ValidationResultIdentifier) -> Path:
-    """Where Data Docs writes the page of the stored result ``key``."""
-    *folders, batch = key.to_tuple()
-    return site_dir.joinpath("validations", *folders, f"{batch}.html")
+#: The first line of a suite's page in the head: the digests of the suite it shows and of what rendered it
+#: (see :func:`_build_pages`).
+_SUITE_PAGE_MARK = "<!-- suite-digest: {suite} rendering: {rendering} -->"
+
+
+@cache
+def _rendering() -> str:
+    """SHA-256 of what renders the report's pages: GX's version, this project's page views and offline files."""
+    sources = [gx.__version__] + [(_HERE / name).read_text(encoding="utf-8") for name in ("docs_views.py", "offline.css", "offline.js")]
+    return hashlib.sha256(json.dumps(sources).encode("utf-8")).hexdigest()
+
+
+def _head_of(page: Path) -> str:
+    """The start of a page (its head's first lines), empty when there is no such page."""
+    try:
+        with page.open(encoding="utf-8") as handle:
+            return handle.read(512)
+    except OSError:
+        return ""
+
+
+def _page(site_dir: Path, section: str, identifier: ValidationResultIdentifier | ExpectationSuiteIdentifier) -> Path:
+    """Where Data Docs writes the page of a stored result (``section`` ``validations``) or suite (``expectations``)."""
+    *folders, name = identifier.to_tuple()
+    return site_dir.joinpath(section, *folders, f"{name}.html")
 
 
 def _site_holds(site_dir: Path, validation_pages: Sequence[Path]) -> bool:

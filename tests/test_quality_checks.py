@@ -379,6 +379,41 @@ def test_validating_leaves_the_reports_gx_configuration_alone_and_saves_a_suite_
     assert saved.stat().st_mtime_ns != first
 
 
+def test_a_suites_page_is_rendered_again_only_when_the_suite_or_what_renders_it_changed(
+    warehouse_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each validation writes its result's page; the page of its suite is written when the suite changed, when
+    the page does not carry the suite's mark (a page of older code), or when what renders pages changed."""
+    from expectations import report, run_and_report
+    from expectations.spec import Suite
+
+    db, name = settings.warehouse_db_path(), "marts.rd_intensity"
+    page = report.report_dir() / "expectations" / "marts" / "rd_intensity.html"
+
+    def written() -> int:
+        return page.stat().st_mtime_ns
+
+    run_and_report(db, [name], run_name="run-1")
+    first = written()
+    assert "<!-- suite-digest: " in page.read_text(encoding="utf-8")[:512]
+    run_and_report(db, [name], run_name="run-2")
+    assert written() == first
+    assert any("run-2" in p.parts for p in (report.report_dir() / "validations" / "marts" / "rd_intensity").rglob("*.html"))
+
+    monkeypatch.setattr(Suite, "digest", lambda self: "another suite")
+    run_and_report(db, [name], run_name="run-3")
+    assert written() != first
+    second = written()
+    page.write_text(page.read_text(encoding="utf-8").replace("<!-- suite-digest: ", "<!-- ", 1), encoding="utf-8")
+    run_and_report(db, [name], run_name="run-4")
+    assert "<!-- suite-digest: " in page.read_text(encoding="utf-8")[:512] and written() != second
+    third = written()
+    monkeypatch.setattr(report, "_rendering", lambda: "other page views")
+    run_and_report(db, [name], run_name="run-5")
+    assert written() != third
+    assert "rd_intensity" in page.read_text(encoding="utf-8")
+
+
 def test_every_suite_has_known_inputs_and_those_of_one_kind_are_not_another_kinds() -> None:
     from orchestration.checks import suite_inputs
     from orchestration.definitions import defs
