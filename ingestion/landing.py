@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
+import logging
 import os
 import threading
 import time
@@ -37,7 +39,10 @@ from pathlib import Path
 
 import duckdb
 
+from core import settings
 from ingestion.audit import LoadAttempt, LoadSummary, record_attempt
+
+logger = logging.getLogger(__name__)
 
 #: Leading characters of the names left out: hidden files and folders, Office lock files.
 SKIPPED_PREFIXES = (".", "~$")
@@ -176,6 +181,11 @@ _DIGESTS_KEPT = 100_000
 _DIGESTS_LOCK = threading.Lock()  # sensors may evaluate in threads
 #: A file changed less than this long before it was hashed may change again within the same timestamp.
 _SETTLED_NS = 2_000_000_000
+#: Where the digests of large files are kept for the next processes, in WAREHOUSE_DIR (see sha256_of).
+STORED_DIGESTS = ".file-digests.json"
+#: Files of at least this size have their digest kept there; a smaller file is read again sooner than the
+#: record is rewritten.
+STORED_MIN_BYTES = 1 << 20
 
 
 def sha256_of(path: Path) -> str:
@@ -186,6 +196,11 @@ def sha256_of(path: Path) -> str:
     file, with the same size, modification time and inode change time. The change time is the kernel's
     (no program can set it back, unlike the modification time) and moves on every write; a file written
     in the last two seconds is not remembered, so a write in the same clock tick cannot go unseen.
+
+    The digest of a file of at least :data:`STORED_MIN_BYTES` is also kept, under the same identity, in
+    ``WAREHOUSE_DIR/.file-digests.json`` (when that folder exists), so that the next runs do not read the
+    landing folder's unchanged gigabytes again (as git keeps the stat data of its index): a run with
+    nothing new costs what changed, not what the folder holds. Removing that file only costs a reading.
     """
     before = os.stat(path)
     key = (os.fspath(path), before.st_dev, before.st_ino, before.st_size, before.st_mtime_ns, before.st_ctime_ns)
@@ -193,16 +208,58 @@ def sha256_of(path: Path) -> str:
         if (digest := _DIGESTS.get(key)) is not None:
             _DIGESTS.move_to_end(key)
             return digest
+    store = _digest_store() if before.st_size >= STORED_MIN_BYTES else None
+    if store is not None and (digest := _read_store(store).get(key)) is not None:
+        _remember(key, digest)
+        return digest
     with open(path, "rb") as handle:
         digest = hashlib.file_digest(handle, "sha256").hexdigest()
     after = os.stat(path)
     unchanged = (after.st_size, after.st_mtime_ns, after.st_ctime_ns) == key[3:]
     if unchanged and time.time_ns() - max(after.st_mtime_ns, after.st_ctime_ns) > _SETTLED_NS:
-        with _DIGESTS_LOCK:
-            _DIGESTS[key] = digest
-            if len(_DIGESTS) > _DIGESTS_KEPT:
-                _DIGESTS.popitem(last=False)
+        _remember(key, digest)
+        if store is not None:
+            _keep_in_store(store, key, digest)
     return digest
+
+
+def _remember(key: tuple[str, int, int, int, int, int], digest: str) -> None:
+    with _DIGESTS_LOCK:
+        _DIGESTS[key] = digest
+        if len(_DIGESTS) > _DIGESTS_KEPT:
+            _DIGESTS.popitem(last=False)
+
+
+def _digest_store() -> Path | None:
+    """The file that keeps large files' digests across processes; None without a warehouse folder."""
+    folder = settings.warehouse_dir()
+    return folder / STORED_DIGESTS if folder.is_dir() else None
+
+
+def _read_store(store: Path) -> dict[tuple[str, int, int, int, int, int], str]:
+    """The digests kept in ``store`` by file identity; none when it is missing or unreadable."""
+    try:
+        entries = json.loads(store.read_text(encoding="utf-8"))["digests"]
+        return {(str(e[0]), *map(int, e[1:6])): str(e[6]) for e in entries}  # type: ignore[misc]
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return {}
+
+
+def _keep_in_store(store: Path, key: tuple[str, int, int, int, int, int], digest: str) -> None:
+    """Add ``key``'s digest to ``store``, dropping the entries of files no longer there, and replace the
+    file atomically (a reader sees the old record or the new one). A record that cannot be written is
+    left as it is: it is a cache."""
+    with _DIGESTS_LOCK:
+        kept = {k: d for k, d in _read_store(store).items() if k[0] != key[0] and os.path.exists(k[0])}
+        kept[key] = digest
+        new = store.with_name(f"{store.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+        try:
+            new.write_text(json.dumps({"digests": [[*k, d] for k, d in kept.items()]}), encoding="utf-8")
+            os.replace(new, store)
+        except OSError as error:
+            logger.debug("%s not written: %s", store, error)
+            with contextlib.suppress(OSError):
+                new.unlink()
 
 
 def scan(

@@ -6,6 +6,7 @@ while their vintages stay marked withdrawn."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import time
@@ -224,7 +225,8 @@ def test_moved_file_keeps_its_load_and_is_a_duplicate_of_it(landing, con):
     assert current(con) == [("releases/a/rd.csv", "releases")]
 
 
-def test_sha256_of_a_file_larger_than_a_chunk(tmp_path):
+def test_sha256_of_a_file_larger_than_a_chunk(tmp_path, monkeypatch):
+    monkeypatch.setenv("WAREHOUSE_DIR", str(tmp_path / "warehouse"))
     data = bytes(range(256)) * (1 << 15)  # 8 MiB
     (tmp_path / "big.bin").write_bytes(data)
     assert sha256_of(tmp_path / "big.bin") == hashlib.sha256(data).hexdigest()
@@ -267,6 +269,72 @@ def test_a_file_written_moments_ago_is_not_remembered(tmp_path, digests, monkeyp
     sha256_of(tmp_path / "rd.csv")
     sha256_of(tmp_path / "rd.csv")
     assert digests == ["rd.csv", "rd.csv"]
+
+
+def _large_file(path: Path, fill: bytes = b"1") -> bytes:
+    data = fill * landing_module.STORED_MIN_BYTES
+    path.write_bytes(data)
+    return data
+
+
+def _next_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forget what this process remembers, as a new process would."""
+    monkeypatch.setattr(landing_module, "_DIGESTS", type(landing_module._DIGESTS)())
+
+
+def test_the_next_process_does_not_read_a_large_unchanged_file_again(landing, digests, monkeypatch):
+    settings.warehouse_dir().mkdir(parents=True)
+    data = _large_file(landing / "enterprise" / "history.parquet")
+    small = landing / "enterprise" / "q1.csv"
+    small.write_text("uscc,period\n")
+    for _ in range(2):
+        _next_process(monkeypatch)
+        assert sha256_of(landing / "enterprise" / "history.parquet") == hashlib.sha256(data).hexdigest()
+        sha256_of(small)
+    assert digests == ["history.parquet", "q1.csv", "q1.csv"]  # a small file is read again: no record kept
+    assert (settings.warehouse_dir() / landing_module.STORED_DIGESTS).is_file()
+
+
+def test_a_large_file_rewritten_with_the_same_size_and_modification_time_is_read_again_by_the_next_process(
+    landing, digests, monkeypatch
+):
+    settings.warehouse_dir().mkdir(parents=True)
+    path = landing / "enterprise" / "history.parquet"
+    _large_file(path)
+    sha256_of(path)
+    mtime = path.stat().st_mtime_ns
+    time.sleep(0.05)
+    data = _large_file(path, b"2")
+    os.utime(path, ns=(mtime, mtime))
+    _next_process(monkeypatch)
+    assert sha256_of(path) == hashlib.sha256(data).hexdigest()
+    assert digests == ["history.parquet", "history.parquet"]
+
+
+def test_the_record_of_digests_is_a_cache(landing, digests, monkeypatch):
+    """A record that cannot be read is read as empty and written again; the entries of removed files go at the
+    next write; without a warehouse folder nothing is kept."""
+    store = settings.warehouse_dir() / landing_module.STORED_DIGESTS
+    gone, kept = landing / "enterprise" / "old.parquet", landing / "enterprise" / "history.parquet"
+    _large_file(gone)
+    settings.warehouse_dir().mkdir(parents=True)
+    sha256_of(gone)
+    gone.unlink()
+    store.write_text("{not json", encoding="utf-8")
+    _large_file(kept)
+    _next_process(monkeypatch)
+    sha256_of(kept)
+    assert [entry[0] for entry in json.loads(store.read_text(encoding="utf-8"))["digests"]] == [str(kept)]
+    _large_file(gone)
+    sha256_of(gone)
+    assert sorted(entry[0] for entry in json.loads(store.read_text(encoding="utf-8"))["digests"]) == sorted([str(gone), str(kept)])
+
+    monkeypatch.setenv("WAREHOUSE_DIR", str(landing.parent / "no such folder"))
+    _next_process(monkeypatch)
+    sha256_of(kept)
+    sha256_of(kept)
+    assert digests == ["old.parquet", "history.parquet", "old.parquet", "history.parquet"]
+    assert not (landing.parent / "no such folder").exists()
 
 
 def test_audit_tables_of_older_code_upgrade_and_their_loads_are_recognized(landing):
