@@ -32,6 +32,8 @@ from pathlib import Path
 import filelock
 import psutil
 
+from core.files import replace_text
+
 logger = logging.getLogger(__name__)
 
 #: How often a waiting process repeats that it is still waiting.
@@ -88,9 +90,7 @@ class Holder:
 
     def write(self, path: Path) -> None:
         """Replace ``path`` atomically, so a reader never sees half a holder."""
-        tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-        tmp.write_text(json.dumps(asdict(self), ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, path)
+        replace_text(path, json.dumps(asdict(self), ensure_ascii=False))
 
 
 class WriterLock:

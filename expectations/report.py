@@ -162,9 +162,9 @@ def _build_pages(
     (:data:`_SUITE_PAGE_MARK`)."""
     if not stored:
         return
+    suites = {key.expectation_suite_identifier.name: (key.expectation_suite_identifier, gx_suite) for key, gx_suite in stored}
     outdated = []  # (suite, its page, the mark of its page as it must be)
-    for identifier, gx_suite in {key.expectation_suite_identifier.name: (key.expectation_suite_identifier, gx_suite)
-                                 for key, gx_suite in stored}.values():
+    for identifier, gx_suite in suites.values():
         page = _page(site_dir, "expectations", identifier)
         mark = _SUITE_PAGE_MARK.format(suite=gx_suite.meta[GX_SUITE_DIGEST], rendering=_rendering())
         if mark not in _head_of(page):

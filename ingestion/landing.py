@@ -40,6 +40,7 @@ from pathlib import Path
 import duckdb
 
 from core import settings
+from core.files import replace_text
 from ingestion.audit import LoadAttempt, LoadSummary, record_attempt
 
 logger = logging.getLogger(__name__)
@@ -186,6 +187,7 @@ STORED_DIGESTS = ".file-digests.json"
 #: Files of at least this size have their digest kept there; a smaller file is read again sooner than the
 #: record is rewritten.
 STORED_MIN_BYTES = 1 << 20
+_STORE_LOCK = threading.Lock()
 
 
 def sha256_of(path: Path) -> str:
@@ -249,17 +251,13 @@ def _keep_in_store(store: Path, key: tuple[str, int, int, int, int, int], digest
     """Add ``key``'s digest to ``store``, dropping the entries of files no longer there, and replace the
     file atomically (a reader sees the old record or the new one). A record that cannot be written is
     left as it is: it is a cache."""
-    with _DIGESTS_LOCK:
+    with _STORE_LOCK:
         kept = {k: d for k, d in _read_store(store).items() if k[0] != key[0] and os.path.exists(k[0])}
         kept[key] = digest
-        new = store.with_name(f"{store.name}.tmp-{os.getpid()}-{threading.get_ident()}")
         try:
-            new.write_text(json.dumps({"digests": [[*k, d] for k, d in kept.items()]}), encoding="utf-8")
-            os.replace(new, store)
+            replace_text(store, json.dumps({"digests": [[*k, d] for k, d in kept.items()]}))
         except OSError as error:
             logger.debug("%s not written: %s", store, error)
-            with contextlib.suppress(OSError):
-                new.unlink()
 
 
 def scan(

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -33,6 +32,7 @@ import duckdb
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from core.files import replace_text
 from core.periods import Period, PeriodError, parse_period
 from core.warehouse import connect
 from serving.charts import Series, TargetMark, draws_path, format_number, line_chart, progress_bar
@@ -420,9 +420,7 @@ def build_indicator_report(db_path: Path, out_path: Path) -> dict[str, Any]:
     html = render_report(data)
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f"{out_path.name}.tmp-{os.getpid()}")
-    tmp.write_text(html, encoding="utf-8")
-    os.replace(tmp, out_path)
+    replace_text(out_path, html)
     return {
         "path": str(out_path),
         "targets": len(data.targets),
