@@ -50,12 +50,7 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
-
-import openpyxl
-from openpyxl.cell.cell import Cell
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
+from typing import TYPE_CHECKING, Any
 
 from core.periods import YEAR_IN_TEXT
 from ingestion.releases.records import (
@@ -68,6 +63,9 @@ from ingestion.releases.records import (
     Sidecar,
 )
 from ingestion.values import number_text
+
+if TYPE_CHECKING:
+    from openpyxl.cell.cell import Cell
 
 _UNIT_IN_TEXT = re.compile(r"(?:计量)?单位\s*[：:]\s*(?P<unit>[^\s()（）,，;；]+)")
 _UNIT_COLUMN = {"单位", "计量单位"}
@@ -176,6 +174,9 @@ def _column(row_dimension: str, index: int, heading: str) -> _Column:
 
 def _sheet_rows(data: bytes, source_file: str) -> list[_Row]:
     """The non-blank rows of the first sheet, cut to start at the table's first column."""
+    import openpyxl  # here, not at start-up: most runs read no workbook (0.14 s)
+    from openpyxl.utils.exceptions import InvalidFileException
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl warns about styles and extensions it does not read
@@ -214,7 +215,7 @@ def _display_text(cell: Cell, source_file: str) -> str | None:
         number = Decimal(number_text(value))
         return number_text(number * 100 if fixed["percent"] else number, len(fixed["zeros"] or ""))
     raise ReleaseFileError(
-        source_file, f"cell {get_column_letter(cell.column)}{cell.row} holds {type(value).__name__}", location=f"row {cell.row}"
+        source_file, f"cell {cell.coordinate} holds {type(value).__name__}", location=f"row {cell.row}"
     )
 
 
@@ -244,6 +245,8 @@ def _format_section(number_format: str) -> str:
 def _header(row: _Row, source_file: str) -> list[str]:
     header = [(text or "").strip() for text in row.texts]
     if "" in header:
+        from openpyxl.utils import get_column_letter  # loaded with the workbook (_sheet_rows)
+
         column = get_column_letter(header.index("") + 1)
         raise ReleaseFileError(source_file, f"an empty header cell (table column {column})", location=f"row {row.number}")
     return header
