@@ -44,6 +44,7 @@ from typing import Any
 import yaml
 
 from core import settings
+from core.files import fsync_directory, replace_text
 from ingestion.landing import SKIPPED_PREFIXES, LandingError, kind_folder, landing_name, sha256_of
 from orchestration.partitions import partition_of, why_not_read
 
@@ -262,24 +263,10 @@ def read_successful_run(warehouse_dir: Path | None = None) -> LastRun | None:
         return None
 
 
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def record_successful_run(run: LastRun, warehouse_dir: Path | None = None) -> Path:
     """Write the record atomically and durably (a crash leaves the previous state or this one)."""
     path = last_run_path(warehouse_dir)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(run.to_json() + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    _fsync_directory(path.parent)
+    replace_text(path, run.to_json() + "\n", durable=True)
     return path
 
 
@@ -293,7 +280,7 @@ def forget_successful_run(warehouse_dir: Path | None = None) -> None:
         path.unlink()
     except FileNotFoundError:
         return
-    _fsync_directory(path.parent)
+    fsync_directory(path.parent)
 
 
 def forced() -> bool:

@@ -48,6 +48,7 @@ from urllib.parse import quote
 import duckdb
 
 from core import settings
+from core.files import fsync_directory
 from core.warehouse import connect, is_lock_conflict, writer_lock
 
 logger = logging.getLogger(__name__)
@@ -251,20 +252,12 @@ def _remove(*paths: Path) -> None:
             path.unlink()
 
 
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _replace_atomically(tmp: Path, target: Path) -> None:
     """fsync ``tmp``, swap it in for ``target`` and fsync the folder, so the swap survives a crash."""
     with open(tmp, "rb") as handle:
         os.fsync(handle.fileno())
     os.replace(tmp, target)
-    _fsync_directory(target.parent)
+    fsync_directory(target.parent)
 
 
 def _wal(path: Path) -> Path:
@@ -946,7 +939,7 @@ def export_parquet(
             os.chmod(tmp_file, file_mode)
             os.replace(tmp_file, target)
         for folder in {target.parent for target in written.values()}:
-            _fsync_directory(folder)
+            fsync_directory(folder)
         _remove_staging(exports_dir, suffix)
         _remove_stale_exports(exports_dir, set(written.values()) | unchanged)
     return manifest
