@@ -146,7 +146,7 @@ class WriterLock:
                 previous = self.holder()
                 if previous is not None:
                     stop_children(previous)
-                    (on_interrupted or _log_interrupted)(previous)
+                    (on_interrupted or self._log_interrupted)(previous)
                 since = datetime.now().isoformat(timespec="seconds")
                 Holder(os.getpid(), socket.gethostname(), run_id, activity, since).write(self.holder_path)
             else:
@@ -184,6 +184,9 @@ class WriterLock:
 
     def _write(self, holder: Holder) -> None:
         holder.write(self.holder_path)
+
+    def _log_interrupted(self, holder: Holder) -> None:
+        logger.warning("the previous writer of %s was interrupted: %s", self.db_path, holder.describe())
 
     def _acquire(self, on_wait: Callable[[str], None]) -> None:
         started = time.monotonic()
@@ -228,7 +231,3 @@ def stop_children(holder: Holder) -> list[Child]:
 
 def _log_wait(message: str) -> None:
     logger.warning(message)
-
-
-def _log_interrupted(holder: Holder) -> None:
-    logger.warning("the previous writer was interrupted: %s", holder.describe())
