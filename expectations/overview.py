@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from core import settings
+from core.files import replace_text
 from expectations.run_summary import REMAP, RunOverview, count_of, is_confidential_file, read_run_overview
 
 #: Shown instead of an example reason of an enterprise or register file: the reasons quote confidential values.
@@ -48,7 +49,7 @@ def write_run_overview(
         page = page.replace(_GX_CONTENT, block + _GX_CONTENT, 1)
     else:
         page = page.replace("<body>", "<body>\n" + block, 1)
-    index.write_text(page, encoding="utf-8")
+    replace_text(index, page)
 
 
 def overview_html(overview: RunOverview) -> str:

@@ -33,6 +33,7 @@ from great_expectations.data_context.types.resource_identifiers import (
 from great_expectations.exceptions import DataContextError
 
 from core import settings
+from core.files import replace_text
 from expectations.docs_views import IndexPageView, PageView, view_config
 from expectations.overview import report_dir, write_run_overview
 from expectations.results import SuiteResult
@@ -175,7 +176,7 @@ def _build_pages(
     make_offline(site_dir)
     for _, page, mark in outdated:
         with suppress(OSError):
-            page.write_text(page.read_text(encoding="utf-8").replace("<head>", f"<head>\n{mark}", 1), encoding="utf-8")
+            replace_text(page, page.read_text(encoding="utf-8").replace("<head>", f"<head>\n{mark}", 1))
 
 
 #: The first line of a suite's page in the head: the digests of the suite it shows and of what rendered it
@@ -311,6 +312,6 @@ def make_offline(site_dir: Path) -> int:
             return f'{match.group(1)}"{target}"'
 
         html = _REMOTE_IMAGE.sub(local_image, _REMOTE_CSS_URL.sub("none", _CDN_TAG.sub("", html)))
-        page.write_text(html.replace("<head>", "<head>\n<!-- offline-report -->\n" + inline, 1), encoding="utf-8")
+        replace_text(page, html.replace("<head>", "<head>\n<!-- offline-report -->\n" + inline, 1))
         changed += 1
     return changed
