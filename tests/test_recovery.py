@@ -174,11 +174,15 @@ def test_a_second_run_waits_saying_for_whom_and_sigterm_stops_the_first_within_s
     # nothing changed since the recovered run: only a forced run builds (and holds the lock long enough)
     first = PipelineProcess(landing, warehouse, WAREHOUSE_FORCE_REBUILD="1")
     first.wait_for(step_started("warehouse_dbt_models"))
+    # the first run is paused while the second waits, so that it still holds the lock when the test stops it
+    # (a forced run on the shipped data may otherwise end before the second has waited ten seconds)
+    os.kill(first.process.pid, signal.SIGSTOP)
     second = PipelineProcess(landing, warehouse)
     waiting = second.wait_for("waiting for the warehouse writer lock")
     assert f"held by run {first.run_id} (pid {first.process.pid} " in waiting
     second.wait_for(r"waiting for the warehouse writer lock .*; waited 1\d s")  # and keeps saying so
 
+    os.kill(first.process.pid, signal.SIGCONT)
     sent = first.signal(signal.SIGTERM)
     code = first.finish(timeout=30)
 
